@@ -1,0 +1,19 @@
+// Package chatnode is the chat server: sessions, participants and their
+// transcripts held in memory, the HA options, restore from storage, purge, the
+// KPI counters, and the chat HTTP API (GMS Chat API v2 shape) on fasthttp.
+//
+// Invariants:
+//   - Every change to a live chat is an event appended to the store before it is
+//     acknowledged (transcript-auto-save=1), with a conditional append at the next
+//     sequence number: the append is the only write to a live chat, so a node
+//     whose append finds its sequence number taken has lost the chat to another
+//     node; it drops the chat and answers "retry" (statusCode 1).
+//   - A node asked about a chat it does not hold restores it from the store by
+//     replaying its events (session-restoration-mode=simple).
+//   - Transcript indexes are dense and 1-based over the events clients see in the
+//     transcript. Typing notices not persisted under transcript-save-notices=major
+//     are transient: each other participant gets them once, outside the transcript.
+//
+// Goroutines: one sweeper per Node (idle alerts and close, flex disconnect,
+// eviction of ended chats); request handlers run on fasthttp's goroutines.
+package chatnode

@@ -1,0 +1,58 @@
+package chatnode
+
+import (
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// kpi holds the node's KPI counters, which are also its metrics.
+type kpi struct {
+	created, closed, restored, purged *metrics.Counter
+	accepted, saveOK, saveFailed      *metrics.Counter
+}
+
+func newKPI(set *metrics.Set, n *Node) *kpi {
+	set.NewGauge("chatha_sessions_current", func() float64 { return float64(n.Sessions()) })
+	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == ModeDraining) })
+	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == ModeFull) })
+	return &kpi{
+		created:    set.NewCounter("chatha_session_created_total"),
+		closed:     set.NewCounter("chatha_session_closed_total"),
+		restored:   set.NewCounter("chatha_session_restored_total"),
+		purged:     set.NewCounter("chatha_session_purged_total"),
+		accepted:   set.NewCounter("chatha_messages_accepted_total"),
+		saveOK:     set.NewCounter("chatha_transcript_save_ok_total"),
+		saveFailed: set.NewCounter("chatha_transcript_save_failed_total"),
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// KPI is a snapshot of a node's counters, as GET /v1/kpi returns it.
+type KPI struct {
+	Node                 string `json:"node"`
+	Mode                 string `json:"mode"`
+	SessionCreated       uint64 `json:"session_created"`
+	SessionClosed        uint64 `json:"session_closed"`
+	SessionRestored      uint64 `json:"session_restored"`
+	SessionPurged        uint64 `json:"session_purged"`
+	SessionsCurrent      int    `json:"sessions_current"`
+	MessagesAccepted     uint64 `json:"messages_accepted"`
+	TranscriptSaveOK     uint64 `json:"transcript_save_ok"`
+	TranscriptSaveFailed uint64 `json:"transcript_save_failed"`
+}
+
+// KPI returns the node's counters now.
+func (n *Node) KPI() KPI {
+	k := n.kpi
+	return KPI{
+		Node: n.cfg.Name, Mode: n.Mode().String(),
+		SessionCreated: k.created.Get(), SessionClosed: k.closed.Get(), SessionRestored: k.restored.Get(),
+		SessionPurged: k.purged.Get(), SessionsCurrent: n.Sessions(), MessagesAccepted: k.accepted.Get(),
+		TranscriptSaveOK: k.saveOK.Get(), TranscriptSaveFailed: k.saveFailed.Get(),
+	}
+}

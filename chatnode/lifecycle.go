@@ -1,0 +1,208 @@
+package chatnode
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/chatha/chatha/chatid"
+)
+
+// newSecret returns n random bytes in hex.
+func (n *Node) newSecret(size int) (string, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(n.cfg.Rand, b); err != nil {
+		return "", fmt.Errorf("cannot read random bytes: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// newParty returns a participant with fresh ids and its secure key in clear.
+func (n *Node) newParty(id int, nick string, t PartyType) (partyRec, string, error) {
+	userID, err := n.newSecret(8)
+	if err != nil {
+		return partyRec{}, "", err
+	}
+	key, err := n.newSecret(20) // 160 bits
+	if err != nil {
+		return partyRec{}, "", err
+	}
+	h := sha256.Sum256([]byte(key))
+	return partyRec{ID: id, UserID: userID, Nick: nick, Type: t, KeyHash: h[:]}, key, nil
+}
+
+// create starts a new chat for req and returns it with the creator's secure key.
+func (n *Node) create(ctx context.Context, service string, req *Request, reqID string) (*session, string, error) {
+	if m := n.Mode(); m != ModeActive {
+		return nil, "", errUnavailable("it is " + m.String())
+	}
+	id, err := chatid.New(n.home, n.cfg.Rand)
+	if err != nil {
+		return nil, "", err
+	}
+	creator, key, err := n.newParty(1, req.nickname(), PartyClient)
+	if err != nil {
+		return nil, "", err
+	}
+	rr := rowRec{Subject: req.Subject, Email: req.Email, UserData: req.UserData, Creator: creator}
+	row := SessionRow{ChatID: id, Service: service, CreatedAt: n.now().UTC().Truncate(time.Millisecond), Data: mustEncode(rr)}
+	s := newSession(row, rr)
+	evs := []eventRec{{Type: EventParticipantJoined, From: 1}}
+	if req.Text != "" {
+		evs = append(evs, eventRec{Type: EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
+	}
+	b := n.prepare(s, reqID, evs)
+	if n.cfg.Settings.AutoSave > 0 {
+		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) })
+		if err != nil {
+			n.kpi.saveFailed.Inc()
+			return nil, "", errStore(err)
+		}
+		n.kpi.saveOK.Inc()
+	}
+	n.apply(s, b, reqID)
+	n.mu.Lock()
+	n.sessions[id] = s
+	n.mu.Unlock()
+	n.addLive(1)
+	n.kpi.created.Inc()
+	return s, key, nil
+}
+
+// restore rebuilds a chat from the store, appends the restore notices (which
+// fences the previous owner) and returns it, not yet in the node's map.
+func (n *Node) restore(ctx context.Context, id string) (*session, error) {
+	if _, err := chatid.Parse(id); err != nil {
+		return nil, errUnknownChat
+	}
+	s, err := n.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	previous := s.lastWriter
+	now := n.now()
+	for _, p := range s.parts {
+		p.lastSeen = now
+	}
+	s.lastMessage = now
+	if s.ended {
+		return s, nil
+	}
+	s.mu.Lock()
+	err = n.commit(ctx, s, "", n.restoreNotices(s)...)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	n.addLive(1)
+	n.kpi.restored.Inc()
+	n.log.Info("chat restored", "chat", id, "previous", previous)
+	n.purgePrevious(previous, id)
+	return s, nil
+}
+
+// load reads a chat from the store and replays it.
+func (n *Node) load(ctx context.Context, id string) (*session, error) {
+	c, cancel := n.storeCtx(ctx)
+	defer cancel()
+	row, recs, err := n.cfg.Store.Load(c, id)
+	if errors.Is(err, ErrUnknownChat) {
+		if _, terr := n.cfg.Store.Transcript(c, id); terr == nil {
+			return nil, errEnded
+		}
+		return nil, errUnknownChat
+	}
+	if err != nil {
+		return nil, errStore(err)
+	}
+	s, err := replay(row, recs)
+	if err != nil {
+		n.log.Error("cannot restore chat", "chat", id, "err", err)
+		return nil, errStore(err)
+	}
+	return s, nil
+}
+
+// replay rebuilds a session from its row and records.
+func replay(row SessionRow, recs []Record) (*session, error) {
+	var rr rowRec
+	if err := json.Unmarshal(row.Data, &rr); err != nil {
+		return nil, fmt.Errorf("cannot decode the session row of chat %s: %w", row.ChatID, err)
+	}
+	s := newSession(row, rr)
+	for _, r := range recs {
+		ev, err := decodeEvent(r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("chat %s record %d: %w", row.ChatID, r.Seq, err)
+		}
+		if r.Seq != s.seq+1 {
+			return nil, fmt.Errorf("chat %s: record %d follows %d", row.ChatID, r.Seq, s.seq)
+		}
+		s.apply(ev, ev.Index > 0)
+		s.seq, s.lastWriter = r.Seq, ev.Node
+		s.rememberRequest(r.RequestID)
+	}
+	return s, nil
+}
+
+// restoreNotices are the events a restore appends: an internal Restored record,
+// then what restore-notices asks clients to see.
+func (n *Node) restoreNotices(s *session) []eventRec {
+	evs := []eventRec{{Type: EventRestored}}
+	switch n.cfg.Settings.RestoreNotices {
+	case RestoreNoticesNotice:
+		evs = append(evs, eventRec{Type: EventNotice, Text: "the chat moved to another server"})
+	case RestoreNoticesParticipants:
+		for _, p := range s.parts {
+			if p.present {
+				evs = append(evs, eventRec{Type: EventParticipantLeft, From: p.ID}, eventRec{Type: EventParticipantJoined, From: p.ID})
+			}
+		}
+	}
+	return evs
+}
+
+// purgePrevious asks the chat's previous owner to drop it (session-restore-do-purge).
+func (n *Node) purgePrevious(previous, id string) {
+	if !n.cfg.Settings.RestoreDoPurge || n.cfg.Purge == nil || previous == "" || previous == n.cfg.Name {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		c, cancel := n.storeCtx(context.Background())
+		defer cancel()
+		if err := n.cfg.Purge(c, previous, id); err != nil {
+			n.log.Info("cannot purge chat on its previous owner; fencing keeps it from writing", "chat", id, "previous", previous, "err", err)
+		}
+	}()
+}
+
+// transcriptJSON is the final transcript kept after a chat ends.
+type transcriptJSON struct {
+	ChatID       string            `json:"chatId"`
+	Service      string            `json:"service"`
+	Subject      string            `json:"subject,omitempty"`
+	Email        string            `json:"emailAddress,omitempty"`
+	UserData     map[string]string `json:"userData,omitempty"`
+	CreatedAt    int64             `json:"createdAt"`
+	EndedAt      int64             `json:"endedAt"`
+	Participants []partyJSON       `json:"participants"`
+	Messages     []messageJSON     `json:"messages"`
+}
+
+func finalTranscript(s *session) []byte {
+	t := transcriptJSON{
+		ChatID: s.id, Service: s.service, Subject: s.subject, Email: s.email, UserData: s.userData,
+		CreatedAt: s.created.UnixMilli(), EndedAt: s.endedAt.UnixMilli(), Messages: messagesJSON(s.events, nil),
+	}
+	for _, p := range s.parts {
+		t.Participants = append(t.Participants, partyJSON{Nickname: p.Nick, ParticipantID: p.ID, Type: p.Type.String()})
+	}
+	return mustEncode(t)
+}

@@ -1,0 +1,90 @@
+package chatnode
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors of the store contract. Stores wrap them; callers test with errors.Is.
+var (
+	// ErrSeqTaken means a conditional append found one of its sequence numbers
+	// already stored: another node owns the chat now (fencing).
+	ErrSeqTaken = errors.New("sequence number already taken")
+	// ErrChatExists means a chat with that id was already created.
+	ErrChatExists = errors.New("chat already exists")
+	// ErrUnknownChat means the store holds no live chat with that id.
+	ErrUnknownChat = errors.New("unknown chat")
+)
+
+// SessionRow is what is fixed when a chat is created; it is written once.
+type SessionRow struct {
+	// ChatID is the chat's id as given to clients.
+	ChatID string
+	// Service is the chat service name of the create request.
+	Service string
+	// CreatedAt is when the chat was created (UTC, millisecond precision is kept).
+	CreatedAt time.Time
+	// Data is the encoded creation data (creator, its key hash, user data); opaque to stores.
+	Data []byte
+}
+
+// Record is one entry of a chat's append-only log.
+//
+// Seq is dense and 1-based over the records of one chat; it is the fencing key:
+// exactly one append can take a given Seq. Data is opaque to stores.
+type Record struct {
+	// Seq is the 1-based position of the record in the chat's log.
+	Seq uint64
+	// RequestID is the X-Request-Id of the write that appended the record, or "".
+	RequestID string
+	// Data is the encoded event.
+	Data []byte
+}
+
+// Creator writes a new chat.
+type Creator interface {
+	// Create stores the session row and the first records (Seq 1..n) of a new chat,
+	// all or nothing. It fails with ErrChatExists if the chat id is taken.
+	Create(ctx context.Context, row SessionRow, first []Record) error
+}
+
+// Appender appends to a live chat's log; it is the only write to a live chat.
+type Appender interface {
+	// Append stores recs, whose Seq are consecutive, all or nothing. It fails with
+	// ErrSeqTaken when any of their Seq is already stored, and stores none of them then.
+	Append(ctx context.Context, chatID string, recs []Record) error
+}
+
+// Loader reads a chat back for restore.
+type Loader interface {
+	// Load returns the session row and every record in Seq order. It reads what
+	// every finished append wrote. It fails with ErrUnknownChat if there is no such chat.
+	Load(ctx context.Context, chatID string) (SessionRow, []Record, error)
+}
+
+// Finisher keeps the final transcript of an ended chat and removes its live rows.
+type Finisher interface {
+	// SaveTranscript stores the final transcript of a chat (kept without expiry).
+	SaveTranscript(ctx context.Context, chatID string, transcript []byte) error
+	// Delete removes the session row and the records of a chat.
+	Delete(ctx context.Context, chatID string) error
+}
+
+// TranscriptReader reads final transcripts back.
+type TranscriptReader interface {
+	// Transcript returns the final transcript of a chat, or ErrUnknownChat.
+	Transcript(ctx context.Context, chatID string) ([]byte, error)
+}
+
+// Store is everything a chat node needs from storage. Implementations must be
+// safe for concurrent use, and for use by several node processes at once.
+type Store interface {
+	Creator
+	Appender
+	Loader
+	Finisher
+	TranscriptReader
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,260 @@
+// Package storetest is the conformance suite every chatnode.Store implementation
+// runs: the same tests against the embedded SQLite store and a real Cassandra.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatha/chatha/chatnode"
+)
+
+// TTLer is implemented by stores whose intermediate rows expire.
+type TTLer interface {
+	// RecordTTL returns the time left before record seq of the chat expires.
+	RecordTTL(ctx context.Context, chatID string, seq uint64) (time.Duration, error)
+}
+
+// Opener returns a store for one test; the suite closes it.
+type Opener func(t *testing.T) chatnode.Store
+
+// Run runs the whole suite against the stores open returns.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s chatnode.Store)
+	}{
+		{"CreateLoad", testCreateLoad},
+		{"CreateTwice", testCreateTwice},
+		{"AppendInOrder", testAppendInOrder},
+		{"ConflictOnTakenSeq", testConflict},
+		{"AllOrNothing", testAllOrNothing},
+		{"ConcurrentAppendOneWinner", testConcurrentAppend},
+		{"LoadUnknown", testLoadUnknown},
+		{"TranscriptAndDelete", testTranscriptAndDelete},
+		{"TTLOnIntermediateRows", testTTL},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+// ChatID returns a fresh random chat id.
+func ChatID(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func recs(from, to uint64, reqPrefix string) []chatnode.Record {
+	var out []chatnode.Record
+	for i := from; i <= to; i++ {
+		out = append(out, chatnode.Record{Seq: i, RequestID: fmt.Sprintf("%s%d", reqPrefix, i), Data: []byte(fmt.Sprintf("event %d %s", i, reqPrefix))})
+	}
+	return out
+}
+
+func create(t *testing.T, s chatnode.Store, first uint64) string {
+	t.Helper()
+	id := ChatID(t)
+	row := chatnode.SessionRow{ChatID: id, Service: "svc", CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Data: []byte(`{"creator":1}`)}
+	if err := s.Create(ctx(t), row, recs(1, first, "c")); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	return id
+}
+
+func mustLoad(t *testing.T, s chatnode.Store, id string) (chatnode.SessionRow, []chatnode.Record) {
+	t.Helper()
+	row, rs, err := s.Load(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", id, err)
+	}
+	return row, rs
+}
+
+func checkDense(t *testing.T, rs []chatnode.Record, n uint64) {
+	t.Helper()
+	if uint64(len(rs)) != n {
+		t.Fatalf("loaded %d records, want %d", len(rs), n)
+	}
+	for i, r := range rs {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("record %d has seq %d", i, r.Seq)
+		}
+	}
+}
+
+func testCreateLoad(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 2)
+	row, rs := mustLoad(t, s, id)
+	if row.ChatID != id || row.Service != "svc" || !bytes.Equal(row.Data, []byte(`{"creator":1}`)) || row.CreatedAt.IsZero() {
+		t.Fatalf("row = %+v", row)
+	}
+	checkDense(t, rs, 2)
+	if rs[1].RequestID != "c2" || string(rs[1].Data) != "event 2 c" {
+		t.Fatalf("record 2 = %+v", rs[1])
+	}
+}
+
+func testCreateTwice(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 1)
+	row := chatnode.SessionRow{ChatID: id, Service: "other", CreatedAt: time.Now(), Data: []byte("x")}
+	err := s.Create(ctx(t), row, recs(1, 1, "again"))
+	if !errors.Is(err, chatnode.ErrChatExists) {
+		t.Fatalf("second Create err = %v, want ErrChatExists", err)
+	}
+	got, rs := mustLoad(t, s, id)
+	if got.Service != "svc" || rs[0].RequestID != "c1" {
+		t.Fatalf("second Create changed the chat: %+v %+v", got, rs[0])
+	}
+}
+
+func testAppendInOrder(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 1)
+	for i := uint64(2); i <= 20; i++ {
+		if err := s.Append(ctx(t), id, recs(i, i, "a")); err != nil {
+			t.Fatalf("Append %d: %v", i, err)
+		}
+	}
+	if err := s.Append(ctx(t), id, recs(21, 23, "b")); err != nil {
+		t.Fatalf("Append 21-23: %v", err)
+	}
+	_, rs := mustLoad(t, s, id)
+	checkDense(t, rs, 23)
+	if string(rs[21].Data) != "event 22 b" {
+		t.Fatalf("record 22 = %q", rs[21].Data)
+	}
+}
+
+func testConflict(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 3)
+	err := s.Append(ctx(t), id, recs(3, 3, "stale"))
+	if !errors.Is(err, chatnode.ErrSeqTaken) {
+		t.Fatalf("Append on a taken seq: err = %v, want ErrSeqTaken", err)
+	}
+	_, rs := mustLoad(t, s, id)
+	checkDense(t, rs, 3)
+	if rs[2].RequestID != "c3" {
+		t.Fatalf("taken record was overwritten: %+v", rs[2])
+	}
+}
+
+func testAllOrNothing(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 2)
+	// Seq 2 is taken, 3 and 4 are free: nothing may be stored.
+	err := s.Append(ctx(t), id, recs(2, 4, "x"))
+	if !errors.Is(err, chatnode.ErrSeqTaken) {
+		t.Fatalf("err = %v, want ErrSeqTaken", err)
+	}
+	_, rs := mustLoad(t, s, id)
+	checkDense(t, rs, 2)
+	if err := s.Append(ctx(t), id, recs(3, 4, "y")); err != nil {
+		t.Fatalf("Append after a refused batch: %v", err)
+	}
+}
+
+// testConcurrentAppend has two writers race for every seq of one chat, as a
+// stale owner and a new owner would: each seq goes to exactly one of them.
+func testConcurrentAppend(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 1)
+	const n = 30
+	won := [2][]uint64{}
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := uint64(2); i <= n; i++ {
+				err := s.Append(context.Background(), id, recs(i, i, fmt.Sprintf("w%d-", w)))
+				switch {
+				case err == nil:
+					won[w] = append(won[w], i)
+				case !errors.Is(err, chatnode.ErrSeqTaken):
+					t.Errorf("writer %d seq %d: %v", w, i, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	_, rs := mustLoad(t, s, id)
+	checkDense(t, rs, n)
+	owner := map[uint64]int{}
+	for w, seqs := range won {
+		for _, q := range seqs {
+			if prev, dup := owner[q]; dup {
+				t.Fatalf("seq %d won by writers %d and %d", q, prev, w)
+			}
+			owner[q] = w
+		}
+	}
+	for _, r := range rs[1:] {
+		w, ok := owner[r.Seq]
+		if !ok || r.RequestID != fmt.Sprintf("w%d-%d", w, r.Seq) {
+			t.Fatalf("record %d (%s) is not what its winner %d wrote", r.Seq, r.RequestID, w)
+		}
+	}
+}
+
+func testLoadUnknown(t *testing.T, s chatnode.Store) {
+	_, _, err := s.Load(ctx(t), ChatID(t))
+	if !errors.Is(err, chatnode.ErrUnknownChat) {
+		t.Fatalf("Load of an unknown chat: err = %v, want ErrUnknownChat", err)
+	}
+	if _, err := s.Transcript(ctx(t), ChatID(t)); !errors.Is(err, chatnode.ErrUnknownChat) {
+		t.Fatalf("Transcript of an unknown chat: err = %v, want ErrUnknownChat", err)
+	}
+}
+
+func testTranscriptAndDelete(t *testing.T, s chatnode.Store) {
+	id := create(t, s, 5)
+	final := []byte(`{"messages":[1,2,3,4,5]}`)
+	if err := s.SaveTranscript(ctx(t), id, final); err != nil {
+		t.Fatalf("SaveTranscript: %v", err)
+	}
+	if err := s.Delete(ctx(t), id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, _, err := s.Load(ctx(t), id); !errors.Is(err, chatnode.ErrUnknownChat) {
+		t.Fatalf("Load after Delete: err = %v, want ErrUnknownChat", err)
+	}
+	got, err := s.Transcript(ctx(t), id)
+	if err != nil || !bytes.Equal(got, final) {
+		t.Fatalf("Transcript = %q, %v; want %q", got, err, final)
+	}
+}
+
+func testTTL(t *testing.T, s chatnode.Store) {
+	ttler, ok := s.(TTLer)
+	if !ok {
+		t.Fatalf("%T does not report TTLs of intermediate rows", s)
+	}
+	id := create(t, s, 2)
+	left, err := ttler.RecordTTL(ctx(t), id, 2)
+	if err != nil {
+		t.Fatalf("RecordTTL: %v", err)
+	}
+	if left <= 0 || left > 400*24*time.Hour {
+		t.Fatalf("record TTL = %v, want a positive expiry", left)
+	}
+}

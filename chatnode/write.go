@@ -1,0 +1,229 @@
+package chatnode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+)
+
+// inTranscript reports whether events of type t take a transcript index
+// (otherwise they are transient or internal).
+func (n *Node) inTranscript(t EventType) bool {
+	switch t {
+	case EventTypingStarted, EventTypingStopped:
+		return n.cfg.Settings.SaveNotices == NoticesAll
+	case EventNotice, EventCustomNotice, EventPushURL, EventIdleAlert:
+		return n.cfg.Settings.SaveNotices != NoticesNone
+	}
+	return t.Visible()
+}
+
+// batch is a change prepared for storing: its events with indexes assigned and
+// the records to append.
+type batch struct {
+	evs  []eventRec
+	inT  []bool
+	recs []Record
+	seq  uint64 // the session's seq once stored
+}
+
+// prepare assigns indexes and sequence numbers to evs without changing s.
+func (n *Node) prepare(s *session, reqID string, evs []eventRec) batch {
+	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.seq}
+	if n.cfg.Settings.AutoSave > 0 {
+		b.recs = append(b.recs, s.pending...)
+	}
+	idx, now := s.nextIndex, n.now().UnixMilli()
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Time == 0 {
+			ev.Time = now
+		}
+		ev.Node = n.cfg.Name
+		if b.inT[i] = n.inTranscript(ev.Type); b.inT[i] {
+			ev.Index, idx = idx, idx+1
+		}
+		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave > 0 {
+			b.seq++
+			b.recs = append(b.recs, Record{Seq: b.seq, RequestID: reqID, Data: mustEncode(ev)})
+		}
+	}
+	return b
+}
+
+// commit stores evs as one fenced append, then applies them to s; the caller
+// holds s.mu. The error is an *Error fit for the client.
+func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...eventRec) error {
+	if s.gone {
+		return errLost
+	}
+	b := n.prepare(s, reqID, evs)
+	if len(b.recs) > 0 {
+		if err := n.save(ctx, s, b); err != nil {
+			return err
+		}
+	}
+	n.apply(s, b, reqID)
+	return nil
+}
+
+// save appends b's records and handles a failure per the HA options.
+func (n *Node) save(ctx context.Context, s *session, b batch) error {
+	err := n.append(ctx, s.id, b.recs)
+	switch {
+	case err == nil:
+		s.pending = nil
+		n.kpi.saveOK.Inc()
+		n.storeOK.Store(true)
+		if s.saveFailing {
+			s.saveFailing = false
+			n.notifySave(s, "the transcript is being saved again")
+		}
+		return nil
+	case isLost(err):
+		n.drop(s, err)
+		return errLost
+	}
+	n.kpi.saveFailed.Inc()
+	n.storeOK.Store(false)
+	n.log.Warn("cannot save transcript", "chat", s.id, "err", err)
+	if n.cfg.Settings.SaveOnError == OnErrorClose {
+		n.closeUnsaved(s)
+		return errSaveClosed
+	}
+	s.pending, s.saveFailing = b.recs, true
+	n.notifySave(s, "the transcript could not be saved; the chat goes on")
+	return nil
+}
+
+// notifySave shows every participant a transient Notice under transcript-auto-save=2.
+func (n *Node) notifySave(s *session, text string) {
+	if n.cfg.Settings.AutoSave == 2 {
+		s.show(eventRec{Type: EventNotice, Text: text}, n.now(), false)
+	}
+}
+
+func (n *Node) apply(s *session, b batch, reqID string) {
+	wasEnded := s.ended
+	s.seq = b.seq
+	if len(b.recs) > 0 {
+		s.lastWriter = n.cfg.Name
+	}
+	for i := range b.evs {
+		s.apply(b.evs[i], b.inT[i])
+		if b.evs[i].Type == EventMessage {
+			n.kpi.accepted.Inc()
+		}
+	}
+	s.rememberRequest(reqID)
+	if s.ended && !wasEnded {
+		n.ended(s)
+	}
+}
+
+// append stores recs with the configured retries. An append that failed in a
+// way that may still have stored it, then finds its seq taken, checks whether
+// the stored records are its own.
+func (n *Node) append(ctx context.Context, id string, recs []Record) error {
+	var err error
+	ambiguous := false
+	for attempt := 0; attempt <= n.cfg.Settings.ResendAttempts; attempt++ {
+		if attempt > 0 && !sleep(ctx, n.cfg.Settings.ResendDelay) {
+			break
+		}
+		c, cancel := n.storeCtx(ctx)
+		err = n.cfg.Store.Append(c, id, recs)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrSeqTaken) && ambiguous && n.storedAlready(ctx, id, recs):
+			return nil
+		case isLost(err):
+			return err
+		}
+		ambiguous = true
+	}
+	return err
+}
+
+func (n *Node) storedAlready(ctx context.Context, id string, recs []Record) bool {
+	c, cancel := n.storeCtx(ctx)
+	defer cancel()
+	_, stored, err := n.cfg.Store.Load(c, id)
+	if err != nil {
+		return false
+	}
+	for _, r := range recs {
+		i := int(r.Seq) - 1
+		if i >= len(stored) || stored[i].Seq != r.Seq || !bytes.Equal(stored[i].Data, r.Data) {
+			return false
+		}
+	}
+	return true
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// closeUnsaved ends a chat whose transcript cannot be saved
+// (transcript-save-on-error=close): no final save, dropped at once.
+func (n *Node) closeUnsaved(s *session) {
+	n.kpi.closed.Inc()
+	n.remove(s)
+	s.ended, s.endedAt = true, n.now()
+	n.log.Warn("chat closed without final save", "chat", s.id)
+}
+
+// ended counts a chat's end and saves its final transcript in the background.
+func (n *Node) ended(s *session) {
+	n.kpi.closed.Inc()
+	n.addLive(-1)
+	final := finalTranscript(s)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.saveFinal(s.id, final)
+	}()
+}
+
+// saveFinal writes the final transcript, then deletes the intermediate rows.
+func (n *Node) saveFinal(id string, final []byte) {
+	ctx := context.Background()
+	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, id, final) })
+	if err != nil {
+		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
+		return
+	}
+	if n.cfg.Settings.AutoSave == 0 {
+		return
+	}
+	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }); err != nil {
+		n.log.Warn("cannot delete intermediate rows; they stay until their TTL", "chat", id, "err", err)
+	}
+}
+
+func (n *Node) retry(ctx context.Context, fn func(context.Context) error) error {
+	var err error
+	for attempt := 0; attempt <= n.cfg.Settings.ResendAttempts; attempt++ {
+		if attempt > 0 && !sleep(ctx, n.cfg.Settings.ResendDelay) {
+			break
+		}
+		c, cancel := n.storeCtx(ctx)
+		err = fn(c)
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return err
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chatha/chatha/chatnode"
+)
+
+// nodeFlags are the flags of "chatha node".
+type nodeFlags struct {
+	common
+	store string
+}
+
+// common holds the flags "node" and "proxy" share.
+type common struct {
+	name, api, gossip, join, config string
+	clusterToken, agentToken        string
+	gossipKey, tlsCert, tlsKey      string
+	logFormat                       string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.name, "name", "", "stable `name` of this member (required)")
+	fs.StringVar(&c.api, "api", "", "`host:port` the HTTP API listens on (required)")
+	fs.StringVar(&c.gossip, "gossip", "", "`host:port` for gossip with the cluster")
+	fs.StringVar(&c.join, "join", "", "gossip addresses to join, `host:port[,..]`")
+	fs.StringVar(&c.config, "config", "", "YAML config `file`")
+	fs.StringVar(&c.clusterToken, "cluster-token", "", "bearer `token` of the admin API (empty: open)")
+	fs.StringVar(&c.agentToken, "agent-token", "", "bearer `token` of the agent API (empty: open)")
+	fs.StringVar(&c.gossipKey, "gossip-key", "", "gossip encryption `key`, base64 of 16, 24 or 32 bytes")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file` for API TLS")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key `file` for API TLS")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+}
+
+func (c *common) validate() error {
+	switch {
+	case c.name == "":
+		return errors.New("--name is required")
+	case c.api == "":
+		return errors.New("--api is required")
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.logFormat != "text" && c.logFormat != "json":
+		return fmt.Errorf("--log-format is %q, want text or json", c.logFormat)
+	}
+	if _, _, err := net.SplitHostPort(c.api); err != nil {
+		return fmt.Errorf("--api %q: %w", c.api, err)
+	}
+	if c.gossip != "" {
+		if _, _, err := net.SplitHostPort(c.gossip); err != nil {
+			return fmt.Errorf("--gossip %q: %w", c.gossip, err)
+		}
+	}
+	return nil
+}
+
+func (c *common) logger(stderr io.Writer) *slog.Logger {
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
+func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
+	*s = chatnode.DefaultSettings()
+	fs.StringVar(&s.RestorationMode, "session-restoration-mode", s.RestorationMode, "restore chats this node does not hold: none or simple")
+	fs.IntVar(&s.AutoSave, "transcript-auto-save", s.AutoSave, "0: save at end only; 1: append before ack; 2: 1 plus save notices")
+	fs.StringVar(&s.SaveOnError, "transcript-save-on-error", s.SaveOnError, "on a failed save: close or continue")
+	fs.IntVar(&s.ResendAttempts, "transcript-resend-attempts", s.ResendAttempts, "retries of a failed append")
+	fs.DurationVar(&s.ResendDelay, "transcript-resend-delay", s.ResendDelay, "delay between retries")
+	fs.StringVar(&s.SaveNotices, "transcript-save-notices", s.SaveNotices, "notices persisted: none, major or all")
+	fs.BoolVar(&s.RestoreDoPurge, "session-restore-do-purge", s.RestoreDoPurge, "after a restore, ask the old owner to purge")
+	fs.StringVar(&s.RestoreNotices, "restore-notices", s.RestoreNotices, "shown after a restore: participants, notice or none")
+	fs.DurationVar(&s.FlexDisconnectTimeout, "flex-disconnect-timeout", s.FlexDisconnectTimeout, "disconnect a participant silent this long (0: never)")
+	fs.BoolVar(&s.InactivityEnabled, "inactivity-control-enabled", s.InactivityEnabled, "send idle alerts and close idle chats")
+	fs.DurationVar(&s.InactivityAlert, "inactivity-control-timeout-alert", s.InactivityAlert, "idle time before an IdleAlert")
+	fs.DurationVar(&s.InactivityAlert2, "inactivity-control-timeout-alert2", s.InactivityAlert2, "idle time after the first alert before a second (0: none)")
+	fs.DurationVar(&s.InactivityClose, "inactivity-control-timeout-close", s.InactivityClose, "idle time after the last alert before the chat closes")
+	fs.IntVar(&s.LimitForSessions, "limit-for-sessions", s.LimitForSessions, "live chats at which the node reports full")
+	fs.IntVar(&s.LimitsRestoreThreshold, "limits-restore-threshold", s.LimitsRestoreThreshold, "percent of the limit below which a full node is active again")
+}
+
+func runNode(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chatha node", flag.ContinueOnError)
+	var f nodeFlags
+	var settings chatnode.Settings
+	f.register(fs)
+	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
+	registerSettings(fs, &settings)
+	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return usageError{err}
+	}
+	if err := settings.Validate(); err != nil {
+		return usageError{err}
+	}
+	log := f.logger(stderr)
+	store, err := openStore(f.store, log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer store.Close()
+	cfg := chatnode.DefaultConfig(f.name, store)
+	cfg.Settings, cfg.Logger = settings, log
+	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
+	node, err := chatnode.New(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	defer node.Close()
+	return serveNode(node, &f, log, stdout)
+}
+
+func serveNode(node *chatnode.Node, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", f.api)
+	if err != nil {
+		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
+	}
+	srv := node.Server()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
+	fmt.Fprintf(stdout, "chatha node %s serving on %s\n", f.name, ln.Addr())
+	log.Info("node started", "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("stopping: no new chats; open chats continue on other nodes")
+	node.SetDraining(true)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.ShutdownWithContext(sctx)
+}

@@ -1,0 +1,152 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// submit queues fn for the next group commit and waits for its outcome. Once
+// queued, a write is waited for even if ctx ends, so a caller never mistakes a
+// stored write for a failed one.
+func (s *Store) submit(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	w := &write{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return ErrClosed
+	}
+	return <-w.done
+}
+
+// commitLoop takes the writes that are waiting, commits them in one
+// transaction, and repeats: writes that arrive during a commit share the next.
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	batch := make([]*write, 0, s.cfg.MaxBatch)
+	for {
+		select {
+		case w := <-s.writes:
+			batch = append(batch[:0], w)
+		case <-s.stop:
+			s.failQueued()
+			return
+		}
+		batch = s.drain(batch)
+		s.commit(batch)
+	}
+}
+
+func (s *Store) drain(batch []*write) []*write {
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case w := <-s.writes:
+			batch = append(batch, w)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (s *Store) failQueued() {
+	for {
+		select {
+		case w := <-s.writes:
+			w.done <- ErrClosed
+		default:
+			return
+		}
+	}
+}
+
+// commit runs each write under its own savepoint, so one write's failure
+// undoes only that write, then commits them all with one sync.
+func (s *Store) commit(batch []*write) {
+	errs := make([]error, len(batch))
+	err := s.inTx(func(tx *sql.Tx) error {
+		for i, w := range batch {
+			if errs[i] = savepoint(tx, w.fn); errs[i] != nil && !isOwn(errs[i]) {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	for i, w := range batch {
+		if err != nil {
+			errs[i] = err
+		}
+		w.done <- errs[i]
+	}
+}
+
+func (s *Store) inTx(fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.Begin()
+	if err != nil {
+		return fmt.Errorf("cannot begin a write transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cannot commit: %w", err)
+	}
+	return nil
+}
+
+// ownError marks a write's own failure, rolled back to its savepoint, which
+// leaves the transaction usable for the other writes.
+type ownError struct{ error }
+
+func (e ownError) Unwrap() error { return e.error }
+
+func isOwn(err error) bool { _, ok := err.(ownError); return ok }
+
+func savepoint(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	if _, err := tx.Exec(`SAVEPOINT w`); err != nil {
+		return fmt.Errorf("cannot open a savepoint: %w", err)
+	}
+	ferr := fn(tx)
+	if ferr != nil {
+		if _, err := tx.Exec(`ROLLBACK TO w`); err != nil {
+			return fmt.Errorf("cannot roll back a savepoint: %w", err)
+		}
+	}
+	if _, err := tx.Exec(`RELEASE w`); err != nil {
+		return fmt.Errorf("cannot release a savepoint: %w", err)
+	}
+	if ferr != nil {
+		return ownError{ferr}
+	}
+	return nil
+}
+
+// sweepLoop deletes expired intermediate rows every SweepInterval.
+func (s *Store) sweepLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.submit(context.Background(), sweep)
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+func sweep(tx *sql.Tx) error {
+	now := time.Now().UnixMilli()
+	if _, err := tx.Exec(`DELETE FROM events WHERE expires_at < ?`, now); err != nil {
+		return fmt.Errorf("cannot delete expired records: %w", err)
+	}
+	if _, err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ?`, now); err != nil {
+		return fmt.Errorf("cannot delete expired sessions: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,15 @@
+// Package sqlite is chatha's embedded store: chatnode.Store on one SQLite file
+// (modernc.org/sqlite, pure Go), with the same semantics as the Cassandra store.
+//
+// Several node processes may share one database file on one machine: the file is
+// in WAL mode, every write transaction is BEGIN IMMEDIATE with a busy timeout, and
+// a record's primary key (chat_id, seq) lets exactly one writer take each seq.
+//
+// Goroutines: one committer per Store groups the writes that arrive together into
+// one transaction (group commit), so concurrent chats share an fsync; one sweeper
+// deletes intermediate rows whose TTL has passed. Both stop on Close.
+//
+// Durability: with the default synchronous=FULL a write is on disk when its call
+// returns, so it survives kill -9 of the process and a power cut; NORMAL survives
+// kill -9 only.
+package sqlite

@@ -1,0 +1,262 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/chatha/chatha/chatnode"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+var _ chatnode.Store = (*Store)(nil)
+
+// ErrClosed is returned by writes on a closed Store.
+var ErrClosed = errors.New("sqlite store is closed")
+
+const schema = `
+CREATE TABLE IF NOT EXISTS sessions (
+	chat_id    TEXT PRIMARY KEY,
+	service    TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	data       BLOB NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS events (
+	chat_id    TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	request_id TEXT NOT NULL,
+	data       BLOB NOT NULL,
+	expires_at INTEGER NOT NULL,
+	PRIMARY KEY (chat_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_expiry ON events (expires_at);
+CREATE TABLE IF NOT EXISTS transcripts (
+	chat_id  TEXT PRIMARY KEY,
+	data     BLOB NOT NULL,
+	saved_at INTEGER NOT NULL
+) WITHOUT ROWID;`
+
+// Store is the embedded chatnode.Store. It is safe for concurrent use.
+type Store struct {
+	cfg Config
+	w   *sql.DB // one connection: the committer's and the sweeper's
+	r   *sql.DB // readers
+	ins *sql.Stmt
+	has *sql.Stmt
+
+	writes chan *write
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// write is one all-or-nothing unit of a group commit.
+type write struct {
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// Open opens (and creates if needed) the database and starts the committer.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the folder of %s: %w", cfg.Path, err)
+	}
+	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{})}
+	if err := s.open(); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.commitLoop()
+	go s.sweepLoop()
+	return s, nil
+}
+
+func (s *Store) open() error {
+	dsn := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(%s)&_txlock=immediate",
+		s.cfg.Path, s.cfg.BusyTimeout.Milliseconds(), s.cfg.Synchronous)
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn); err != nil {
+		return fmt.Errorf("cannot open %s: %w", s.cfg.Path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	if _, err = s.w.Exec(schema); err != nil {
+		return fmt.Errorf("cannot create the schema in %s: %w", s.cfg.Path, err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn); err != nil {
+		return fmt.Errorf("cannot open %s: %w", s.cfg.Path, err)
+	}
+	s.r.SetMaxOpenConns(4)
+	if s.ins, err = s.w.Prepare(`INSERT OR IGNORE INTO events (chat_id, seq, request_id, data, expires_at) VALUES (?, ?, ?, ?, ?)`); err != nil {
+		return fmt.Errorf("cannot prepare the append: %w", err)
+	}
+	if s.has, err = s.w.Prepare(`SELECT 1 FROM sessions WHERE chat_id = ?`); err != nil {
+		return fmt.Errorf("cannot prepare the session check: %w", err)
+	}
+	return nil
+}
+
+// Close stops the committer and the sweeper and closes the database.
+func (s *Store) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	return s.closeDBs()
+}
+
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, db := range []*sql.DB{s.r, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) expiry() int64 { return time.Now().Add(s.cfg.TTL).UnixMilli() }
+
+// Create implements chatnode.Creator.
+func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []chatnode.Record) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		exp := s.expiry()
+		res, err := tx.Exec(`INSERT OR IGNORE INTO sessions (chat_id, service, created_at, data, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			row.ChatID, row.Service, row.CreatedAt.UnixMilli(), row.Data, exp)
+		if err != nil {
+			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chatnode.ErrChatExists)
+		}
+		return s.insert(tx, row.ChatID, first, exp)
+	})
+}
+
+// Append implements chatnode.Appender.
+func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.Stmt(s.has).QueryRow(chatID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("cannot append to chat %s: %w", chatID, chatnode.ErrUnknownChat)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot append to chat %s: %w", chatID, err)
+		}
+		return s.insert(tx, chatID, recs, s.expiry())
+	})
+}
+
+// insert stores recs, failing with ErrSeqTaken if any seq is already there.
+func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp int64) error {
+	ins := tx.Stmt(s.ins)
+	for _, r := range recs {
+		res, err := ins.Exec(chatID, int64(r.Seq), r.RequestID, r.Data, exp)
+		if err != nil {
+			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, chatnode.ErrSeqTaken)
+		}
+	}
+	return nil
+}
+
+// Load implements chatnode.Loader.
+func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, []chatnode.Record, error) {
+	row := chatnode.SessionRow{ChatID: chatID}
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
+		Scan(&row.Service, &created, &row.Data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chatnode.ErrUnknownChat)
+	}
+	if err != nil {
+		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
+	}
+	row.CreatedAt = time.UnixMilli(created).UTC()
+	recs, err := s.records(ctx, chatID)
+	return row, recs, err
+}
+
+func (s *Store) records(ctx context.Context, chatID string) ([]chatnode.Record, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
+	}
+	defer rows.Close()
+	var recs []chatnode.Record
+	for rows.Next() {
+		var r chatnode.Record
+		var seq int64
+		if err := rows.Scan(&seq, &r.RequestID, &r.Data); err != nil {
+			return nil, fmt.Errorf("cannot read a record of chat %s: %w", chatID, err)
+		}
+		r.Seq = uint64(seq)
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
+	}
+	return recs, nil
+}
+
+// SaveTranscript implements chatnode.Finisher.
+func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []byte) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at) VALUES (?, ?, ?)`,
+			chatID, transcript, time.Now().UnixMilli())
+		if err != nil {
+			return fmt.Errorf("cannot save the transcript of chat %s: %w", chatID, err)
+		}
+		return nil
+	})
+}
+
+// Delete implements chatnode.Finisher.
+func (s *Store) Delete(ctx context.Context, chatID string) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
+			return fmt.Errorf("cannot delete the records of chat %s: %w", chatID, err)
+		}
+		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, chatID); err != nil {
+			return fmt.Errorf("cannot delete chat %s: %w", chatID, err)
+		}
+		return nil
+	})
+}
+
+// Transcript implements chatnode.TranscriptReader.
+func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
+	var data []byte
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM transcripts WHERE chat_id = ?`, chatID).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chatnode.ErrUnknownChat)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the transcript of chat %s: %w", chatID, err)
+	}
+	return data, nil
+}
+
+// RecordTTL returns how long record seq of a chat has left before it expires.
+func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.Duration, error) {
+	var exp int64
+	err := s.r.QueryRowContext(ctx, `SELECT expires_at FROM events WHERE chat_id = ? AND seq = ?`, chatID, int64(seq)).Scan(&exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chatnode.ErrUnknownChat)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the expiry of record %d of chat %s: %w", seq, chatID, err)
+	}
+	return time.Until(time.UnixMilli(exp)), nil
+}

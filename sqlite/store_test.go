@@ -1,0 +1,55 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chatnode/storetest"
+)
+
+func openTemp(t *testing.T) chatnode.Store {
+	t.Helper()
+	s, err := Open(DefaultConfig(filepath.Join(t.TempDir(), "chatha.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
+
+// TestTwoHandlesOneFile runs the suite with two Store handles on one file, as two
+// node processes sharing it would: the suite's writes alternate between them.
+func TestTwoHandlesOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	storetest.Run(t, func(t *testing.T) chatnode.Store {
+		a, err := Open(DefaultConfig(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(DefaultConfig(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &alternating{Store: a, other: b}
+	})
+}
+
+// alternating sends appends to two handles in turn.
+type alternating struct {
+	*Store
+	other *Store
+	n     atomic.Int64
+}
+
+func (a *alternating) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+	if a.n.Add(1)%2 == 0 {
+		return a.other.Append(ctx, chatID, recs)
+	}
+	return a.Store.Append(ctx, chatID, recs)
+}
+
+func (a *alternating) Close() error { a.other.Close(); return a.Store.Close() }
