@@ -70,6 +70,9 @@ func ParseJSON(body []byte, maxMessage int) (*Request, error) {
 			}
 			continue
 		}
+		if !r.known(k) {
+			continue
+		}
 		v, err := jsonScalar(k, raw)
 		if err != nil {
 			return nil, err
@@ -140,6 +143,11 @@ func (r *Request) set(key, v string, maxMessage int) error {
 		*dst = v
 	}
 	return nil
+}
+
+// known reports whether key is a field of the API.
+func (r *Request) known(key string) bool {
+	return r.field(key) != nil || key == "transcriptPosition" || strings.HasPrefix(key, "userData[")
 }
 
 func (r *Request) field(key string) *string {

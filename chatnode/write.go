@@ -81,6 +81,9 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 			n.notifySave(s, "the transcript is being saved again")
 		}
 		return nil
+	case errors.Is(err, ErrUnknownChat): // ended and removed by another node
+		n.drop(s, err)
+		return errEnded
 	case isLost(err):
 		n.drop(s, err)
 		return errLost

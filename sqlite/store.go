@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,7 +94,8 @@ func (s *Store) open() error {
 	if _, err = s.w.Exec(schema); err != nil {
 		return fmt.Errorf("cannot create the schema in %s: %w", s.cfg.Path, err)
 	}
-	if s.r, err = sql.Open("sqlite", dsn); err != nil {
+	// Readers take no write lock: their transactions are read snapshots.
+	if s.r, err = sql.Open("sqlite", strings.TrimSuffix(dsn, "&_txlock=immediate")); err != nil {
 		return fmt.Errorf("cannot open %s: %w", s.cfg.Path, err)
 	}
 	s.r.SetMaxOpenConns(4)
@@ -174,8 +176,13 @@ func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp in
 // Load implements chatnode.Loader.
 func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, []chatnode.Record, error) {
 	row := chatnode.SessionRow{ChatID: chatID}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
+	}
+	defer tx.Rollback()
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
+	err = tx.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
 		Scan(&row.Service, &created, &row.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chatnode.ErrUnknownChat)
@@ -184,12 +191,12 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
 	}
 	row.CreatedAt = time.UnixMilli(created).UTC()
-	recs, err := s.records(ctx, chatID)
+	recs, err := records(ctx, tx, chatID)
 	return row, recs, err
 }
 
-func (s *Store) records(ctx context.Context, chatID string) ([]chatnode.Record, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chatnode.Record, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
 	}

@@ -1,0 +1,146 @@
+package chatnode_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/sqlite"
+)
+
+// resp is a chat API answer as a client reads it.
+type resp struct {
+	Messages []struct {
+		From struct {
+			Nickname      string
+			ParticipantID int
+			Type          string
+		}
+		Index       int
+		Type        string
+		Text        string
+		MessageType string
+		UTCTime     int64
+	}
+	ChatID       string
+	UserID       string
+	SecureKey    string
+	Alias        string
+	NextPosition int
+	StatusCode   int
+	ChatEnded    bool
+	Errors       []struct {
+		Code    int
+		Message string
+	}
+	status int
+}
+
+func openStore(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(sqlite.DefaultConfig(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func tempStore(t testing.TB) *sqlite.Store {
+	return openStore(t, filepath.Join(t.TempDir(), "chatha.db"))
+}
+
+func newNode(t testing.TB, name string, store chatnode.Store, edit ...func(*chatnode.Config)) *chatnode.Node {
+	t.Helper()
+	cfg := chatnode.DefaultLocalConfig(name, store)
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, e := range edit {
+		e(&cfg)
+	}
+	n, err := chatnode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// call runs one request through the node's handler.
+func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, header ...string) resp {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(path)
+	ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		ctx.Request.Header.Set(header[i], header[i+1])
+	}
+	ctx.Request.SetBodyString(form.Encode())
+	n.Handler(&ctx)
+	var r resp
+	if err := json.Unmarshal(ctx.Response.Body(), &r); err != nil {
+		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, ctx.Response.Body(), err)
+	}
+	r.status = ctx.Response.StatusCode()
+	return r
+}
+
+// chat is a client's handle on one chat.
+type chat struct {
+	id, user, key string
+}
+
+func createChat(t testing.TB, n *chatnode.Node, form url.Values) (chat, resp) {
+	t.Helper()
+	r := call(t, n, "POST", "/genesys/2/chat/support", form)
+	if r.status != 200 || r.StatusCode != 0 || r.ChatID == "" || r.SecureKey == "" {
+		t.Fatalf("create: %+v", r)
+	}
+	return chat{r.ChatID, r.UserID, r.SecureKey}, r
+}
+
+func (c chat) do(t testing.TB, n *chatnode.Node, action string, kv ...string) resp {
+	t.Helper()
+	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		form.Set(kv[i], kv[i+1])
+	}
+	return call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/"+action, form)
+}
+
+func (c chat) send(t testing.TB, n *chatnode.Node, text string) resp {
+	t.Helper()
+	r := c.do(t, n, "send", "message", text)
+	if r.status != 200 || r.StatusCode != 0 {
+		t.Fatalf("send %q: %+v", text, r)
+	}
+	return r
+}
+
+// texts returns "Type:text" of each message.
+func texts(r resp) []string {
+	var out []string
+	for _, m := range r.Messages {
+		s := m.Type
+		if m.Text != "" {
+			s += ":" + m.Text
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func checkDense(t testing.TB, r resp) {
+	t.Helper()
+	for i, m := range r.Messages {
+		if m.Index != i+1 {
+			t.Fatalf("message %d has index %d: %v", i, m.Index, texts(r))
+		}
+	}
+}

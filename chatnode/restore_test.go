@@ -1,0 +1,212 @@
+package chatnode_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chatha/chatha/chatnode"
+)
+
+// twoNodes returns nodes a and b on two handles of one SQLite file, as two
+// processes on one machine would have.
+func twoNodes(t *testing.T, edit ...func(*chatnode.Config)) (*chatnode.Node, *chatnode.Node, string) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	return newNode(t, "a", openStore(t, path), edit...), newNode(t, "b", openStore(t, path), edit...), path
+}
+
+func TestRestoreOnAnotherNode(t *testing.T) {
+	a, b, _ := twoNodes(t)
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"one"}})
+	c.send(t, a, "two")
+	got := c.do(t, b, "refresh")
+	want := []string{"ParticipantJoined", "Message:one", "Message:two", "ParticipantLeft", "ParticipantJoined"}
+	if got.status != 200 || !slices.Equal(texts(got), want) || got.Alias != "b" {
+		t.Fatalf("refresh on b: %d %v alias %s, want %v", got.status, texts(got), got.Alias, want)
+	}
+	checkDense(t, got)
+	c.send(t, b, "three")
+	// a still holds the chat in memory: its append is fenced, it gives the chat up.
+	stale := c.do(t, a, "send", "message", "from the stale owner")
+	if stale.status != 409 || stale.StatusCode != 1 {
+		t.Fatalf("stale owner's send: %d %+v", stale.status, stale)
+	}
+	if a.Sessions() != 0 {
+		t.Fatalf("a still holds %d chats", a.Sessions())
+	}
+	final := c.do(t, b, "refresh")
+	if !slices.Equal(texts(final), append(want, "Message:three")) {
+		t.Fatalf("transcript = %v", texts(final))
+	}
+	if k := b.KPI(); k.SessionRestored != 1 || k.SessionsCurrent != 1 {
+		t.Fatalf("b kpi = %+v", k)
+	}
+}
+
+func TestRestoreNoticesAndModes(t *testing.T) {
+	for _, tc := range []struct {
+		notices string
+		want    []string
+	}{
+		{chatnode.RestoreNoticesNotice, []string{"ParticipantJoined", "Notice:the chat moved to another server"}},
+		{chatnode.RestoreNoticesNone, []string{"ParticipantJoined"}},
+	} {
+		t.Run(tc.notices, func(t *testing.T) {
+			a, b, _ := twoNodes(t, func(c *chatnode.Config) { c.Settings.RestoreNotices = tc.notices })
+			c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+			if got := texts(c.do(t, b, "refresh")); !slices.Equal(got, tc.want) {
+				t.Fatalf("transcript = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("restoration none", func(t *testing.T) {
+		a, b, _ := twoNodes(t, func(c *chatnode.Config) { c.Settings.RestorationMode = chatnode.RestoreNone })
+		c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+		if r := c.do(t, b, "refresh"); r.status != 404 {
+			t.Fatalf("refresh on b with restoration none: %d", r.status)
+		}
+	})
+}
+
+func TestPurgeDropsFromMemoryOnly(t *testing.T) {
+	a, b, _ := twoNodes(t)
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"kept"}})
+	r := call(t, a, "POST", "/v1/admin/purge/"+c.id, nil)
+	if r.status != 200 || a.Sessions() != 0 || a.KPI().SessionPurged != 1 {
+		t.Fatalf("purge: %d, sessions %d", r.status, a.Sessions())
+	}
+	if got := texts(c.do(t, b, "refresh")); !slices.Contains(got, "Message:kept") {
+		t.Fatalf("purge lost the stored transcript: %v", got)
+	}
+}
+
+func TestEndedChatIsKeptAndGone(t *testing.T) {
+	a, b, _ := twoNodes(t)
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	c.do(t, a, "disconnect")
+	// b restores the ended chat read-only, or, once the final save removed the
+	// live rows, answers that it ended.
+	r := c.do(t, b, "refresh")
+	if !r.ChatEnded || r.StatusCode != 2 || (r.status != 200 && r.status != 410) {
+		t.Fatalf("refresh of an ended chat on b: %d %+v", r.status, r)
+	}
+	if s := c.do(t, b, "send", "message", "too late"); s.status != 410 || !s.ChatEnded {
+		t.Fatalf("send to an ended chat: %d %+v", s.status, s)
+	}
+}
+
+// TestConcurrentOwnersRace has two nodes append to one chat at once. Each
+// node restores the chat whenever it does not hold it, so ownership moves back
+// and forth and both hold a copy in memory most of the time. Exactly one
+// append wins each sequence number, the loser gives the chat up, and every
+// acknowledged message is in the transcript once.
+func TestConcurrentOwnersRace(t *testing.T) {
+	a, b, path := twoNodes(t)
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	c.do(t, b, "refresh") // b restores: both nodes hold the chat now
+	var acked sync.Map
+	var lost atomic.Int64
+	var wg sync.WaitGroup
+	for _, n := range []*chatnode.Node{a, b} {
+		wg.Add(1)
+		go func(n *chatnode.Node) {
+			defer wg.Done()
+			for i := range 40 {
+				text := fmt.Sprintf("%s-%d", n.Name(), i)
+				form := url.Values{"userId": {c.user}, "secureKey": {c.key}, "message": {text}}
+				for attempt := 0; attempt < 20; attempt++ {
+					r := call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/send", form, "X-Request-Id", text)
+					if r.status == 200 {
+						acked.Store(text, true)
+						break
+					}
+					if r.StatusCode != 1 {
+						t.Errorf("send %s: %d %+v", text, r.status, r.Errors)
+						return
+					}
+					lost.Add(1)
+				}
+			}
+		}(n)
+	}
+	wg.Wait()
+	if lost.Load() == 0 {
+		t.Fatal("no append was ever fenced: the nodes did not race")
+	}
+	final := c.do(t, newNode(t, "judge", openStore(t, path)), "refresh")
+	checkDense(t, final)
+	seen := map[string]int{}
+	for _, m := range final.Messages {
+		if m.Type == "Message" {
+			seen[m.Text]++
+		}
+	}
+	acked.Range(func(k, _ any) bool {
+		if seen[k.(string)] != 1 {
+			t.Errorf("acknowledged %s appears %d times", k, seen[k.(string)])
+		}
+		return true
+	})
+	for text, count := range seen {
+		if count != 1 {
+			t.Errorf("%s appears %d times", text, count)
+		}
+	}
+	t.Logf("%d messages stored, %d fenced appends", len(seen), lost.Load())
+}
+
+// flaky is a store whose appends fail while broken is set.
+type flaky struct {
+	chatnode.Store
+	broken atomic.Bool
+}
+
+var errBroken = errors.New("store is down")
+
+func (f *flaky) Append(ctx context.Context, id string, recs []chatnode.Record) error {
+	if f.broken.Load() {
+		return errBroken
+	}
+	return f.Store.Append(ctx, id, recs)
+}
+
+func TestSaveOnErrorClose(t *testing.T) {
+	st := &flaky{Store: tempStore(t)}
+	n := newNode(t, "a", st)
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	r := c.do(t, n, "send", "message", "lost")
+	if r.status != 503 || r.StatusCode != 2 || !r.ChatEnded {
+		t.Fatalf("send on a broken store: %d %+v", r.status, r)
+	}
+	if k := n.KPI(); k.TranscriptSaveFailed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 0 {
+		t.Fatalf("kpi = %+v", k)
+	}
+}
+
+func TestSaveOnErrorContinue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	st := &flaky{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) {
+		c.Settings.SaveOnError = chatnode.OnErrorContinue
+		c.Settings.AutoSave = 2
+	})
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	r := c.do(t, n, "send", "message", "kept in memory", "transcriptPosition", "2")
+	if r.status != 200 || !slices.Contains(texts(r), "Notice:the transcript could not be saved; the chat goes on") {
+		t.Fatalf("send on a broken store: %d %v", r.status, texts(r))
+	}
+	st.broken.Store(false)
+	c.send(t, n, "saved with the one before")
+	got := texts(c.do(t, newNode(t, "b", openStore(t, path)), "refresh"))
+	if !slices.Contains(got, "Message:kept in memory") || !slices.Contains(got, "Message:saved with the one before") {
+		t.Fatalf("restored transcript = %v", got)
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatha/chatha/chatnode"
+)
+
+func TestFlagsEnvConfigPrecedence(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "node.yaml")
+	os.WriteFile(conf, []byte(`
+name: from-config
+api: 127.0.0.1:9000
+cluster-token: config-token
+settings:
+  transcript-resend-attempts: 7
+  restore-notices: notice
+  inactivity-control:
+    enabled: true
+    timeout-alert: 30s
+`), 0o644)
+	t.Setenv("CHATHA_CLUSTER_TOKEN", "env-token")
+	t.Setenv("CHATHA_TRANSCRIPT_RESEND_ATTEMPTS", "5")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	var f nodeFlags
+	var s chatnode.Settings
+	f.register(fs)
+	registerSettings(fs, &s)
+	err := parseFlags(fs, []string{"--config", conf, "--name", "from-flag"}, &f.config, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case f.name != "from-flag":
+		t.Errorf("name %q: the flag must win", f.name)
+	case f.clusterToken != "env-token":
+		t.Errorf("cluster token %q: the environment must beat the config", f.clusterToken)
+	case f.api != "127.0.0.1:9000" || s.RestoreNotices != "notice":
+		t.Errorf("config values not read: api %q notices %q", f.api, s.RestoreNotices)
+	case s.ResendAttempts != 5:
+		t.Errorf("resend attempts %d, want 5 from the environment", s.ResendAttempts)
+	case !s.InactivityEnabled || s.InactivityAlert != 30*time.Second:
+		t.Errorf("nested inactivity-control not read: %+v", s)
+	case s.ResendDelay != 200*time.Millisecond:
+		t.Errorf("default resend delay lost: %v", s.ResendDelay)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"unknown key":  "name: a\nsettings:\n  no-such-option: 1\n",
+		"bad value":    "settings:\n  transcript-resend-delay: soon\n",
+		"invalid yaml": "name: [unclosed\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conf := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+			os.WriteFile(conf, []byte(body), 0o644)
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			var f nodeFlags
+			var s chatnode.Settings
+			f.register(fs)
+			registerSettings(fs, &s)
+			err := parseFlags(fs, []string{"--config", conf}, &f.config, io.Discard)
+			if _, ok := err.(usageError); !ok {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+		})
+	}
+}

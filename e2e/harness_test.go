@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the chatha binary TestMain builds.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chatha-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "chatha")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/chatha")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot build chatha:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running chatha process.
+type proc struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+}
+
+// syncBuffer collects a process's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// startNode starts "chatha node" and waits until its API answers.
+func startNode(t *testing.T, name, store string, extra ...string) *proc {
+	t.Helper()
+	addr := freeAddr(t)
+	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
+	p := &proc{name: name, addr: addr, cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.kill(t) })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			r.Body.Close()
+			return p
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("node %s exited at start: %v\n%s", name, err, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not answer in time:\n%s", name, p.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to end.
+func (p *proc) kill(t *testing.T) {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.wait(t)
+}
+
+func (p *proc) wait(t *testing.T) error {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("process %s did not end", p.name)
+		return nil
+	}
+}
+
+// reply is a chat API answer.
+type reply struct {
+	Messages []struct {
+		From struct {
+			Nickname string
+			Type     string
+		}
+		Index int
+		Type  string
+		Text  string
+	}
+	ChatID, UserID, SecureKey, Alias string
+	NextPosition, StatusCode         int
+	ChatEnded                        bool
+	Errors                           []struct{ Code int }
+	status                           int
+	node                             string
+}
+
+var client = &http.Client{Timeout: 10 * time.Second}
+
+func post(t *testing.T, base, path string, form url.Values) reply {
+	t.Helper()
+	resp, err := client.PostForm("http://"+base+path, form)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var r reply
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("POST %s: %d %q is not JSON", path, resp.StatusCode, body)
+	}
+	r.status, r.node = resp.StatusCode, resp.Header.Get("X-Chatha-Node")
+	return r
+}
+
+// client-side handle on a chat
+type chat struct{ id, user, key string }
+
+func create(t *testing.T, base string, form url.Values) chat {
+	t.Helper()
+	r := post(t, base, "/genesys/2/chat/support", form)
+	if r.status != 200 || r.StatusCode != 0 {
+		t.Fatalf("create: %d %+v", r.status, r)
+	}
+	return chat{r.ChatID, r.UserID, r.SecureKey}
+}
+
+func (c chat) do(t *testing.T, base, action string, kv ...string) reply {
+	t.Helper()
+	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		form.Set(kv[i], kv[i+1])
+	}
+	return post(t, base, "/genesys/2/chat/support/"+c.id+"/"+action, form)
+}
+
+// lines returns "Type:text" of each message.
+func lines(r reply) []string {
+	var out []string
+	for _, m := range r.Messages {
+		s := m.Type
+		if m.Text != "" {
+			s += ":" + m.Text
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// firstLine returns the first line of s.
+func firstLine(s string) string {
+	line, _, _ := bufio.NewReader(strings.NewReader(s)).ReadLine()
+	return string(line)
+}
