@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startNode starts "chatha node" and waits until its API answers.
-func startNode(t *testing.T, name, store string, extra ...string) *proc {
+func startNode(t testing.TB, name, store string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
@@ -86,31 +86,40 @@ func startNode(t *testing.T, name, store string, extra ...string) *proc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.kill(t) })
-	deadline := time.Now().Add(15 * time.Second)
+	if err := p.waitHealthy(15 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, p.out)
+	}
+	return p
+}
+
+// waitHealthy polls /healthz until it answers, the process exits or timeout passes.
+func (p *proc) waitHealthy(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
-		if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if r, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
 			r.Body.Close()
-			return p
+			return nil
 		}
 		select {
 		case err := <-p.done:
-			t.Fatalf("node %s exited at start: %v\n%s", name, err, p.out)
+			p.done <- err
+			return fmt.Errorf("%s exited at start: %v", p.name, err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node %s did not answer in time:\n%s", name, p.out)
+			return fmt.Errorf("%s did not answer in %v", p.name, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // kill sends SIGKILL and waits for the process to end.
-func (p *proc) kill(t *testing.T) {
+func (p *proc) kill(t testing.TB) {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.wait(t)
 }
 
-func (p *proc) wait(t *testing.T) error {
+func (p *proc) wait(t testing.TB) error {
 	select {
 	case err := <-p.done:
 		p.done <- err
@@ -140,28 +149,37 @@ type reply struct {
 	node                             string
 }
 
-var client = &http.Client{Timeout: 10 * time.Second}
+var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 
-func post(t *testing.T, base, path string, form url.Values) reply {
+func post(t testing.TB, base, path string, form url.Values) reply {
 	t.Helper()
+	r, err := postForm(base, path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// postForm posts a form and decodes the answer; any HTTP status is an answer.
+func postForm(base, path string, form url.Values) (reply, error) {
 	resp, err := client.PostForm("http://"+base+path, form)
 	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
+		return reply{}, fmt.Errorf("POST %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	var r reply
 	if err := json.Unmarshal(body, &r); err != nil {
-		t.Fatalf("POST %s: %d %q is not JSON", path, resp.StatusCode, body)
+		return r, fmt.Errorf("POST %s: %d %q is not JSON", path, resp.StatusCode, body)
 	}
 	r.status, r.node = resp.StatusCode, resp.Header.Get("X-Chatha-Node")
-	return r
+	return r, nil
 }
 
 // client-side handle on a chat
 type chat struct{ id, user, key string }
 
-func create(t *testing.T, base string, form url.Values) chat {
+func create(t testing.TB, base string, form url.Values) chat {
 	t.Helper()
 	r := post(t, base, "/genesys/2/chat/support", form)
 	if r.status != 200 || r.StatusCode != 0 {
@@ -170,7 +188,7 @@ func create(t *testing.T, base string, form url.Values) chat {
 	return chat{r.ChatID, r.UserID, r.SecureKey}
 }
 
-func (c chat) do(t *testing.T, base, action string, kv ...string) reply {
+func (c chat) do(t testing.TB, base, action string, kv ...string) reply {
 	t.Helper()
 	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
 	for i := 0; i+1 < len(kv); i += 2 {

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchChats is the number of idle chats BenchmarkIdleChatsRSS holds.
+var benchChats = envInt("CHATHA_BENCH_CHATS", 50000)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkIdleChatsRSS fills one node process with idle chats of 10 events
+// each (create with a first message, then 8 sends) through its HTTP API, then
+// reports its resident memory and the durable write rate it sustained.
+func BenchmarkIdleChatsRSS(b *testing.B) {
+	for b.Loop() {
+		dir := b.TempDir()
+		p := startBenchNode(b, filepath.Join(dir, "bench.db"))
+		start := time.Now()
+		writes := fillChats(b, p.addr, benchChats, 64)
+		elapsed := time.Since(start)
+		rss := rssOf(b, p.cmd.Process.Pid)
+		b.ReportMetric(float64(rss)/(1<<20), "RSS-MiB")
+		b.ReportMetric(float64(rss)/float64(benchChats), "RSS-B/chat")
+		b.ReportMetric(float64(writes)/elapsed.Seconds(), "acked-writes/s")
+		p.kill(b)
+	}
+}
+
+func startBenchNode(b *testing.B, db string) *proc {
+	return startNode(b, "bench", "sqlite:"+db, "--limit-for-sessions", strconv.Itoa(benchChats*2), "--flex-disconnect-timeout", "0")
+}
+
+// fillChats creates n chats of 10 events with the given concurrency and
+// returns the number of acknowledged writes.
+func fillChats(b *testing.B, addr string, n, workers int) int64 {
+	var next, writes atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) {
+				if err := oneChat(addr, &writes); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return writes.Load()
+}
+
+func oneChat(addr string, writes *atomic.Int64) error {
+	r, err := postForm(addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello, I have a question about my order"}})
+	if err != nil {
+		return err
+	}
+	writes.Add(1)
+	for i := range 8 {
+		form := url.Values{"userId": {r.UserID}, "secureKey": {r.SecureKey}, "message": {fmt.Sprintf("message number %d of this chat", i)}}
+		if _, err := postForm(addr, "/genesys/2/chat/support/"+r.ChatID+"/send", form); err != nil {
+			return err
+		}
+		writes.Add(1)
+	}
+	return nil
+}
+
+func rssOf(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
