@@ -22,3 +22,6 @@ go vet ./...
 
 step "go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+step "allocation tests (without the race detector, which allocates itself)"
+go test -count=1 -run 'Allocates' ./proxy/

@@ -136,6 +136,9 @@ type Config struct {
 	EndedRetention time.Duration
 	// SweepInterval is how often idle and silent participants are checked (default 1s).
 	SweepInterval time.Duration
+	// PauseThreshold is the gap in the node's own running after which it
+	// verifies every held chat against the store (default 1s).
+	PauseThreshold time.Duration
 	// Purge asks a chat's previous owner to drop it after a restore; nil does nothing.
 	Purge func(ctx context.Context, owner, chatID string) error
 	// Logger receives the node's logs (default slog.Default()).
@@ -159,6 +162,7 @@ func DefaultConfig(name string, store Store) Config {
 		StoreTimeout:   5 * time.Second, // longer than a store failover, shorter than a client's patience
 		EndedRetention: time.Minute,     // clients poll every few seconds; one minute shows them the end
 		SweepInterval:  time.Second,     // idle timeouts are tens of seconds; one second is precise enough
+		PauseThreshold: time.Second,     // ten missed ticks: a stop, not scheduling noise
 	}
 }
 
@@ -181,8 +185,8 @@ func (c Config) Validate() error {
 		return errors.New("chatnode: MaxBodySize must be at least 1024")
 	case c.MaxMessageSize < 1 || c.MaxMessageSize > c.MaxBodySize:
 		return errors.New("chatnode: MaxMessageSize must be between 1 and MaxBodySize")
-	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0:
-		return errors.New("chatnode: StoreTimeout, EndedRetention and SweepInterval must be positive")
+	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0:
+		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval and PauseThreshold must be positive")
 	}
 	return c.Settings.Validate()
 }

@@ -1,6 +1,7 @@
 package chatnode
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -80,6 +81,9 @@ var (
 	errDuplicateJoin = &Error{HTTPStatus: http.StatusConflict, StatusCode: 2, Code: CodeNotAllowed,
 		Message: "this join request was already carried out; its secure key is not kept", Advice: "join with a new request id"}
 )
+
+// errStale is the reason logged when a held chat proved older than the store.
+var errStale = errors.New("the store has records this node has not seen")
 
 func errUnavailable(why string) *Error {
 	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: 1, Code: CodeUnavailable,

@@ -52,6 +52,7 @@ func (n *Node) create(ctx context.Context, service string, req *Request, reqID s
 	rr := rowRec{Subject: req.Subject, Email: req.Email, UserData: req.UserData, Creator: creator}
 	row := SessionRow{ChatID: id, Service: service, CreatedAt: n.now().UTC().Truncate(time.Millisecond), Data: mustEncode(rr)}
 	s := newSession(row, rr)
+	s.epoch = n.epoch.Load()
 	evs := []eventRec{{Type: EventParticipantJoined, From: 1}}
 	if req.Text != "" {
 		evs = append(evs, eventRec{Type: EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
@@ -85,6 +86,7 @@ func (n *Node) restore(ctx context.Context, id string) (*session, error) {
 		return nil, err
 	}
 	previous := s.lastWriter
+	s.epoch = n.epoch.Load()
 	now := n.now()
 	for _, p := range s.parts {
 		p.lastSeen = now

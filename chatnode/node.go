@@ -45,7 +45,10 @@ type Node struct {
 	draining atomic.Bool
 	full     atomic.Bool
 	storeOK  atomic.Bool
-	live     atomic.Int64 // chats held that have not ended
+	live     atomic.Int64  // chats held that have not ended
+	epoch    atomic.Uint64 // bumped when held chats must be verified (stale.go)
+	lastRun  atomic.Int64  // monotonic ns since started when the node last ran
+	started  time.Time
 
 	mu        sync.Mutex // guards sessions and restoring
 	sessions  map[string]*session
@@ -66,12 +69,13 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		home:     chatid.HomeOf(cfg.Name, cfg.Incarnation),
 		sessions: map[string]*session{}, restoring: map[string]chan struct{}{},
-		stop: make(chan struct{}),
+		stop: make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
 	n.storeOK.Store(true)
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.sweepLoop()
+	go n.pauseWatch()
 	return n, nil
 }
 
@@ -123,6 +127,7 @@ func (n *Node) storeCtx(ctx context.Context) (context.Context, context.CancelFun
 // withSession runs fn with the chat's session locked, restoring it first if
 // this node does not hold it.
 func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) error) error {
+	n.observe(time.Since(n.started))
 	for range 3 {
 		s, err := n.lookup(ctx, id)
 		if err != nil {
@@ -131,6 +136,13 @@ func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) e
 		s.mu.Lock()
 		if s.gone {
 			s.mu.Unlock()
+			continue
+		}
+		if fresh, err := n.verify(ctx, s); !fresh {
+			s.mu.Unlock()
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		err = fn(s)

@@ -210,3 +210,19 @@ func TestSaveOnErrorContinue(t *testing.T) {
 		t.Fatalf("restored transcript = %v", got)
 	}
 }
+
+// TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
+// its held chats against the store, so its refresh shows what another node
+// acknowledged meanwhile.
+func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
+	a, b, _ := twoNodes(t)
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	c.send(t, b, "acknowledged by b")
+	if got := texts(c.do(t, a, "refresh")); slices.Contains(got, "Message:acknowledged by b") {
+		t.Fatal("test setup: a already saw b's message")
+	}
+	a.CheckHeldChats()
+	if got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b") {
+		t.Fatalf("a served a stale transcript after CheckHeldChats: %v", got)
+	}
+}

@@ -45,7 +45,8 @@ type session struct {
 	idleAlerts  int
 	ended       bool
 	endedAt     time.Time
-	gone        bool // dropped from the node; a new lookup is needed
+	gone        bool   // dropped from the node; a new lookup is needed
+	epoch       uint64 // the node epoch in which the session was last known current
 }
 
 func newSession(row SessionRow, rr rowRec) *session {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/membership"
 )
 
 // nodeFlags are the flags of "chatha node".
@@ -109,30 +110,41 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := f.logger(stderr)
+	ln, err := net.Listen("tcp", f.api)
+	if err != nil {
+		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
+	}
+	defer ln.Close()
 	store, err := openStore(f.store, log)
 	if err != nil {
 		return usageError{err}
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger = settings, log
+	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixNano())
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
+	var member *membership.Member
+	if f.gossip != "" {
+		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
+			return err
+		}
+		cfg.Purge = purger(member, f.clusterToken)
+	}
 	node, err := chatnode.New(cfg)
 	if err != nil {
 		return usageError{err}
 	}
 	defer node.Close()
-	return serveNode(node, &f, log, stdout)
+	return serveNode(node, member, ln, &f, log, stdout)
 }
 
-func serveNode(node *chatnode.Node, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {
-	ln, err := net.Listen("tcp", f.api)
-	if err != nil {
-		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
-	}
+func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {
 	srv := node.Server()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if member != nil {
+		go publishNode(ctx, member, node, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
 	fmt.Fprintf(stdout, "chatha node %s serving on %s\n", f.name, ln.Addr())
@@ -144,6 +156,9 @@ func serveNode(node *chatnode.Node, f *nodeFlags, log *slog.Logger, stdout io.Wr
 	}
 	log.Info("stopping: no new chats; open chats continue on other nodes")
 	node.SetDraining(true)
+	if member != nil {
+		leaveGossip(member, log)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.ShutdownWithContext(sctx)

@@ -16,6 +16,8 @@ const usage = `usage: chatha COMMAND [flags]
 
 commands:
   node       run a chat node
+  proxy      run the front door (or a sidecar) that routes chats to nodes
+  demo       run a whole cluster on this machine
   cassandra  print the Cassandra schema (cassandra schema --help)
 
 Run "chatha COMMAND --help" for a command's flags.
@@ -23,7 +25,9 @@ Run "chatha COMMAND --help" for a command's flags.
 
 // commands maps each subcommand to its entry point.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
-	"node": runNode,
+	"node":  runNode,
+	"proxy": runProxy,
+	"demo":  runDemo,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,71 @@
+package chatnode
+
+import (
+	"context"
+	"time"
+)
+
+// A node that may have been paused, partitioned or declared dead checks every
+// chat it holds against the store before serving it again, so it never answers
+// a refresh with a transcript that lacks an acknowledged message. It learns
+// this in two ways: its gossip layer had to refute a suspicion (CheckHeldChats),
+// or its own clock shows a gap no running process has (a SIGSTOP, a long VM
+// freeze). Each bumps the node's epoch; a chat verified in an older epoch is
+// verified again on its next request.
+
+// tickEvery is how often the pause watch ticks.
+const tickEvery = 100 * time.Millisecond
+
+// CheckHeldChats makes the node verify every chat it holds against the store
+// before serving it again. Call it when the node learns it was suspected or
+// declared dead.
+func (n *Node) CheckHeldChats() {
+	n.epoch.Add(1)
+	n.log.Info("verifying held chats against the store before serving them again")
+}
+
+// observe records that the node ran at now; a gap over PauseThreshold since it
+// last ran means it was stopped, so every held chat must be verified.
+func (n *Node) observe(now time.Duration) {
+	if prev := time.Duration(n.lastRun.Swap(int64(now))); now-prev > n.cfg.PauseThreshold {
+		n.epoch.Add(1)
+		n.log.Warn("the node was not running; verifying held chats", "gap", now-prev)
+	}
+}
+
+// pauseWatch ticks observe so a pause is noticed even without requests.
+func (n *Node) pauseWatch() {
+	defer n.wg.Done()
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			n.observe(time.Since(n.started))
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+// verify checks a held chat against the store; the caller holds s.mu. It
+// reports false when the store has records the node has not seen: the chat
+// moved on elsewhere, and the node has dropped its copy.
+func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
+	epoch := n.epoch.Load()
+	if s.epoch == epoch {
+		return true, nil
+	}
+	c, cancel := n.storeCtx(ctx)
+	defer cancel()
+	_, recs, err := n.cfg.Store.Load(c, s.id)
+	if err != nil && !isLost(err) {
+		return false, errStore(err)
+	}
+	if err != nil || uint64(len(recs)) != s.seq {
+		n.drop(s, errStale)
+		return false, nil
+	}
+	s.epoch = epoch
+	return true, nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// demo is a whole cluster on this machine: nodes and a proxy as child
+// processes of this binary, on one embedded store.
+type demo struct {
+	bin   string
+	dir   string
+	procs []*exec.Cmd
+	out   io.Writer
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chatha demo", flag.ContinueOnError)
+	nodes := fs.Int("nodes", 3, "number of chat nodes")
+	api := fs.String("api", "127.0.0.1:8080", "`host:port` of the proxy; nodes take the next ports")
+	dir := fs.String("dir", "./chatha-demo", "`folder` for the store and logs")
+	if err := parseFlags(fs, args, nil, stderr); err != nil {
+		return err
+	}
+	host, port, err := splitPort(*api)
+	if err != nil || *nodes < 1 || *nodes > 50 {
+		return usageError{fmt.Errorf("want --api HOST:PORT and --nodes 1 to 50 (%v)", err)}
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return usageError{fmt.Errorf("cannot create --dir: %w", err)}
+	}
+	d := &demo{bin: bin, dir: *dir, out: stdout}
+	defer d.stop()
+	if err := d.start(host, port, *nodes); err != nil {
+		return err
+	}
+	d.banner(*api, host, port, *nodes)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nstopping the demo cluster")
+	return nil
+}
+
+func splitPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 1 || port > 65000 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	return host, port, nil
+}
+
+// start launches the nodes, then the proxy, each gossiping on a free port.
+func (d *demo) start(host string, port, nodes int) error {
+	store := "sqlite:" + filepath.Join(d.dir, "chatha.db")
+	seed := ""
+	for i := 1; i <= nodes; i++ {
+		gossip, err := freePort(host)
+		if err != nil {
+			return err
+		}
+		args := []string{"node", "--name", "node-" + strconv.Itoa(i), "--api", net.JoinHostPort(host, strconv.Itoa(port+i)),
+			"--gossip", gossip, "--store", store}
+		if seed != "" {
+			args = append(args, "--join", seed)
+		}
+		if err := d.spawn("node-"+strconv.Itoa(i), args, net.JoinHostPort(host, strconv.Itoa(port+i))); err != nil {
+			return err
+		}
+		if seed == "" {
+			seed = gossip
+		}
+	}
+	gossip, err := freePort(host)
+	if err != nil {
+		return err
+	}
+	return d.spawn("proxy", []string{"proxy", "--name", "proxy", "--api", net.JoinHostPort(host, strconv.Itoa(port)),
+		"--gossip", gossip, "--join", seed}, net.JoinHostPort(host, strconv.Itoa(port)))
+}
+
+func freePort(host string) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("cannot find a free port on %s: %w", host, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// spawn starts one child with its output in DIR/NAME.log and waits for its API.
+func (d *demo) spawn(name string, args []string, api string) error {
+	logf, err := os.Create(filepath.Join(d.dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(d.bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cannot start %s: %w", name, err)
+	}
+	d.procs = append(d.procs, cmd)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, err := http.Get("http://" + api + "/healthz"); err == nil {
+			r.Body.Close()
+			fmt.Fprintf(d.out, "  %-7s pid %-7d http://%s   (log %s)\n", name, cmd.Process.Pid, api, logf.Name())
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New(name + " did not start; see " + logf.Name())
+}
+
+func (d *demo) banner(api, host string, port, nodes int) {
+	fmt.Fprintf(d.out, `
+chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
+
+  dashboard  http://%s/dashboard
+  cluster    curl -s http://%s/v1/cluster
+  start      curl -s -d nickname=Ann -d text=hello http://%s/genesys/2/chat/support
+
+Kill a node with kill -9 PID and keep chatting through the proxy: the chat moves
+to another node and carries on. Ctrl-C stops the cluster.
+`, nodes, d.dir, api, api, api)
+}
+
+// stop ends every child with SIGTERM, then SIGKILL after a grace period.
+func (d *demo) stop() {
+	for _, c := range d.procs {
+		c.Process.Signal(syscall.SIGTERM)
+	}
+	for _, c := range d.procs {
+		done := make(chan struct{})
+		go func() { c.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(8 * time.Second):
+			c.Process.Kill()
+			<-done
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/membership"
+)
+
+// joinGossip starts this process's cluster member.
+func joinGossip(c *common, role membership.Role, incarnation uint64, log *slog.Logger) (*membership.Member, error) {
+	cfg := membership.DefaultConfig()
+	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Incarnation = c.name, role, c.api, incarnation
+	cfg.BindAddr, cfg.Logger = c.gossip, log.With("component", "gossip")
+	if c.join != "" {
+		cfg.Join = strings.Split(c.join, ",")
+	}
+	if c.gossipKey != "" {
+		key, err := base64.StdEncoding.DecodeString(c.gossipKey)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--gossip-key is not base64: %w", err)}
+		}
+		cfg.SecretKey = key
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	m, err := membership.New(cfg)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("cannot join the gossip cluster: %w", err)}
+	}
+	return m, nil
+}
+
+// leaveGossip tells the cluster this member leaves, so proxies re-route at once.
+func leaveGossip(m *membership.Member, log *slog.Logger) {
+	if err := m.Leave(2 * time.Second); err != nil {
+		log.Warn("cannot announce the leave", "err", err)
+	}
+	m.Shutdown()
+}
+
+// publishNode gossips the node's mode and session count when they change, and
+// makes the node verify its chats after it had to refute a suspicion.
+func publishNode(ctx context.Context, m *membership.Member, n *chatnode.Node, log *slog.Logger) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			mode, sessions := membership.Mode(n.Mode()), n.Sessions()
+			if cur := m.Meta(); cur.Mode != mode || cur.Sessions != sessions {
+				if err := m.UpdateMeta(func(mt *membership.Meta) { mt.Mode, mt.Sessions = mode, sessions }); err != nil {
+					log.Debug("cannot gossip node state", "err", err)
+				}
+			}
+		case <-m.Refuted():
+			n.CheckHeldChats()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// purger returns the hook a node uses to ask a chat's previous owner to purge
+// it, through that owner's admin API.
+func purger(m *membership.Member, token string) func(ctx context.Context, owner, chatID string) error {
+	client := &fasthttp.Client{Name: "chatha-node", ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}
+	return func(ctx context.Context, owner, chatID string) error {
+		n, ok := m.Current().Lookup(owner)
+		if !ok || !n.Live() || n.Meta.APIAddr == "" {
+			return fmt.Errorf("%s is not a live member", owner)
+		}
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI("http://" + n.Meta.APIAddr + "/v1/admin/purge/" + chatID)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if err := client.DoTimeout(req, resp, 2*time.Second); err != nil {
+			return err
+		}
+		if resp.StatusCode() != fasthttp.StatusOK {
+			return fmt.Errorf("purge answered %d", resp.StatusCode())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/proxy"
+)
+
+func runProxy(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chatha proxy", flag.ContinueOnError)
+	var f common
+	f.register(fs)
+	brokenFor := fs.Duration("broken-for", 3*time.Second, "how long a failing node is avoided")
+	timeout := fs.Duration("request-timeout", 3*time.Second, "timeout of one forwarded request")
+	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return usageError{err}
+	}
+	if f.gossip == "" {
+		return usageError{errors.New("--gossip is required")}
+	}
+	log := f.logger(stderr)
+	ln, err := net.Listen("tcp", f.api)
+	if err != nil {
+		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
+	}
+	defer ln.Close()
+	member, err := joinGossip(&f, membership.RoleProxy, uint64(time.Now().UnixNano()), log)
+	if err != nil {
+		return err
+	}
+	cfg := proxy.DefaultConfig(f.name, member.Current)
+	cfg.ClusterToken, cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = f.clusterToken, log, *brokenFor, *timeout
+	p, err := proxy.New(cfg)
+	if err != nil {
+		member.Shutdown()
+		return usageError{err}
+	}
+	defer p.Close()
+	srv := p.Server()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
+	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
+	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	leaveGossip(member, log)
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.ShutdownWithContext(sctx)
+}

@@ -1,0 +1,24 @@
+// Package membership owns chatha's view of the cluster: which chat nodes,
+// proxies and dashboards exist, whether they are alive, and what they
+// gossip about themselves (Meta: role, API address, mode, sessions,
+// incarnation). It wraps github.com/hashicorp/memberlist (SWIM gossip with
+// Lifeguard), configures it for a LAN, and optionally encrypts gossip with
+// a rotatable shared key.
+//
+// A Member publishes immutable View snapshots through an atomic.Pointer:
+// readers call Current without locking and wait on View.Changed for the
+// next one. A View lists every incarnation it knows, live and departed, so
+// the home of a chat whose node died can still be named; Checksum lets two
+// proxies compare their routing inputs.
+//
+// Goroutines: the package starts none of its own. memberlist runs its
+// listeners, probe, gossip and push/pull loops; this package's callbacks
+// (events, probe results, log lines) run on them and only update the
+// member table under its mutex, never calling back into memberlist.
+//
+// What memberlist keeps private is recovered from its log lines (see
+// logwatch.go): a failed probe of ours marks a member suspect, and a
+// refutation of a suspicion or death notice about ourselves counts in
+// Refutations. A graceful leave is told apart from a failure by the
+// Leaving flag a member gossips in its Meta just before it leaves.
+package membership

@@ -1,0 +1,91 @@
+package membership
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+)
+
+func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+// tryJoin starts a member with secret that joins addr once and reports
+// whether it got in.
+func tryJoin(t *testing.T, name string, secret []byte, addr string) bool {
+	t.Helper()
+	cfg := testConfig(name, addr)
+	cfg.SecretKey, cfg.JoinAttempts = secret, 1
+	m, err := New(cfg)
+	if err != nil {
+		return false
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	return true
+}
+
+func TestMembersWithDifferentKeysDoNotJoin(t *testing.T) {
+	a := startMember(t, func() *Config { c := testConfig("a-node"); c.SecretKey = key(1); return c }())
+	for name, secret := range map[string][]byte{"other-key": key(2), "no-key": nil, "short-key": key(1)[:16]} {
+		if tryJoin(t, name, secret, a.Addr()) {
+			t.Errorf("%s joined a cluster encrypted with another key", name)
+		}
+	}
+	if !tryJoin(t, "same-key", key(1), a.Addr()) {
+		t.Error("a member with the right key could not join")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	ms := startCluster(t, 2, func(c *Config) { c.SecretKey = key(1) })
+	steps := []struct {
+		name string
+		do   func(*Member) error
+	}{
+		{"install", func(m *Member) error { return m.InstallKey(key(2)) }},
+		{"use", func(m *Member) error { return m.UseKey(key(2)) }},
+		{"remove", func(m *Member) error { return m.RemoveKey(key(1)) }},
+	}
+	for _, s := range steps {
+		for _, m := range ms {
+			if err := s.do(m); err != nil {
+				t.Fatalf("%s on %s: %v", s.name, m.Name(), err)
+			}
+		}
+	}
+	keys, err := ms[0].Keys()
+	if err != nil || len(keys) != 1 || !bytes.Equal(keys[0], key(2)) {
+		t.Fatalf("Keys() = %x, %v; want only the new key", keys, err)
+	}
+	if err := ms[1].SetSessions(7); err != nil {
+		t.Fatal(err)
+	}
+	waitView(t, ms[0], 3*time.Second, "update gossiped with the new key", func(v *View) bool {
+		n, _ := v.Lookup(ms[1].Name())
+		return n.Meta.Sessions == 7
+	})
+	if tryJoin(t, "old-key", key(1), ms[0].Addr()) {
+		t.Error("a member with the removed key joined")
+	}
+	if !tryJoin(t, "new-key", key(2), ms[0].Addr()) {
+		t.Error("a member with the new key could not join")
+	}
+}
+
+func TestKeyringErrors(t *testing.T) {
+	clear := startMember(t, testConfig("clear"))
+	if err := clear.InstallKey(key(1)); !errors.Is(err, ErrNoEncryption) {
+		t.Errorf("InstallKey without encryption = %v, want ErrNoEncryption", err)
+	}
+	c := testConfig("secret")
+	c.SecretKey = key(1)
+	m := startMember(t, c)
+	if err := m.InstallKey([]byte("short")); err == nil {
+		t.Error("InstallKey accepted a 5-byte key")
+	}
+	if err := m.UseKey(key(9)); err == nil {
+		t.Error("UseKey accepted a key that is not installed")
+	}
+	if err := m.RemoveKey(key(1)); err == nil {
+		t.Error("RemoveKey removed the key in use")
+	}
+}

@@ -1,0 +1,164 @@
+package membership
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Errors of this package; callers test them with errors.Is.
+var (
+	// ErrBadMeta is wrapped by every DecodeMeta and Meta.Validate error.
+	ErrBadMeta = errors.New("bad member metadata")
+	// ErrShutdown is returned by methods called after Shutdown.
+	ErrShutdown = errors.New("member is shut down")
+	// ErrLeft is returned by UpdateMeta after Leave.
+	ErrLeft = errors.New("member has left the cluster")
+	// ErrNoEncryption is returned by the keyring methods when gossip is not
+	// encrypted (Config.SecretKey was empty).
+	ErrNoEncryption = errors.New("gossip encryption is off")
+)
+
+// Member is this process's membership in the cluster.
+type Member struct {
+	cfg   Config
+	mc    *memberlist.Config // the copy memberlist runs with
+	ml    *memberlist.Memberlist
+	meta  *localMeta
+	table *table
+
+	refutations atomic.Uint64
+	refuted     chan struct{} // capacity 1: at most one pending signal
+	started     atomic.Bool   // refutations count once New has returned
+	left        atomic.Bool
+	closed      atomic.Bool
+}
+
+// New validates cfg, starts gossiping on cfg.BindAddr and joins the
+// members in cfg.Join, trying up to cfg.JoinAttempts times. cfg is copied.
+func New(cfg *Config) (*Member, error) {
+	if cfg == nil {
+		return nil, errors.New("cannot create member: nil Config")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot create member: %w", err)
+	}
+	m, err := start(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create member %q: %w", cfg.Name, err)
+	}
+	if err := m.joinWithRetry(); err != nil {
+		_ = m.ml.Shutdown()
+		return nil, err
+	}
+	m.started.Store(true)
+	return m, nil
+}
+
+// start creates the memberlist with this member's metadata and delegates.
+func start(cfg *Config) (*Member, error) {
+	meta, err := initialMeta(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Member{cfg: *cfg, meta: meta, refuted: make(chan struct{}, 1)}
+	m.cfg.Join = slices.Clone(cfg.Join)
+	m.table = newTable(cfg.Logger, cfg.MaxDeparted)
+	m.mc = m.memberlistConfig()
+	ml, err := memberlist.Create(m.mc)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start memberlist: %w", err)
+	}
+	m.ml = ml
+	return m, nil
+}
+
+// initialMeta returns the metadata a member starts with, picking a random
+// incarnation unless cfg has one.
+func initialMeta(cfg *Config) (*localMeta, error) {
+	inc := cfg.Incarnation
+	if inc == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("cannot pick an incarnation: %w", err)
+		}
+		inc = binary.BigEndian.Uint64(b[:]) | 1 // never 0
+	}
+	return newLocalMeta(Meta{Role: cfg.Role, APIAddr: cfg.APIAddr, Mode: ModeActive, Incarnation: inc})
+}
+
+// memberlistConfig returns the copy of cfg.Memberlist this member runs with.
+func (m *Member) memberlistConfig() *memberlist.Config {
+	mc := *m.cfg.Memberlist
+	host, port, _ := splitHostPort(m.cfg.BindAddr) // checked by Validate
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	mc.Name, mc.BindAddr, mc.BindPort = m.cfg.Name, host, port
+	mc.AdvertiseAddr, mc.AdvertisePort = "", port
+	if m.cfg.AdvertiseAddr != "" {
+		mc.AdvertiseAddr, mc.AdvertisePort, _ = splitHostPort(m.cfg.AdvertiseAddr)
+	}
+	mc.Delegate, mc.Events, mc.Ping = m.meta, events{m.table}, events{m.table}
+	w := &logWatch{log: m.cfg.Logger, onSuspect: m.table.suspect, onRefute: m.noteRefute}
+	mc.Logger, mc.LogOutput = log.New(w, "", 0), nil
+	if len(m.cfg.SecretKey) > 0 {
+		mc.SecretKey, mc.Keyring = slices.Clone(m.cfg.SecretKey), nil
+	}
+	return &mc
+}
+
+// joinWithRetry joins cfg.Join, pausing cfg.JoinRetryInterval between tries.
+func (m *Member) joinWithRetry() error {
+	if len(m.cfg.Join) == 0 {
+		return nil
+	}
+	var err error
+	for i := range m.cfg.JoinAttempts {
+		if i > 0 {
+			time.Sleep(m.cfg.JoinRetryInterval)
+		}
+		if _, err = m.ml.Join(m.cfg.Join); err == nil {
+			return nil
+		}
+		m.cfg.Logger.Warn("cannot join the cluster yet", "attempt", i+1, "join", m.cfg.Join, "err", err)
+	}
+	return fmt.Errorf("cannot join the cluster via %v after %d attempts: %w", m.cfg.Join, m.cfg.JoinAttempts, err)
+}
+
+// Join contacts the members at addrs (host:port) once and returns how many
+// answered. New already joins Config.Join; this is for joining more later.
+func (m *Member) Join(addrs ...string) (int, error) {
+	if m.closed.Load() {
+		return 0, ErrShutdown
+	}
+	n, err := m.ml.Join(addrs)
+	if err != nil {
+		return n, fmt.Errorf("cannot join the cluster via %v: %w", addrs, err)
+	}
+	return n, nil
+}
+
+// Name returns the member's name.
+func (m *Member) Name() string { return m.cfg.Name }
+
+// Addr returns the gossip address others reach this member at (with the
+// real port when Config.BindAddr had port 0).
+func (m *Member) Addr() string { return m.ml.LocalNode().Address() }
+
+// Current returns the latest View. It takes no lock.
+func (m *Member) Current() *View { return m.table.current.Load() }
+
+// Meta returns this member's current metadata.
+func (m *Member) Meta() Meta { return m.meta.get() }
+
+// HealthScore returns memberlist's Lifeguard view of this member's own
+// health: 0 is healthy, higher means it is missing its own deadlines.
+func (m *Member) HealthScore() int { return m.ml.GetHealthScore() }

@@ -1,0 +1,87 @@
+// The race detector allocates on its own, so allocation counts are checked in
+// the run without it (test.sh runs this file in a separate step).
+
+//go:build !race
+
+package proxy_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/proxy"
+)
+
+// fixedBackend answers every request like a node answering a refresh.
+func fixedBackend(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"messages":[],"chatId":"x","alias":"n","nextPosition":3,"statusCode":0,"chatEnded":false}`)
+}
+
+// forwarding returns a proxy in front of one fixed backend and a request to one of its chats.
+func forwarding(t testing.TB) (*proxy.Proxy, *fasthttp.RequestCtx, func()) {
+	addr, _ := serveTB(t, fixedBackend)
+	node := joinTB(t, "n", membership.RoleNode, addr, 7, nil)
+	pm := joinTB(t, "p", membership.RoleProxy, "", 0, node)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pm.Current().Live(membership.RoleNode)) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("proxy does not see the node")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cfg := proxy.DefaultConfig("p", pm.Current)
+	cfg.Logger, cfg.ProbeInterval = quiet, 0
+	p, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
+	path := "/genesys/2/chat/support/" + id + "/refresh"
+	body := []byte("userId=u&secureKey=k&transcriptPosition=1")
+	ctx := &fasthttp.RequestCtx{}
+	run := func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+		ctx.Request.Header.Set("X-Request-Id", "0123456789abcdef")
+		ctx.Request.SetBody(body)
+		p.Handler(ctx)
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("forwarded: %d %s; cluster %+v", ctx.Response.StatusCode(), ctx.Response.Body(), p.Cluster())
+		}
+	}
+	return p, ctx, run
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+// TestForwardingAllocatesNothing: the steady-state request path of an
+// existing chat allocates nothing.
+func TestForwardingAllocatesNothing(t *testing.T) {
+	_, _, run := forwarding(t)
+	for range 100 {
+		run()
+	}
+	if allocs := testing.AllocsPerRun(1000, run); allocs > 0 {
+		t.Fatalf("forwarding allocates %.1f times per request", allocs)
+	}
+}
+
+// BenchmarkForward is one proxied refresh against a fixed backend on loopback.
+func BenchmarkForward(b *testing.B) {
+	_, _, run := forwarding(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		run()
+	}
+}

@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/proxy/ring"
+)
+
+// Config configures a Proxy.
+type Config struct {
+	// Name is the proxy's name, for logs and the dashboard.
+	Name string
+	// Views returns the current membership view. Required.
+	Views func() *membership.View
+	// ClusterToken is sent to nodes' admin endpoints and guards the proxy's own.
+	ClusterToken string
+	// BrokenFor is how long a node that failed a request or a probe is avoided (default 3s).
+	BrokenFor time.Duration
+	// RequestTimeout bounds one forwarded request (default 3s).
+	RequestTimeout time.Duration
+	// DialTimeout bounds connecting to a node (default 500ms).
+	DialTimeout time.Duration
+	// Attempts is how many nodes one request may be tried on (default 3).
+	Attempts int
+	// ProbeInterval is how often every node's /readyz is probed (default 1s; 0 turns probes off).
+	ProbeInterval time.Duration
+	// ProbeTimeout bounds one probe (default 500ms).
+	ProbeTimeout time.Duration
+	// MaxBodySize is the largest request body forwarded (default 64 KiB).
+	MaxBodySize int
+	// Placement tunes load-aware placement of new chats.
+	Placement ring.Options
+	// Logger receives the proxy's logs (default slog.Default()).
+	Logger *slog.Logger
+	// Metrics receives the proxy's metrics (default a new set).
+	Metrics *metrics.Set
+}
+
+// DefaultConfig returns the production defaults for a proxy reading views.
+func DefaultConfig(name string, views func() *membership.View) Config {
+	return Config{
+		Name:           name,
+		Views:          views,
+		BrokenFor:      3 * time.Second,        // longer than gossip takes to declare a killed node dead
+		RequestTimeout: 3 * time.Second,        // a node answers in milliseconds; a stalled one is failed over
+		DialTimeout:    500 * time.Millisecond, // loopback and LAN connect in under a millisecond
+		Attempts:       3,                      // the home, its successor, and one more
+		ProbeInterval:  time.Second,            // catches a node that gossips but cannot serve
+		ProbeTimeout:   500 * time.Millisecond,
+		MaxBodySize:    64 << 10, // the node's own limit
+		Placement:      ring.DefaultOptions(),
+	}
+}
+
+// Validate reports the first field that is missing or out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("proxy: Name is empty")
+	case c.Views == nil:
+		return errors.New("proxy: Views is nil")
+	case c.BrokenFor <= 0 || c.RequestTimeout <= 0 || c.DialTimeout <= 0:
+		return errors.New("proxy: BrokenFor, RequestTimeout and DialTimeout must be positive")
+	case c.Attempts < 1:
+		return errors.New("proxy: Attempts must be at least 1")
+	case c.ProbeInterval < 0 || c.ProbeTimeout <= 0:
+		return errors.New("proxy: ProbeInterval must not be negative and ProbeTimeout must be positive")
+	case c.MaxBodySize < 1024:
+		return errors.New("proxy: MaxBodySize must be at least 1024")
+	}
+	return c.Placement.Validate()
+}
+
+func (c *Config) fillDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.NewSet()
+	}
+}

@@ -1,0 +1,179 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/proxy/ring"
+)
+
+// hopHeaders are dropped when forwarding, as net/http/httputil does.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// tried lists the nodes a request was already sent to.
+type tried struct {
+	names [8]string
+	n     int
+}
+
+func (t *tried) add(name string) {
+	if t.n < len(t.names) {
+		t.names[t.n] = name
+		t.n++
+	}
+}
+
+func (t *tried) has(name string) bool {
+	for _, n := range t.names[:t.n] {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// target is what a request is routed by: a new chat (placement by request
+// id) or an existing one (its chat id).
+type target struct {
+	create bool
+	chatID string
+}
+
+// forward sends the request to the node that serves it, failing over to the
+// successor on a connection error, a timeout, or a node that no longer holds
+// the chat (409). The response is the node's, with X-Chatha-Node set.
+func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
+	p.requests.Inc()
+	reqID := ensureRequestID(&ctx.Request)
+	prepare(ctx)
+	var tr tried
+	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
+		b := p.pick(to, reqID, &tr)
+		if b == nil {
+			break
+		}
+		if attempt > 0 {
+			p.retries.Inc()
+		}
+		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
+			ctx.Request.URI().SetHost(b.addr)
+		}
+		if err := b.client.Do(&ctx.Request, &ctx.Response); err != nil {
+			p.markBroken(b.name, err)
+			tr.add(b.name)
+			p.failovers.Inc()
+			continue
+		}
+		if attempt+1 < p.cfg.Attempts && retryable(to, ctx.Response.StatusCode()) {
+			if to.create {
+				tr.add(b.name)
+			}
+			continue
+		}
+		finish(ctx, b.name)
+		return
+	}
+	p.noNode.Inc()
+	ctx.Response.Reset()
+	writeError(ctx, fasthttp.StatusServiceUnavailable, 1, codeNoNode, errNoNode.Error(), "retry in a moment")
+}
+
+// retryable: a node without the chat any more (409) is asked again, and then
+// restores it; a node that takes no new chats (503 on create) is skipped.
+func retryable(to target, status int) bool {
+	if to.create {
+		return status == fasthttp.StatusServiceUnavailable
+	}
+	return status == fasthttp.StatusConflict
+}
+
+// pick returns the node for the request's next attempt, or nil.
+func (p *Proxy) pick(to target, reqID string, tr *tried) *backend {
+	t := p.table.Load()
+	now := time.Now()
+	skip := func(name string) bool { return tr.has(name) || p.broken.has(name, now) }
+	if to.create {
+		name, ok := ring.Place(reqID, usable(t.alive, skip), p.cfg.Placement)
+		if !ok {
+			return nil
+		}
+		return t.byName[name]
+	}
+	tag, err := chatid.Parse(to.chatID)
+	if err != nil {
+		// The node answers a malformed id with a clear 404; any node will do.
+		tag = 0
+	}
+	home, _ := t.homes.Lookup(tag)
+	name, _, ok := ring.Route(to.chatID, home, t.alive, skip)
+	if !ok || skip(name) && tr.has(name) {
+		return nil
+	}
+	return t.byName[name]
+}
+
+// usable returns the nodes skip does not exclude; it allocates only when one is excluded.
+func usable(nodes []ring.Node, skip func(string) bool) []ring.Node {
+	for i := range nodes {
+		if skip(nodes[i].Name) {
+			out := make([]ring.Node, 0, len(nodes))
+			for _, n := range nodes {
+				if !skip(n.Name) {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+	}
+	return nodes
+}
+
+// ensureRequestID returns the request's X-Request-Id, adding a random one when missing.
+func ensureRequestID(req *fasthttp.Request) string {
+	if id := req.Header.Peek("X-Request-Id"); len(id) > 0 {
+		return b2s(id)
+	}
+	var raw [16]byte
+	var buf [32]byte
+	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+	hex.Encode(buf[:], raw[:])
+	req.Header.SetBytesV("X-Request-Id", buf[:])
+	return b2s(req.Header.Peek("X-Request-Id"))
+}
+
+// prepare strips hop-by-hop headers and appends the client to X-Forwarded-For.
+func prepare(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Request.Header
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	var buf [64]byte
+	out := buf[:0]
+	if prior := h.Peek("X-Forwarded-For"); len(prior) > 0 {
+		out = append(append(out, prior...), ", "...)
+	}
+	out, _ = ctx.RemoteIP().AppendText(out)
+	h.SetBytesV("X-Forwarded-For", out)
+}
+
+// finish strips hop-by-hop headers of the node's response and names the node.
+func finish(ctx *fasthttp.RequestCtx, node string) {
+	h := &ctx.Response.Header
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	h.Set("X-Chatha-Node", node)
+}
+
+// b2s views b as a string without copying; the string must not outlive the request.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,173 @@
+package proxy_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/proxy"
+	"github.com/chatha/chatha/sqlite"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// serve runs h on a loopback port until the test ends and returns the address
+// and a function that stops it (connections are then refused).
+func serve(t *testing.T, h fasthttp.RequestHandler) (string, func()) { return serveTB(t, h) }
+
+func serveTB(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h}
+	go srv.Serve(ln)
+	stop := func() { srv.Shutdown() }
+	t.Cleanup(stop)
+	return ln.Addr().String(), stop
+}
+
+// join starts a real gossip member on loopback.
+func join(t *testing.T, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
+	return joinTB(t, name, role, api, inc, seed)
+}
+
+func joinTB(t testing.TB, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
+	t.Helper()
+	cfg := membership.DefaultLocalConfig()
+	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Logger, cfg.Incarnation = name, role, api, quiet, inc
+	cfg.BindAddr = "127.0.0.1:0"
+	if seed != nil {
+		cfg.Join = []string{seed.Addr()}
+	}
+	m, err := membership.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown() })
+	return m
+}
+
+// cluster is chat nodes on one SQLite file, each with a gossip member, and a
+// proxy whose member joined them.
+type cluster struct {
+	proxy *proxy.Proxy
+	addr  string
+	stops map[string]func()
+}
+
+func newCluster(t *testing.T, nodes int) *cluster {
+	t.Helper()
+	store, err := sqlite.Open(sqlite.DefaultConfig(filepath.Join(t.TempDir(), "c.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	c := &cluster{stops: map[string]func(){}}
+	var seed *membership.Member
+	for i := range nodes {
+		name := string(rune('a' + i))
+		cfg := chatnode.DefaultLocalConfig(name, store)
+		cfg.Logger = quiet
+		n, err := chatnode.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Close)
+		addr, stop := serve(t, n.Handler)
+		c.stops[name] = stop
+		m := join(t, name, membership.RoleNode, addr, n.Incarnation(), seed)
+		if seed == nil {
+			seed = m
+		}
+	}
+	pm := join(t, "proxy", membership.RoleProxy, "", 0, seed)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pm.Current().Live(membership.RoleNode)) < nodes {
+		if time.Now().After(deadline) {
+			t.Fatal("proxy does not see every node")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cfg := proxy.DefaultConfig("proxy", pm.Current)
+	cfg.Logger, cfg.ProbeInterval = quiet, 0
+	p, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	c.proxy = p
+	c.addr, _ = serve(t, p.Handler)
+	return c
+}
+
+type answer struct {
+	ChatID, UserID, SecureKey, Alias string
+	StatusCode                       int
+	Messages                         []struct{ Type, Text string }
+	node                             string
+	status                           int
+}
+
+func post(t *testing.T, addr, path string, form url.Values) answer {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("http://" + addr + path)
+	req.Header.SetContentType("application/x-www-form-urlencoded")
+	req.SetBodyString(form.Encode())
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var a answer
+	if err := json.Unmarshal(resp.Body(), &a); err != nil {
+		t.Fatalf("%s: %q", path, resp.Body())
+	}
+	a.node, a.status = string(resp.Header.Peek("X-Chatha-Node")), resp.StatusCode()
+	return a
+}
+
+func TestRoutesToHomeAndFailsOver(t *testing.T) {
+	c := newCluster(t, 3)
+	created := post(t, c.addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})
+	if created.status != 200 || created.node == "" || created.node != created.Alias {
+		t.Fatalf("create: %+v", created)
+	}
+	auth := url.Values{"userId": {created.UserID}, "secureKey": {created.SecureKey}}
+	for range 3 {
+		if r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth); r.node != created.node {
+			t.Fatalf("refresh went to %s, home is %s", r.node, created.node)
+		}
+	}
+	c.stops[created.node]() // connections to the home are refused from now on
+	r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth)
+	if r.status != 200 || r.node == created.node || r.Alias != r.node {
+		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.status, r.node, r)
+	}
+	if len(r.Messages) != 4 || r.Messages[2].Type != "ParticipantLeft" {
+		t.Fatalf("restored transcript: %+v", r.Messages)
+	}
+}
+
+func TestClusterAPIAndUnknownChat(t *testing.T) {
+	c := newCluster(t, 2)
+	cv := c.proxy.Cluster()
+	if len(cv.Members) != 3 || cv.RingChecksum == "" {
+		t.Fatalf("cluster view: %+v", cv)
+	}
+	r := post(t, c.addr, "/genesys/2/chat/support/nope/refresh", url.Values{})
+	if r.status != 404 {
+		t.Fatalf("malformed chat id through the proxy: %d", r.status)
+	}
+}
