@@ -139,6 +139,8 @@ type Config struct {
 	// PauseThreshold is the gap in the node's own running after which it
 	// verifies every held chat against the store (default 1s).
 	PauseThreshold time.Duration
+	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
+	PurgeTimeout time.Duration
 	// Purge asks a chat's previous owner to drop it after a restore; nil does nothing.
 	Purge func(ctx context.Context, owner, chatID string) error
 	// Logger receives the node's logs (default slog.Default()).
@@ -157,12 +159,13 @@ func DefaultConfig(name string, store Store) Config {
 		Name:           name,
 		Settings:       DefaultSettings(),
 		Store:          store,
-		MaxBodySize:    64 << 10,        // a chat message is text; bigger bodies are abuse
-		MaxMessageSize: 16 << 10,        // long pasted text fits, a file does not
-		StoreTimeout:   5 * time.Second, // longer than a store failover, shorter than a client's patience
-		EndedRetention: time.Minute,     // clients poll every few seconds; one minute shows them the end
-		SweepInterval:  time.Second,     // idle timeouts are tens of seconds; one second is precise enough
-		PauseThreshold: time.Second,     // ten missed ticks: a stop, not scheduling noise
+		MaxBodySize:    64 << 10,               // a chat message is text; bigger bodies are abuse
+		MaxMessageSize: 16 << 10,               // long pasted text fits, a file does not
+		StoreTimeout:   5 * time.Second,        // longer than a store failover, shorter than a client's patience
+		EndedRetention: time.Minute,            // clients poll every few seconds; one minute shows them the end
+		SweepInterval:  time.Second,            // idle timeouts are tens of seconds; one second is precise enough
+		PauseThreshold: time.Second,            // ten missed ticks: a stop, not scheduling noise
+		PurgeTimeout:   300 * time.Millisecond, // a live node answers in a millisecond; a stuck one must not stall the restore
 	}
 }
 
@@ -185,8 +188,8 @@ func (c Config) Validate() error {
 		return errors.New("chatnode: MaxBodySize must be at least 1024")
 	case c.MaxMessageSize < 1 || c.MaxMessageSize > c.MaxBodySize:
 		return errors.New("chatnode: MaxMessageSize must be between 1 and MaxBodySize")
-	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0:
-		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval and PauseThreshold must be positive")
+	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0:
+		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
 	}
 	return c.Settings.Validate()
 }

@@ -169,20 +169,19 @@ func (n *Node) restoreNotices(s *session) []eventRec {
 	return evs
 }
 
-// purgePrevious asks the chat's previous owner to drop it (session-restore-do-purge).
+// purgePrevious asks the chat's previous owner to drop it
+// (session-restore-do-purge) before the restored chat is served, so a
+// previous owner that is still running stops serving reads from its copy.
+// It waits at most PurgeTimeout; fencing protects writes either way.
 func (n *Node) purgePrevious(previous, id string) {
 	if !n.cfg.Settings.RestoreDoPurge || n.cfg.Purge == nil || previous == "" || previous == n.cfg.Name {
 		return
 	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		c, cancel := n.storeCtx(context.Background())
-		defer cancel()
-		if err := n.cfg.Purge(c, previous, id); err != nil {
-			n.log.Info("cannot purge chat on its previous owner; fencing keeps it from writing", "chat", id, "previous", previous, "err", err)
-		}
-	}()
+	c, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeTimeout)
+	defer cancel()
+	if err := n.cfg.Purge(c, previous, id); err != nil {
+		n.log.Info("cannot purge chat on its previous owner; fencing keeps it from writing", "chat", id, "previous", previous, "err", err)
+	}
 }
 
 // transcriptJSON is the final transcript kept after a chat ends.

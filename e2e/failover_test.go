@@ -10,7 +10,7 @@ import (
 
 // storeURL returns the store the failover tests run on: SQLite in a temp
 // folder, or the Cassandra that CHATHA_TEST_STORE names.
-func storeURL(t *testing.T) string {
+func storeURL(t testing.TB) string {
 	if u := os.Getenv("CHATHA_TEST_STORE"); u != "" {
 		return u
 	}

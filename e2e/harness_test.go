@@ -40,15 +40,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+// handedOut holds every address freeAddr returned, so no two processes of a
+// test run are given the same port.
+var handedOut sync.Map
+
+// freeAddr returns a loopback address with a port that was free a moment ago
+// and was never handed out before in this run.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // proc is a running chatha process.
@@ -79,8 +89,7 @@ func startNode(t testing.TB, name, store string, extra ...string) *proc {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
-	p := &proc{name: name, addr: addr, cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p := newProc(name, addr, args...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -70,28 +70,50 @@ func publishNode(ctx context.Context, m *membership.Member, n *chatnode.Node, lo
 }
 
 // purger returns the hook a node uses to ask a chat's previous owner to purge
-// it, through that owner's admin API.
-func purger(m *membership.Member, token string) func(ctx context.Context, owner, chatID string) error {
+// it, through that owner's admin API: at once when the owner is alive, in the
+// background when it is not (a node declared dead may still be running, and
+// reads the request when it resumes).
+func purger(m *membership.Member, token string, log *slog.Logger) func(ctx context.Context, owner, chatID string) error {
 	client := &fasthttp.Client{Name: "chatha-node", ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}
 	return func(ctx context.Context, owner, chatID string) error {
 		n, ok := m.Current().Lookup(owner)
-		if !ok || !n.Live() || n.Meta.APIAddr == "" {
-			return fmt.Errorf("%s is not a live member", owner)
+		if !ok || n.Meta.APIAddr == "" {
+			return fmt.Errorf("%s is not a known member", owner)
 		}
-		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		defer fasthttp.ReleaseRequest(req)
-		defer fasthttp.ReleaseResponse(resp)
-		req.Header.SetMethod(fasthttp.MethodPost)
-		req.SetRequestURI("http://" + n.Meta.APIAddr + "/v1/admin/purge/" + chatID)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+		url := "http://" + n.Meta.APIAddr + "/v1/admin/purge/" + chatID
+		if n.Live() {
+			return purge(client, url, token, time.Until(deadline(ctx)))
 		}
-		if err := client.DoTimeout(req, resp, 2*time.Second); err != nil {
-			return err
-		}
-		if resp.StatusCode() != fasthttp.StatusOK {
-			return fmt.Errorf("purge answered %d", resp.StatusCode())
-		}
+		go func() {
+			if err := purge(client, url, token, 2*time.Second); err != nil {
+				log.Debug("background purge failed", "owner", owner, "chat", chatID, "err", err)
+			}
+		}()
 		return nil
 	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(time.Second)
+}
+
+func purge(client *fasthttp.Client, url, token string, timeout time.Duration) error {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI(url)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if err := client.DoTimeout(req, resp, timeout); err != nil {
+		return err
+	}
+	if resp.StatusCode() != fasthttp.StatusOK {
+		return fmt.Errorf("purge answered %d", resp.StatusCode())
+	}
+	return nil
 }

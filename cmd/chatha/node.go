@@ -128,7 +128,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
 			return err
 		}
-		cfg.Purge = purger(member, f.clusterToken)
+		cfg.Purge = purger(member, f.clusterToken, log)
 	}
 	node, err := chatnode.New(cfg)
 	if err != nil {

@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cluster is chat node and proxy processes gossiping on loopback over one store.
+type cluster struct {
+	t       testing.TB
+	store   string
+	seed    string // gossip address of the first node
+	nodes   map[string]*proc
+	proxies []*proc
+}
+
+func newCluster(t *testing.T, nodes int) *cluster { return newClusterTB(t, nodes) }
+
+func newClusterTB(t testing.TB, nodes int) *cluster {
+	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}}
+	for i := 1; i <= nodes; i++ {
+		c.addNode(fmt.Sprintf("node-%d", i))
+	}
+	return c
+}
+
+// addNode starts a chat node that joins the cluster.
+func (c *cluster) addNode(name string) *proc {
+	gossip := freeAddr(c.t)
+	args := []string{"--gossip", gossip}
+	if c.seed != "" {
+		args = append(args, "--join", c.seed)
+	} else {
+		c.seed = gossip
+	}
+	p := startNode(c.t, name, c.store, args...)
+	c.nodes[name] = p
+	return p
+}
+
+// addProxy starts a proxy that joins the cluster and waits until it sees
+// every node alive.
+func (c *cluster) addProxy(name string) *proc {
+	addr := freeAddr(c.t)
+	p := newProc(name, addr, "proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.seed)
+	if err := p.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	c.t.Cleanup(func() { p.kill(c.t) })
+	if err := p.waitHealthy(15 * time.Second); err != nil {
+		c.t.Fatalf("%v\n%s", err, p.out)
+	}
+	c.proxies = append(c.proxies, p)
+	c.waitState(p, "every node alive", func(m map[string]string) bool {
+		for name := range c.nodes {
+			if m[name] != "alive" {
+				return false
+			}
+		}
+		return true
+	})
+	return p
+}
+
+// states returns the state of each member in a proxy's cluster view.
+func states(t testing.TB, p *proc) map[string]string {
+	resp, err := client.Get("http://" + p.addr + "/v1/cluster")
+	if err != nil {
+		t.Fatalf("GET /v1/cluster: %v", err)
+	}
+	defer resp.Body.Close()
+	var cv struct {
+		Members []struct{ Name, State string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cv); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, m := range cv.Members {
+		if out[m.Name] != "alive" { // a live incarnation wins over departed ones
+			out[m.Name] = m.State
+		}
+	}
+	return out
+}
+
+// waitState polls p's cluster view until cond holds and returns how long it took.
+func (c *cluster) waitState(p *proc, what string, cond func(map[string]string) bool) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		if cond(states(c.t, p)) {
+			return time.Since(start)
+		}
+		if time.Since(start) > 20*time.Second {
+			c.t.Fatalf("%s never saw %s: %v", p.name, what, states(c.t, p))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newProc prepares a chatha process.
+func newProc(name, addr string, args ...string) *proc {
+	p := &proc{name: name, addr: addr, cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	return p
+}
+
+// party is one participant's handle on a chat.
+type party struct {
+	chat
+	name string
+}
+
+func joinAgent(t *testing.T, base string, c chat, nick string) party {
+	t.Helper()
+	r := post(t, base, "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {nick}})
+	if r.status != 200 || r.SecureKey == "" {
+		t.Fatalf("agent join: %d %+v", r.status, r)
+	}
+	return party{chat{c.id, r.UserID, r.SecureKey}, nick}
+}
+
+// transcript returns "index Type:text" lines of a full refresh.
+func transcript(t *testing.T, base string, c chat) ([]string, reply) {
+	t.Helper()
+	r := c.do(t, base, "refresh", "transcriptPosition", "1")
+	if r.status != 200 {
+		t.Fatalf("refresh: %d %+v", r.status, r)
+	}
+	var out []string
+	for _, m := range r.Messages {
+		out = append(out, fmt.Sprintf("%d %s:%s:%s", m.Index, m.Type, m.From.Nickname, m.Text))
+	}
+	return out, r
+}
+
+// checkAcked fails unless every acknowledged text appears exactly once, in
+// the order given, and indexes are dense.
+func checkAcked(t *testing.T, lines []string, acked []string) {
+	t.Helper()
+	pos := -1
+	for _, text := range acked {
+		count, at := 0, -1
+		for i, l := range lines {
+			if strings.HasSuffix(l, ":"+text) && strings.Contains(l, " Message:") {
+				count++
+				at = i
+			}
+		}
+		if count != 1 || at < pos {
+			t.Fatalf("acknowledged %q appears %d times (at %d, after %d) in\n%s", text, count, at, pos, strings.Join(lines, "\n"))
+		}
+		pos = at
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, fmt.Sprintf("%d ", i+1)) {
+			t.Fatalf("index not dense at %d: %q", i+1, l)
+		}
+	}
+}
+
+// sendOK sends text and fails on any error reaching the client.
+func sendOK(t *testing.T, base string, p party, text string) reply {
+	t.Helper()
+	r := p.do(t, base, "send", "message", text)
+	if r.status != 200 || r.StatusCode != 0 {
+		t.Fatalf("send %q as %s: %d %+v", text, p.name, r.status, r)
+	}
+	return r
+}
