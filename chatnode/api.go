@@ -218,7 +218,7 @@ func (n *Node) serveProbe(ctx *fasthttp.RequestCtx, name string) error {
 	}
 	switch name {
 	case "healthz":
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": "ok", "name": n.cfg.Name})
+		writeJSON(ctx, http.StatusOK, map[string]any{"status": "ok", "name": n.cfg.Name, "incarnation": n.cfg.Incarnation})
 	case "readyz":
 		status, ready := http.StatusOK, n.storeOK.Load()
 		if !ready {

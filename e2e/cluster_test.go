@@ -29,25 +29,53 @@ func newClusterTB(t testing.TB, nodes int) *cluster {
 	return c
 }
 
-// addNode starts a chat node that joins the cluster.
+// addNode starts a chat node that joins the cluster through every other
+// node still running.
 func (c *cluster) addNode(name string) *proc {
 	gossip := freeAddr(c.t)
 	args := []string{"--gossip", gossip}
-	if c.seed != "" {
-		args = append(args, "--join", c.seed)
-	} else {
-		c.seed = gossip
+	if join := c.gossipAddrs(); join != "" {
+		args = append(args, "--join", join)
 	}
 	p := startNode(c.t, name, c.store, args...)
+	p.gossip = gossip
+	c.nodes[name] = p
+	if c.seed == "" {
+		c.seed = gossip
+	}
+	return p
+}
+
+// restartNode starts a new process of a stopped node on the same addresses,
+// as a supervisor would: a new incarnation of the same name.
+func (c *cluster) restartNode(name string) *proc {
+	old := c.nodes[name]
+	args := []string{"--gossip", old.gossip}
+	if join := c.gossipAddrs(); join != "" {
+		args = append(args, "--join", join)
+	}
+	p := startNodeAt(c.t, name, old.addr, c.store, args...)
+	p.gossip = old.gossip
 	c.nodes[name] = p
 	return p
+}
+
+// gossipAddrs lists the gossip addresses of the nodes still running.
+func (c *cluster) gossipAddrs() string {
+	var out []string
+	for _, p := range c.nodes {
+		if p.running() {
+			out = append(out, p.gossip)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // addProxy starts a proxy that joins the cluster and waits until it sees
 // every node alive.
 func (c *cluster) addProxy(name string) *proc {
 	addr := freeAddr(c.t)
-	p := newProc(name, addr, "proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.seed)
+	p := newProc(name, addr, "proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.gossipAddrs())
 	if err := p.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -70,24 +98,71 @@ func (c *cluster) addProxy(name string) *proc {
 
 // states returns the state of each member in a proxy's cluster view.
 func states(t testing.TB, p *proc) map[string]string {
-	resp, err := client.Get("http://" + p.addr + "/v1/cluster")
-	if err != nil {
-		t.Fatalf("GET /v1/cluster: %v", err)
-	}
-	defer resp.Body.Close()
-	var cv struct {
-		Members []struct{ Name, State string }
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&cv); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
-	for _, m := range cv.Members {
+	for _, m := range members(t, p) {
 		if out[m.Name] != "alive" { // a live incarnation wins over departed ones
 			out[m.Name] = m.State
 		}
 	}
 	return out
+}
+
+// member is one entry of a proxy's cluster view.
+type member struct {
+	Name, State string
+	Incarnation uint64
+}
+
+func members(t testing.TB, p *proc) []member {
+	resp, err := client.Get("http://" + p.addr + "/v1/cluster")
+	if err != nil {
+		t.Fatalf("GET /v1/cluster: %v", err)
+	}
+	defer resp.Body.Close()
+	var cv struct{ Members []member }
+	if err := json.NewDecoder(resp.Body).Decode(&cv); err != nil {
+		t.Fatal(err)
+	}
+	return cv.Members
+}
+
+// incarnation returns a node process's incarnation from its /healthz.
+func incarnation(t testing.TB, p *proc) uint64 {
+	resp, err := client.Get("http://" + p.addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct{ Incarnation uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Incarnation
+}
+
+// waitIncarnation polls a proxy until it sees node p's incarnation alive and
+// no other incarnation of its name alive.
+func (c *cluster) waitIncarnation(px, p *proc) {
+	c.t.Helper()
+	inc := incarnation(c.t, p)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok := false
+		stale := false
+		for _, m := range members(c.t, px) {
+			if m.Name == p.name && m.State == "alive" {
+				ok = ok || m.Incarnation == inc
+				stale = stale || m.Incarnation != inc
+			}
+		}
+		if ok && !stale {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s never saw %s incarnation %d alive alone: %+v", px.name, p.name, inc, members(c.t, px))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // waitState polls p's cluster view until cond holds and returns how long it took.

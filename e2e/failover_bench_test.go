@@ -21,11 +21,10 @@ func BenchmarkFailoverKill9(b *testing.B) {
 			c.nodes[r.node].kill(b)
 			start := time.Now()
 			if s := cl.do(b, px, "send", "message", "after"); s.status != 200 || s.StatusCode != 0 {
-				b.Fatalf("send after the kill: %+v", s)
+				b.Fatalf("send after the kill: %+v\nproxy:\n%s", s, c.proxies[0].out)
 			}
 			took = append(took, time.Since(start))
-			c.addNode(r.node) // a new incarnation of the same name
-			c.waitState(c.proxies[0], r.node+" back", func(m map[string]string) bool { return m[r.node] == "alive" })
+			c.waitIncarnation(c.proxies[0], c.restartNode(r.node))
 		}
 		slices.Sort(took)
 		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")

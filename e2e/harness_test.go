@@ -63,11 +63,12 @@ func freeAddr(t testing.TB) string {
 
 // proc is a running chatha process.
 type proc struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
+	name   string
+	addr   string
+	gossip string
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	done   chan error
 }
 
 // syncBuffer collects a process's output for failure messages.
@@ -87,7 +88,12 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // startNode starts "chatha node" and waits until its API answers.
 func startNode(t testing.TB, name, store string, extra ...string) *proc {
 	t.Helper()
-	addr := freeAddr(t)
+	return startNodeAt(t, name, freeAddr(t), store, extra...)
+}
+
+// startNodeAt starts "chatha node" with its API on addr.
+func startNodeAt(t testing.TB, name, addr, store string, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
 	p := newProc(name, addr, args...)
 	if err := p.cmd.Start(); err != nil {
@@ -119,6 +125,17 @@ func (p *proc) waitHealthy(timeout time.Duration) error {
 			return fmt.Errorf("%s did not answer in %v", p.name, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// running reports whether the process has not exited.
+func (p *proc) running() bool {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return false
+	default:
+		return true
 	}
 }
 

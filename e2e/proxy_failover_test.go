@@ -320,7 +320,10 @@ func TestSIGTERMNodeLeavesAndChatsContinue(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	failed.Range(func(k, _ any) bool { t.Errorf("%s (proxy %s, victim %s at %s)", k, px, victim, c.nodes[victim].addr); return true })
+	failed.Range(func(k, _ any) bool {
+		t.Errorf("%s (proxy %s, victim %s at %s)", k, px, victim, c.nodes[victim].addr)
+		return true
+	})
 	if t.Failed() {
 		t.Logf("proxy output:\n%s\nvictim output:\n%s", pxp.out, c.nodes[victim].out)
 	}

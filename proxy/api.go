@@ -128,7 +128,7 @@ func (p *Proxy) Cluster() ClusterView {
 		cv.Members = append(cv.Members, Member{
 			Name: n.Name, Role: n.Meta.Role.String(), Address: n.Meta.APIAddr, State: state,
 			Mode: n.Meta.Mode.String(), Sessions: n.Meta.Sessions, Incarnation: n.Meta.Incarnation,
-			Broken: p.broken.has(n.Name, now),
+			Broken: p.broken.has(n.Name, n.Meta.Incarnation, now),
 		})
 	}
 	return cv

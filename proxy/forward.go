@@ -68,7 +68,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			ctx.Request.URI().SetHost(b.addr)
 		}
 		if err := b.client.Do(&ctx.Request, &ctx.Response); err != nil {
-			p.markBroken(b.name, err)
+			p.markBroken(b, err)
 			tr.add(b.name)
 			p.failovers.Inc()
 			continue
@@ -96,13 +96,22 @@ func retryable(to target, status int) bool {
 	return status == fasthttp.StatusConflict
 }
 
-// pick returns the node for the request's next attempt, or nil.
+// pick returns the node for the request's next attempt, or nil. Nodes this
+// request already tried are out; nodes marked broken are avoided, but tried
+// when nothing else is left, since the mark may be stale.
 func (p *Proxy) pick(to target, reqID string, tr *tried) *backend {
 	t := p.table.Load()
 	now := time.Now()
-	skip := func(name string) bool { return tr.has(name) || p.broken.has(name, now) }
+	avoid := func(name string) bool { return tr.has(name) || p.isBroken(t, name, now) }
+	if b := p.pickAmong(t, to, reqID, tr, avoid); b != nil {
+		return b
+	}
+	return p.pickAmong(t, to, reqID, tr, tr.has)
+}
+
+func (p *Proxy) pickAmong(t *table, to target, reqID string, tr *tried, avoid func(string) bool) *backend {
 	if to.create {
-		name, ok := ring.Place(reqID, usable(t.alive, skip), p.cfg.Placement)
+		name, ok := ring.Place(reqID, usable(t.alive, avoid), p.cfg.Placement)
 		if !ok {
 			return nil
 		}
@@ -114,8 +123,8 @@ func (p *Proxy) pick(to target, reqID string, tr *tried) *backend {
 		tag = 0
 	}
 	home, _ := t.homes.Lookup(tag)
-	name, _, ok := ring.Route(to.chatID, home, t.alive, skip)
-	if !ok || skip(name) && tr.has(name) {
+	name, _, ok := ring.Route(to.chatID, home, t.alive, avoid)
+	if !ok || avoid(name) {
 		return nil
 	}
 	return t.byName[name]

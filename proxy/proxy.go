@@ -88,12 +88,19 @@ func (p *Proxy) watch() {
 	}
 }
 
-// markBroken avoids a node for BrokenFor after it failed.
-func (p *Proxy) markBroken(name string, err error) {
-	if !p.broken.has(name, time.Now()) {
-		p.log.Warn("node failed; routing around it", "node", name, "err", err, "for", p.cfg.BrokenFor)
+// markBroken avoids a node incarnation for BrokenFor after it failed.
+func (p *Proxy) markBroken(b *backend, err error) {
+	inc := b.meta.Incarnation
+	if !p.broken.has(b.name, inc, time.Now()) {
+		p.log.Warn("node failed; routing around it", "node", b.name, "err", err, "for", p.cfg.BrokenFor)
 	}
-	p.broken.mark(name, time.Now().Add(p.cfg.BrokenFor))
+	p.broken.mark(b.name, inc, time.Now().Add(p.cfg.BrokenFor))
+}
+
+// isBroken reports whether the live node called name in t is marked broken.
+func (p *Proxy) isBroken(t *table, name string, now time.Time) bool {
+	b := t.byName[name]
+	return b != nil && p.broken.has(name, b.meta.Incarnation, now)
 }
 
 // probeLoop asks every live node's /readyz each ProbeInterval.
@@ -118,7 +125,7 @@ func (p *Proxy) probeAll() {
 		go func(b *backend) {
 			defer wg.Done()
 			if err := p.probe(b); err != nil {
-				p.markBroken(b.name, err)
+				p.markBroken(b, err)
 			} else {
 				p.broken.clear(b.name)
 			}

@@ -63,6 +63,7 @@ type cluster struct {
 	proxy *proxy.Proxy
 	addr  string
 	stops map[string]func()
+	kills map[string]func()
 }
 
 func newCluster(t *testing.T, nodes int) *cluster {
@@ -72,7 +73,7 @@ func newCluster(t *testing.T, nodes int) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	c := &cluster{stops: map[string]func(){}}
+	c := &cluster{stops: map[string]func(){}, kills: map[string]func(){}}
 	var seed *membership.Member
 	for i := range nodes {
 		name := string(rune('a' + i))
@@ -83,8 +84,17 @@ func newCluster(t *testing.T, nodes int) *cluster {
 			t.Fatal(err)
 		}
 		t.Cleanup(n.Close)
-		addr, stop := serve(t, n.Handler)
-		c.stops[name] = stop
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kl := &killable{Listener: ln}
+		srv := &fasthttp.Server{Handler: n.Handler}
+		go srv.Serve(kl)
+		t.Cleanup(func() { srv.Shutdown() })
+		addr := ln.Addr().String()
+		c.stops[name] = func() { srv.Shutdown() }
+		c.kills[name] = kl.kill
 		m := join(t, name, membership.RoleNode, addr, n.Incarnation(), seed)
 		if seed == nil {
 			seed = m
