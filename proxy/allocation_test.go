@@ -85,3 +85,22 @@ func BenchmarkForward(b *testing.B) {
 		run()
 	}
 }
+
+// BenchmarkDirect is the same request sent straight to the backend, the
+// baseline BenchmarkForward adds the proxy to.
+func BenchmarkDirect(b *testing.B) {
+	addr, _ := serveTB(b, fixedBackend)
+	hc := &fasthttp.HostClient{Addr: addr}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	b.ReportAllocs()
+	for b.Loop() {
+		req.Reset()
+		req.Header.SetMethod("POST")
+		req.SetRequestURI("http://" + addr + "/genesys/2/chat/support/x/refresh")
+		req.Header.SetContentType("application/x-www-form-urlencoded")
+		req.SetBodyString("userId=u&secureKey=k&transcriptPosition=1")
+		if err := hc.Do(req, resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
