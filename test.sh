@@ -20,6 +20,9 @@ fi
 step "go vet"
 go vet ./...
 
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
 step "go test -race"
 go test -race -count=1 -timeout 15m ./...
 

@@ -43,14 +43,10 @@ func ParseForm(body []byte, maxMessage int) (*Request, error) {
 	var args fasthttp.Args
 	args.ParseBytes(body)
 	r := &Request{}
-	var err error
-	args.VisitAll(func(k, v []byte) {
-		if err == nil {
-			err = r.set(string(k), string(v), maxMessage)
+	for k, v := range args.All() {
+		if err := r.set(string(k), string(v), maxMessage); err != nil {
+			return nil, err
 		}
-	})
-	if err != nil {
-		return nil, err
 	}
 	return r, nil
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -234,10 +232,4 @@ func lines(r reply) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// firstLine returns the first line of s.
-func firstLine(s string) string {
-	line, _, _ := bufio.NewReader(strings.NewReader(s)).ReadLine()
-	return string(line)
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -228,13 +227,4 @@ func writeError(ctx *fasthttp.RequestCtx, status, statusCode, code int, msg, adv
 		"messages": []any{}, "statusCode": statusCode, "chatEnded": false,
 		"errors": []map[string]any{{"code": code, "message": msg, "advice": advice}},
 	})
-}
-
-// authorized reports whether the request carries the cluster token.
-func (p *Proxy) authorized(ctx *fasthttp.RequestCtx) bool {
-	if p.cfg.ClusterToken == "" {
-		return true
-	}
-	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	return ok && subtle.ConstantTimeCompare(got, []byte(p.cfg.ClusterToken)) == 1
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,26 +151,6 @@ func (p *Proxy) get(b *backend, path, auth string) (int, []byte, error) {
 		req.Header.Set("Authorization", auth)
 	}
 	if err := b.client.DoTimeout(req, resp, p.cfg.ProbeTimeout); err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
-}
-
-// post sends a POST to a node, for admin calls.
-func (p *Proxy) post(ctx context.Context, b *backend, path string) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI("http://" + b.addr + path)
-	if p.cfg.ClusterToken != "" {
-		req.Header.Set("Authorization", "Bearer "+p.cfg.ClusterToken)
-	}
-	timeout := p.cfg.RequestTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = time.Until(d)
-	}
-	if err := b.client.DoTimeout(req, resp, timeout); err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil

@@ -60,7 +60,7 @@ func (c Config) Validate() error {
 func ParseURL(s string) (Config, error) {
 	rest, ok := strings.CutPrefix(s, "sqlite:")
 	if !ok {
-		return Config{}, fmt.Errorf("store URL %q does not start with sqlite:", s)
+		return Config{}, fmt.Errorf("store URL %q does not start with \"sqlite:\"", s)
 	}
 	path, query, _ := strings.Cut(rest, "?")
 	cfg := DefaultConfig(path)
