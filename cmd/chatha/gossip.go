@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -22,19 +21,23 @@ func joinGossip(c *common, role membership.Role, incarnation uint64, log *slog.L
 	if c.join != "" {
 		cfg.Join = strings.Split(c.join, ",")
 	}
-	if c.gossipKey != "" {
-		key, err := base64.StdEncoding.DecodeString(c.gossipKey)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--gossip-key is not base64: %w", err)}
-		}
-		cfg.SecretKey = key
+	keys, err := parseGossipKeys(c.gossipKey, c.gossipKeys)
+	if err != nil {
+		return nil, usageError{err}
 	}
+	cfg.SecretKey = keys.primary
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{err}
 	}
 	m, err := membership.New(cfg)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("cannot join the gossip cluster: %w", err)}
+	}
+	if keys.primary != nil {
+		if err := keys.apply(m); err != nil {
+			m.Shutdown()
+			return nil, usageError{err}
+		}
 	}
 	return m, nil
 }

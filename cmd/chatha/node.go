@@ -26,7 +26,8 @@ type nodeFlags struct {
 type common struct {
 	name, api, gossip, join, config string
 	clusterToken, agentToken        string
-	gossipKey, tlsCert, tlsKey      string
+	gossipKey, gossipKeys           string
+	tlsCert, tlsKey                 string
 	logFormat                       string
 }
 
@@ -38,7 +39,8 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", "", "YAML config `file`")
 	fs.StringVar(&c.clusterToken, "cluster-token", "", "bearer `token` of the admin API (empty: open)")
 	fs.StringVar(&c.agentToken, "agent-token", "", "bearer `token` of the agent API (empty: open)")
-	fs.StringVar(&c.gossipKey, "gossip-key", "", "gossip encryption `key`, base64 of 16, 24 or 32 bytes")
+	fs.StringVar(&c.gossipKey, "gossip-key", "", "gossip encryption `key`, base64 of 16, 24 or 32 bytes; SIGHUP rereads it")
+	fs.StringVar(&c.gossipKeys, "gossip-keys", "", "more gossip `keys` accepted during a rotation, base64, comma separated")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file` for API TLS")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key `file` for API TLS")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -144,6 +146,7 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	defer stop()
 	if member != nil {
 		go publishNode(ctx, member, node, log)
+		defer reloadKeysOnHUP(member, f.config, log)()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()

@@ -48,6 +48,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	defer p.Close()
+	defer reloadKeysOnHUP(member, f.config, log)()
 	srv := p.Server()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestGossipKeyRotationWithoutRestart: two nodes gossip with key A; their
+// config moves to key B (A still accepted) and they get SIGHUP; a node with
+// only key B joins them. Then A is dropped, and a node with only A cannot join.
+func TestGossipKeyRotationWithoutRestart(t *testing.T) {
+	keyA := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("a", 32)))
+	keyB := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("b", 32)))
+	conf := filepath.Join(t.TempDir(), "node.yaml")
+	write := func(body string) {
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("gossip-key: " + keyA + "\n")
+	store := storeURL(t)
+	g1 := freeAddr(t)
+	n1 := startNode(t, "node-1", store, "--gossip", g1, "--config", conf)
+	n2 := startNode(t, "node-2", store, "--gossip", freeAddr(t), "--join", g1, "--config", conf)
+
+	write("gossip-key: " + keyB + "\ngossip-keys: " + keyA + "\n")
+	hup(t, n1, n2)
+	startNode(t, "node-3", store, "--gossip", freeAddr(t), "--join", g1, "--gossip-key", keyB)
+
+	write("gossip-key: " + keyB + "\n")
+	hup(t, n1, n2)
+	out, err := exec.Command(binary, "node", "--name", "node-4", "--api", freeAddr(t), "--store", store,
+		"--gossip", freeAddr(t), "--join", g1, "--gossip-key", keyA).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "cannot join") {
+		t.Fatalf("a node with the removed key joined: %v\n%s", err, out)
+	}
+}
+
+// hup sends SIGHUP to each node and waits until each logged the reload.
+func hup(t *testing.T, nodes ...*proc) {
+	t.Helper()
+	for _, p := range nodes {
+		before := strings.Count(p.out.String(), "gossip keys reloaded")
+		p.cmd.Process.Signal(syscall.SIGHUP)
+		deadline := time.Now().Add(5 * time.Second)
+		for strings.Count(p.out.String(), "gossip keys reloaded") == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not reload its keys:\n%s", p.name, p.out)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
