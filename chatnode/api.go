@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -33,6 +34,12 @@ func (n *Node) Server() *fasthttp.Server {
 }
 
 func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() { // a connection that sent nothing in time
+		ctx.SetStatusCode(http.StatusRequestTimeout)
+		ctx.SetConnectionClose()
+		return
+	}
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		n.writeError(ctx, errTooLarge("request body", n.cfg.MaxBodySize))
 		return
