@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -47,9 +48,50 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	case bytes.HasPrefix(path, []byte("/agent/1/chat/")):
 		id, _, _ := bytes.Cut(path[len("/agent/1/chat/"):], []byte("/"))
 		p.forward(ctx, target{chatID: b2s(id)})
+	case bytes.HasPrefix(path, []byte("/v1/nodes/")):
+		p.serveNodeAdmin(ctx, string(path[len("/v1/nodes/"):]))
 	default:
 		p.serveOwn(ctx, string(path))
 	}
+}
+
+// serveNodeAdmin handles POST /v1/nodes/{name}/drain and /undrain by calling
+// that node's admin API with the cluster token.
+func (p *Proxy) serveNodeAdmin(ctx *fasthttp.RequestCtx, rest string) {
+	name, action, _ := strings.Cut(rest, "/")
+	switch {
+	case !ctx.IsPost():
+		writeError(ctx, http.StatusMethodNotAllowed, 2, codeMethod, "method not allowed", "use POST")
+		return
+	case !p.authorized(ctx):
+		writeError(ctx, http.StatusUnauthorized, 2, codeUnauthorized, "missing or wrong bearer token", "send Authorization: Bearer TOKEN")
+		return
+	case action != "drain" && action != "undrain":
+		writeError(ctx, http.StatusNotFound, 2, codeNotFound, "no such endpoint", "POST /v1/nodes/{name}/drain or /undrain")
+		return
+	}
+	b := p.table.Load().byName[name]
+	if b == nil {
+		writeError(ctx, http.StatusNotFound, 2, codeNotFound, "no live chat node called "+name, "see GET /v1/cluster")
+		return
+	}
+	status, body, err := p.adminPost(b, "/v1/admin/"+action)
+	if err != nil {
+		writeError(ctx, http.StatusBadGateway, 1, codeNoNode, "cannot reach "+name+": "+err.Error(), "retry")
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+// authorized reports whether the request carries the cluster token.
+func (p *Proxy) authorized(ctx *fasthttp.RequestCtx) bool {
+	if p.cfg.ClusterToken == "" {
+		return true
+	}
+	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
+	return ok && subtle.ConstantTimeCompare(got, []byte(p.cfg.ClusterToken)) == 1
 }
 
 // serveChat routes /genesys/2/chat/{service}[/{chatId}/{action}].

@@ -156,4 +156,20 @@ func (p *Proxy) get(b *backend, path, auth string) (int, []byte, error) {
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }
 
+// adminPost sends a POST to a node's admin API with the cluster token.
+func (p *Proxy) adminPost(b *backend, path string) (int, []byte, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI("http://" + b.addr + path)
+	if p.cfg.ClusterToken != "" {
+		req.Header.Set("Authorization", "Bearer "+p.cfg.ClusterToken)
+	}
+	if err := b.client.DoTimeout(req, resp, p.cfg.RequestTimeout); err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
+}
+
 var errNoNode = errors.New("no chat node can serve this request now")

@@ -18,6 +18,7 @@ commands:
   node       run a chat node
   proxy      run the front door (or a sidecar) that routes chats to nodes
   demo       run a whole cluster on this machine
+  ctl        status, KPIs, drain and undrain through a proxy
   cassandra  print the Cassandra schema (cassandra schema --help)
 
 Run "chatha COMMAND --help" for a command's flags.
@@ -28,6 +29,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"node":  runNode,
 	"proxy": runProxy,
 	"demo":  runDemo,
+	"ctl":   runCtl,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

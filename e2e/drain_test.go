@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDrainWithCtl: a node drained with chatha ctl gets no new chats, keeps
+// serving its own, and "drain --wait" returns once they have all ended.
+func TestDrainWithCtl(t *testing.T) {
+	c := newCluster(t, 2)
+	pxp := c.addProxy("proxy-1")
+	px := pxp.addr
+	var mine []chat
+	for len(mine) < 3 {
+		r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
+		if r.node == "node-1" {
+			mine = append(mine, chat{r.ChatID, r.UserID, r.SecureKey})
+		}
+	}
+	ctl := func(args ...string) string {
+		out, err := exec.Command(binary, append([]string{"ctl", "--proxy", "http://" + px}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("chatha ctl %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	ctl("drain", "node-1")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(ctl("status"), "draining") {
+		if time.Now().After(deadline) {
+			t.Fatalf("node-1 never shown draining:\n%s", ctl("status"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 10 {
+		if r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Bob"}}); r.node != "node-2" {
+			t.Fatalf("a new chat went to %q while node-1 drains", r.node)
+		}
+	}
+	for _, ch := range mine {
+		if r := ch.do(t, px, "send", "message", "still here"); r.status != 200 || r.node != "node-1" {
+			t.Fatalf("a draining node stopped serving its chat: %d on %s", r.status, r.node)
+		}
+	}
+	wait := exec.Command(binary, "ctl", "--proxy", "http://"+px, "drain", "node-1", "--wait")
+	done := make(chan error, 1)
+	var out syncBuffer
+	wait.Stdout, wait.Stderr = &out, &out
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- wait.Wait() }()
+	for _, ch := range mine {
+		ch.do(t, px, "disconnect")
+	}
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "drained") {
+			t.Fatalf("drain --wait: %v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		wait.Process.Kill()
+		t.Fatalf("drain --wait did not return:\n%s", out.String())
+	}
+	ctl("undrain", "node-1")
+}
