@@ -31,8 +31,12 @@ func (p *Proxy) Server() *fasthttp.Server {
 		Name:               "chatha-proxy",
 		MaxRequestBodySize: p.cfg.MaxBodySize,
 		ReadTimeout:        30 * time.Second,
-		WriteTimeout:       30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
+		// The node's answer carries its own Date, Server and Content-Type.
+		NoDefaultDate:                true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, 2, 102, "cannot read the request: "+err.Error(), "send less")
 		},

@@ -3,7 +3,9 @@ package proxy
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"iter"
 	"math/rand/v2"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -54,7 +56,7 @@ type target struct {
 func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
-	prepare(ctx)
+	clientClose := prepare(ctx)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		b := p.pick(to, reqID, &tr)
@@ -79,7 +81,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			}
 			continue
 		}
-		finish(ctx, b.name)
+		finish(ctx, b.name, clientClose)
 		return
 	}
 	p.noNode.Inc()
@@ -160,11 +162,43 @@ func ensureRequestID(req *fasthttp.Request) string {
 	return b2s(req.Header.Peek("X-Request-Id"))
 }
 
-// prepare strips hop-by-hop headers and appends the client to X-Forwarded-For.
-func prepare(ctx *fasthttp.RequestCtx) {
+// isHop reports whether k names a hop-by-hop header.
+func isHop(k []byte) bool {
+	switch len(k) {
+	case 2, 7, 10, 16, 17, 18, 19: // the lengths of the hopHeaders names
+	default:
+		return false
+	}
+	for _, h := range hopHeaders {
+		if strings.EqualFold(b2s(k), h) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasHop reports whether any header of all is hop-by-hop; one pass over the
+// headers is cheaper than a Del per name when, as almost always, none is.
+func hasHop(all iter.Seq2[[]byte, []byte]) bool {
+	for k := range all {
+		if isHop(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare strips hop-by-hop headers, so the connection to the node stays
+// open whatever the client asked of its own, and appends the client to
+// X-Forwarded-For. It reports whether the client asked to close its connection.
+func prepare(ctx *fasthttp.RequestCtx) (clientClose bool) {
 	h := &ctx.Request.Header
-	for _, name := range hopHeaders {
-		h.Del(name)
+	clientClose = h.ConnectionClose()
+	if hasHop(h.All()) {
+		for _, name := range hopHeaders {
+			h.Del(name)
+		}
+		h.ResetConnectionClose()
 	}
 	var buf [64]byte
 	out := buf[:0]
@@ -173,13 +207,21 @@ func prepare(ctx *fasthttp.RequestCtx) {
 	}
 	out, _ = ctx.RemoteIP().AppendText(out)
 	h.SetBytesV("X-Forwarded-For", out)
+	return clientClose
 }
 
-// finish strips hop-by-hop headers of the node's response and names the node.
-func finish(ctx *fasthttp.RequestCtx, node string) {
+// finish strips hop-by-hop headers of the node's response, keeps the client's
+// connection as the client asked, and names the node.
+func finish(ctx *fasthttp.RequestCtx, node string, clientClose bool) {
 	h := &ctx.Response.Header
-	for _, name := range hopHeaders {
-		h.Del(name)
+	if hasHop(h.All()) {
+		for _, name := range hopHeaders {
+			h.Del(name)
+		}
+		h.ResetConnectionClose()
+	}
+	if clientClose {
+		h.SetConnectionClose()
 	}
 	h.Set("X-Chatha-Node", node)
 }

@@ -47,8 +47,8 @@ func (c *clients) get(addr string) *fasthttp.HostClient {
 		Name:                          "chatha-proxy",
 		MaxConns:                      4096,
 		MaxIdleConnDuration:           time.Minute,
-		ReadTimeout:                   c.cfg.RequestTimeout,
-		WriteTimeout:                  c.cfg.RequestTimeout,
+		ReadTimeout:                   c.cfg.RequestTimeout, // a write to a hung node lands in its socket buffer; the read times out
+		DisablePathNormalizing:        true,                 // the client's server already normalised it
 		MaxResponseBodySize:           4 << 20,
 		DisableHeaderNamesNormalizing: true,
 		NoDefaultUserAgentHeader:      true,
