@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 )
@@ -124,6 +126,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
 	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixNano())
+	cfg.Metrics = metrics.NewSet()
+	storeMetrics(cfg.Metrics, store)
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	var member *membership.Member
 	if f.gossip != "" {

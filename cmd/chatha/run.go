@@ -26,10 +26,11 @@ Run "chatha COMMAND --help" for a command's flags.
 
 // commands maps each subcommand to its entry point.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
-	"node":  runNode,
-	"proxy": runProxy,
-	"demo":  runDemo,
-	"ctl":   runCtl,
+	"node":      runNode,
+	"proxy":     runProxy,
+	"demo":      runDemo,
+	"ctl":       runCtl,
+	"cassandra": runCassandra,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/chatha/chatha/cassandra"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/sqlite"
 )
@@ -22,6 +27,30 @@ func openStore(url string, log *slog.Logger) (chatnode.Store, error) {
 			return nil, fmt.Errorf("cannot open store: %w", err)
 		}
 		return s, nil
+	case strings.HasPrefix(url, cassandra.Scheme+"://"):
+		cfg, err := cassandra.ParseURL(url)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout+30*time.Second)
+		defer cancel()
+		s, err := cassandra.New(ctx, cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open store: %w", err)
+		}
+		return s, nil
 	}
-	return nil, fmt.Errorf("--store %q: want sqlite:PATH or cassandra://HOST/KEYSPACE", url)
+	return nil, fmt.Errorf("--store %q: want sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE[?OPTIONS]", url)
+}
+
+// storeMetrics exports the store's availability as a gauge when it has one.
+func storeMetrics(set *metrics.Set, s chatnode.Store) {
+	if a, ok := s.(interface{ Available() bool }); ok {
+		set.NewGauge("chatha_store_available", func() float64 {
+			if a.Available() {
+				return 1
+			}
+			return 0
+		})
+	}
 }

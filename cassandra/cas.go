@@ -1,0 +1,166 @@
+package cassandra
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"github.com/chatha/chatha/chatnode"
+)
+
+// errNotApplied means the condition of an LWT did not hold and what stopped it is not
+// what this call tried to write.
+var errNotApplied = errors.New("lwt not applied")
+
+// casFunc runs one LWT. When it was not applied, ours reports whether the rows that
+// stopped it hold exactly what it tried to write.
+type casFunc func(ctx context.Context) (applied, ours bool, err error)
+
+// cas runs op until it is applied, is refused, fails for good or runs out of retries.
+//
+// An LWT that timed out or lost its connection may still have been applied, and its
+// retry is then refused by its own rows. So a refusal after such a failure counts as
+// success when the rows found are exactly ours; a refusal on the first try never does.
+func (s *Store) cas(ctx context.Context, op casFunc) error {
+	uncertain := false
+	return s.retry(ctx, func(ctx context.Context) error {
+		applied, ours, err := op(ctx)
+		switch {
+		case err != nil:
+			uncertain = true
+			return err
+		case applied || (uncertain && ours):
+			return nil
+		default:
+			return errNotApplied
+		}
+	})
+}
+
+// retry runs op, and again after a failure that may pass (timeout, node down, overload),
+// up to Config.CASRetries more times. Such failures also make the watch probe Cassandra.
+func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		err := op(ctx)
+		if err == nil || !transient(err) {
+			return err
+		}
+		s.watch.suspect()
+		if attempt >= s.cfg.CASRetries || wait(ctx, backoff(attempt)) != nil {
+			return err
+		}
+		s.logger.Debug("cassandra request failed, trying again", "attempt", attempt+1, "error", err)
+	}
+}
+
+// backoff is the pause before retry attempt+1: 50 ms, doubling, at most 1 s.
+func backoff(attempt int) time.Duration {
+	return min(50*time.Millisecond<<attempt, time.Second)
+}
+
+// wait pauses for d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// transient reports whether err may go away on its own: anything but a refused LWT, a
+// missing row, a request Cassandra rejects as such, a closed session or the caller's
+// context ending.
+func transient(err error) bool {
+	switch {
+	case errors.Is(err, errNotApplied), errors.Is(err, gocql.ErrNotFound),
+		errors.Is(err, chatnode.ErrUnknownChat), errors.Is(err, gocql.ErrSessionClosed),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	var re gocql.RequestError
+	if errors.As(err, &re) {
+		switch re.Code() {
+		case gocql.ErrCodeSyntax, gocql.ErrCodeInvalid, gocql.ErrCodeUnauthorized,
+			gocql.ErrCodeConfig, gocql.ErrCodeAlreadyExists, gocql.ErrCodeCredentials,
+			gocql.ErrCodeProtocol, gocql.ErrCodeFunctionFailure:
+			return false
+		}
+	}
+	return true
+}
+
+// insertSessionCAS writes a chat's session row if there is none.
+func (s *Store) insertSessionCAS(row chatnode.SessionRow) casFunc {
+	return func(ctx context.Context) (bool, bool, error) {
+		prev := map[string]any{}
+		applied, err := s.session.Query(s.q.insertSession,
+			row.ChatID, row.Service, row.CreatedAt, row.Data, s.ttlSeconds()).
+			WithContext(ctx).MapScanCAS(prev)
+		if err != nil || applied {
+			return applied, false, err
+		}
+		ours := prev["service"] == row.Service && bytes.Equal(asBytes(prev["data"]), row.Data) &&
+			sameMillis(prev["created_at"], row.CreatedAt)
+		return false, ours, nil
+	}
+}
+
+// insertRecordsCAS appends recs to a chat's log in one conditional batch: every record
+// is inserted if its seq is free, or none is.
+func (s *Store) insertRecordsCAS(chatID string, recs []chatnode.Record) casFunc {
+	return func(ctx context.Context) (bool, bool, error) {
+		b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+		for _, r := range recs {
+			b.Query(s.q.insertEvent, chatID, int64(r.Seq), r.RequestID, r.Data, s.ttlSeconds())
+		}
+		first := map[string]any{}
+		applied, iter, err := s.session.MapExecuteBatchCAS(b, first)
+		if err != nil {
+			if iter != nil {
+				iter.Close()
+			}
+			return false, false, err
+		}
+		found := []map[string]any{first}
+		for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
+			found = append(found, row)
+		}
+		if err := iter.Close(); err != nil {
+			return false, false, err
+		}
+		return applied, !applied && sameRecords(found, recs), nil
+	}
+}
+
+// sameRecords reports whether rows, as an LWT returned them, hold exactly recs.
+func sameRecords(rows []map[string]any, recs []chatnode.Record) bool {
+	bySeq := make(map[int64]map[string]any, len(rows))
+	for _, r := range rows {
+		if seq, ok := r["seq"].(int64); ok {
+			bySeq[seq] = r
+		}
+	}
+	for _, rec := range recs {
+		r, ok := bySeq[int64(rec.Seq)]
+		if !ok || r["request_id"] != rec.RequestID || !bytes.Equal(asBytes(r["data"]), rec.Data) {
+			return false
+		}
+	}
+	return true
+}
+
+func asBytes(v any) []byte {
+	b, _ := v.([]byte)
+	return b
+}
+
+func sameMillis(v any, t time.Time) bool {
+	got, ok := v.(time.Time)
+	return ok && got.UnixMilli() == t.UnixMilli()
+}

@@ -1,0 +1,306 @@
+package cassandra
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chatnode/storetest"
+)
+
+// These tests need a real Cassandra. Start one and export what the script prints:
+//
+//	deploy/dev/cassandra.sh start                    # one node on 127.0.0.1
+//	eval "$(deploy/dev/cassandra.sh env)"
+//	go test -race ./cassandra/
+//
+// CHATHA_TEST_CASSANDRA lists the hosts. CHATHA_TEST_CASSANDRA_AUTH=user:password and
+// CHATHA_TEST_CASSANDRA_TLS=DIR (ca.crt, client.crt, client.key) match start --auth and
+// --tls DIR. Without CHATHA_TEST_CASSANDRA the tests skip, except in CI (CI=true), where
+// a missing Cassandra is a failure.
+
+// skipOutsideCI skips the test on a developer's machine that lacks the
+// Cassandra it needs, and fails it in CI, which must run every Cassandra test.
+func skipOutsideCI(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(why + " (CI runs the test command, which starts it)")
+	}
+	t.Skip(why)
+}
+
+// testConfig returns the configuration of a test store in a keyspace of its own.
+func testConfig(t testing.TB) Config {
+	t.Helper()
+	hosts := os.Getenv("CHATHA_TEST_CASSANDRA")
+	if hosts == "" {
+		skipOutsideCI(t, "CHATHA_TEST_CASSANDRA is not set: start Cassandra with deploy/dev/cassandra.sh start")
+	}
+	cfg := DefaultLocalConfig()
+	cfg.Hosts = strings.Split(hosts, ",")
+	cfg.Keyspace = "chatha_test_" + randomHex(t, 6)
+	cfg.Replication = fmt.Sprintf("datacenter1:%d", min(len(cfg.Hosts), 3))
+	cfg.ConnectTimeout = 15 * time.Second // a login costs a bcrypt check: slow on a loaded machine
+	if up := os.Getenv("CHATHA_TEST_CASSANDRA_AUTH"); up != "" {
+		cfg.Username, cfg.Password, _ = strings.Cut(up, ":")
+	}
+	if dir := os.Getenv("CHATHA_TEST_CASSANDRA_TLS"); dir != "" {
+		cfg.TLS = true
+		cfg.TLSCAFile = filepath.Join(dir, "ca.crt")
+		cfg.TLSCertFile = filepath.Join(dir, "client.crt")
+		cfg.TLSKeyFile = filepath.Join(dir, "client.key")
+	}
+	return cfg
+}
+
+// openStore opens a store for cfg and drops its keyspace when the test ends.
+func openStore(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := New(ctx, cfg, testLogger())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		dropKeyspace(t, cfg)
+	})
+	return s
+}
+
+// dropKeyspace drops cfg's keyspace through a connection of its own, once the stores
+// that use it are closed: their probes must not read a keyspace being dropped.
+func dropKeyspace(t testing.TB, cfg Config) {
+	t.Helper()
+	cc, err := clusterConfig(cfg, testLogger())
+	if err == nil {
+		var sess *gocql.Session
+		if sess, err = cc.CreateSession(); err == nil {
+			err = sess.Query("DROP KEYSPACE IF EXISTS " + cfg.Keyspace).Exec()
+			sess.Close()
+		}
+	}
+	if err != nil {
+		t.Errorf("cannot drop test keyspace %s: %v", cfg.Keyspace, err)
+	}
+}
+
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("CHATHA_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func randomHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestStoreConformance runs chatnode's store suite; all subtests share one keyspace, and
+// the suite's Close of each store is harmless to the others.
+func TestStoreConformance(t *testing.T) {
+	cfg := testConfig(t)
+	openStore(t, cfg)        // creates the keyspace, and drops it at the end
+	cfg.CreateSchema = false // the keyspace exists: each subtest only connects
+	storetest.Run(t, func(t *testing.T) chatnode.Store {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s, err := New(ctx, cfg, testLogger())
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		return s
+	})
+}
+
+func newRow(t testing.TB) chatnode.SessionRow {
+	return chatnode.SessionRow{
+		ChatID: storetest.ChatID(t), Service: "svc", Data: []byte("creator"),
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+}
+
+func records(from, to uint64, req string) []chatnode.Record {
+	var out []chatnode.Record
+	for i := from; i <= to; i++ {
+		out = append(out, chatnode.Record{Seq: i, RequestID: fmt.Sprint(req, i), Data: []byte(fmt.Sprint("event ", i))})
+	}
+	return out
+}
+
+func TestCreateStoresRowAndRecords(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	row := newRow(t)
+	if err := s.Create(testCtx(t), row, records(1, 3, "r")); err != nil {
+		t.Fatal(err)
+	}
+	got, recs, err := s.Load(testCtx(t), row.ChatID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CreatedAt.Equal(row.CreatedAt) || got.CreatedAt.Location() != time.UTC || got.Service != row.Service || !bytes.Equal(got.Data, row.Data) {
+		t.Fatalf("row = %+v, want %+v", got, row)
+	}
+	if len(recs) != 3 || recs[2].RequestID != "r3" || string(recs[2].Data) != "event 3" {
+		t.Fatalf("records = %+v", recs)
+	}
+}
+
+func TestCreateRejectsBadSeqs(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	for name, recs := range map[string][]chatnode.Record{
+		"not from 1":   records(2, 3, "r"),
+		"gap":          append(records(1, 1, "r"), records(3, 3, "r")...),
+		"zero":         {{Seq: 0}},
+		"beyond int64": {{Seq: 1 << 63}},
+	} {
+		if err := s.Create(testCtx(t), newRow(t), recs); err == nil {
+			t.Errorf("%s: Create accepted %+v", name, recs)
+		}
+	}
+}
+
+func TestSessionRowAndRecordsHaveTTL(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.TTL = time.Hour
+	s := openStore(t, cfg)
+	row := newRow(t)
+	if err := s.Create(testCtx(t), row, records(1, 1, "r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(testCtx(t), row.ChatID, records(2, 3, "a")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"SELECT TTL(data) FROM " + cfg.Keyspace + ".sessions WHERE chat_id = ?",
+		"SELECT TTL(data) FROM " + cfg.Keyspace + ".events WHERE chat_id = ? AND seq = 3",
+	} {
+		var secs int
+		if err := s.session.Query(q, row.ChatID).Scan(&secs); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if secs <= 3500 || secs > 3600 {
+			t.Errorf("%s = %d s, want about 3600", q, secs)
+		}
+	}
+}
+
+func TestTranscriptHasNoTTL(t *testing.T) {
+	cfg := testConfig(t)
+	s := openStore(t, cfg)
+	id := storetest.ChatID(t)
+	if err := s.SaveTranscript(testCtx(t), id, []byte("final")); err != nil {
+		t.Fatal(err)
+	}
+	var secs *int
+	q := "SELECT TTL(data) FROM " + cfg.Keyspace + ".transcripts WHERE chat_id = ?"
+	if err := s.session.Query(q, id).Scan(&secs); err != nil {
+		t.Fatal(err)
+	}
+	if secs != nil {
+		t.Fatalf("transcript TTL = %d s, want none", *secs)
+	}
+}
+
+func TestDeleteRemovesEverything(t *testing.T) {
+	cfg := testConfig(t)
+	s := openStore(t, cfg)
+	row := newRow(t)
+	if err := s.Create(testCtx(t), row, records(1, 5, "r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	q := "SELECT count(*) FROM " + cfg.Keyspace + ".events WHERE chat_id = ?"
+	if err := s.session.Query(q, row.ChatID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d records left after Delete (%v)", n, err)
+	}
+	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
+		t.Fatalf("second Delete: %v", err)
+	}
+	// The chat id can be created again: the deletions shadow the old rows.
+	if err := s.Create(testCtx(t), row, records(1, 1, "again")); err != nil {
+		t.Fatalf("Create after Delete: %v", err)
+	}
+	_, recs, err := s.Load(testCtx(t), row.ChatID)
+	if err != nil || len(recs) != 1 || recs[0].RequestID != "again1" {
+		t.Fatalf("Load after re-create = %+v, %v", recs, err)
+	}
+}
+
+func TestAppendRefusedWhenStoredByOther(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	row := newRow(t)
+	if err := s.Create(testCtx(t), row, records(1, 2, "r")); err != nil {
+		t.Fatal(err)
+	}
+	// The same bytes again, on a first try, are a refusal: only a retry after an unknown
+	// outcome may take them as its own.
+	err := s.Append(testCtx(t), row.ChatID, records(2, 2, "r"))
+	if !errors.Is(err, chatnode.ErrSeqTaken) {
+		t.Fatalf("err = %v, want ErrSeqTaken", err)
+	}
+}
+
+func TestNewFailsOnMissingSchema(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.CreateSchema = false
+	_, err := New(testCtx(t), cfg, testLogger())
+	if err == nil || !strings.Contains(err.Error(), "schema.cql") {
+		t.Fatalf("New without schema: err = %v, want a hint at schema.cql", err)
+	}
+}
+
+func TestNewFailsOnUnreachableHost(t *testing.T) {
+	testConfig(t) // skips without Cassandra: the test is about start-up errors only
+	cfg := DefaultLocalConfig()
+	cfg.Port = 1 // nothing listens there
+	cfg.ConnectTimeout = time.Second
+	start := time.Now()
+	_, err := New(testCtx(t), cfg, testLogger())
+	if err == nil || !strings.Contains(err.Error(), "cannot connect to cassandra") {
+		t.Fatalf("err = %v, want cannot connect", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("New took %v to give up", d)
+	}
+}
+
+func TestAvailableWhileCassandraAnswers(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	s.watch.suspect()
+	deadline := time.Now().Add(5 * time.Second)
+	for !s.Available() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !s.Available() {
+		t.Fatal("store reports Cassandra unavailable while it answers")
+	}
+}
