@@ -61,10 +61,6 @@ func forwarding(t testing.TB) (*proxy.Proxy, *fasthttp.RequestCtx, func()) {
 	return p, ctx, run
 }
 
-type zeros struct{}
-
-func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
-
 // TestForwardingAllocatesNothing: the steady-state request path of an
 // existing chat allocates nothing.
 func TestForwardingAllocatesNothing(t *testing.T) {

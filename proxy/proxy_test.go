@@ -181,3 +181,8 @@ func TestClusterAPIAndUnknownChat(t *testing.T) {
 		t.Fatalf("malformed chat id through the proxy: %d", r.status)
 	}
 }
+
+// zeros is a reader of zero bytes: chat ids with predictable random parts.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
