@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"net"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemo runs the README's first command, chatha demo: a chat goes through
+// its proxy, and Ctrl-C (SIGINT) stops the whole cluster.
+func TestDemo(t *testing.T) {
+	base := demoPort(t)
+	api := "127.0.0.1:" + strconv.Itoa(base)
+	p := newProc("demo", api, "demo", "--api", api, "--dir", filepath.Join(t.TempDir(), "demo"))
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.kill(t) })
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.out.String(), "Ctrl-C stops the cluster") {
+		if time.Now().After(deadline) || !p.running() {
+			t.Fatalf("the demo did not come up:\n%s", p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r := post(t, api, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello"}})
+	if r.status != 200 || !strings.HasPrefix(r.node, "node-") {
+		t.Fatalf("create through the demo's proxy: %d %+v", r.status, r)
+	}
+	p.cmd.Process.Signal(syscall.SIGINT)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("the demo exited with %v\n%s", err, p.out)
+	}
+	for i := 0; i <= 3; i++ {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(base+i)); err == nil {
+			c.Close()
+			t.Fatalf("port %d still answers after the demo stopped", base+i)
+		}
+	}
+	out, _ := exec.Command("pgrep", "-f", "chatha (node|proxy) .*"+strconv.Itoa(base)).Output()
+	if len(out) > 0 {
+		t.Fatalf("demo children still running: %s", out)
+	}
+}
+
+// demoPort returns a port p such that p to p+3 were all free a moment ago.
+func demoPort(t *testing.T) int {
+	for range 50 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if base > 60000 {
+			continue
+		}
+		free := true
+		for i := 1; i <= 3 && free; i++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
+			if err != nil {
+				free = false
+				continue
+			}
+			l.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no four free ports in a row")
+	return 0
+}
