@@ -188,6 +188,13 @@ func TestSaveOnErrorClose(t *testing.T) {
 	if k := n.KPI(); k.TranscriptSaveFailed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 0 {
 		t.Fatalf("kpi = %+v", k)
 	}
+	j := call(t, n, "POST", "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {"Bob"}})
+	if j.status != 410 || !j.ChatEnded {
+		t.Fatalf("an agent could join a chat closed for a failed save: %d %+v", j.status, j)
+	}
+	if r := c.do(t, n, "refresh", "transcriptPosition", "1"); !r.ChatEnded || slices.Contains(texts(r), "Message:lost") {
+		t.Fatalf("refresh after the close: %+v", texts(r))
+	}
 }
 
 func TestSaveOnErrorContinue(t *testing.T) {

@@ -179,11 +179,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // closeUnsaved ends a chat whose transcript cannot be saved
-// (transcript-save-on-error=close): no final save, dropped at once.
+// (transcript-save-on-error=close), without a final save. The node keeps it,
+// ended, for EndedRetention, so every participant who asks is told it closed.
 func (n *Node) closeUnsaved(s *session) {
 	n.kpi.closed.Inc()
-	n.remove(s)
+	n.addLive(-1)
 	s.ended, s.endedAt = true, n.now()
+	s.show(eventRec{Type: EventNotice, Text: "the chat was closed: its transcript could not be saved"}, s.endedAt, false)
 	n.log.Warn("chat closed without final save", "chat", s.id)
 }
 
