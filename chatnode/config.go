@@ -116,7 +116,8 @@ func (s Settings) Validate() error {
 type Config struct {
 	// Name is the node's stable name; it is the alias clients see.
 	Name string
-	// Incarnation tells this process apart from earlier ones of the same name (default: start time in ns).
+	// Incarnation tells this process apart from earlier ones of the same name
+	// (default: start time in µs, which JSON clients read exactly: under 2^53).
 	Incarnation uint64
 	// Settings are the HA options.
 	Settings Settings
@@ -196,7 +197,7 @@ func (c Config) Validate() error {
 
 func (c *Config) fillDefaults() {
 	if c.Incarnation == 0 {
-		c.Incarnation = uint64(time.Now().UnixNano())
+		c.Incarnation = uint64(time.Now().UnixMicro())
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -125,7 +125,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixNano())
+	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixMicro())
 	cfg.Metrics = metrics.NewSet()
 	storeMetrics(cfg.Metrics, store)
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken

@@ -36,7 +36,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
-	member, err := joinGossip(&f, membership.RoleProxy, uint64(time.Now().UnixNano()), log)
+	member, err := joinGossip(&f, membership.RoleProxy, uint64(time.Now().UnixMicro()), log)
 	if err != nil {
 		return err
 	}
