@@ -10,6 +10,11 @@ step() { printf '\n== %s\n' "$*"; }
 step "Go modules"
 go mod download
 
+step "Debian packages (Chromium for the dashboard test)"
+if ! command -v chromium >/dev/null; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -34,9 +39,9 @@ go test -count=1 -run 'Allocates' ./proxy/
 # store suite, the auth, TLS and node-kill tests and the chat-node failover
 # test all run against it. It is stopped whatever happens.
 step "Apache Cassandra: 3 nodes, password authentication, client TLS"
-command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
-command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven; }
-command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
+for pkg in java:openjdk-17-jre-headless mvn:maven openssl:openssl; do
+	command -v "${pkg%%:*}" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkg#*:}" >/dev/null; }
+done
 tls=$(mktemp -d)
 trap 'deploy/dev/cassandra.sh stop >/dev/null 2>&1 || true; rm -rf "$tls"' EXIT
 deploy/dev/cassandra.sh start --nodes 3 --auth --tls "$tls"
