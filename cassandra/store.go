@@ -264,9 +264,10 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	return data, nil
 }
 
-// Delete removes the session row, then the chat's records. Both deletions are LWTs, so
-// their timestamps come from Paxos and shadow every LWT written before them whatever the
-// clocks of clients and coordinators say. Deleting a chat that is not there is no error.
+// Delete implements chatnode.Finisher: it deletes the chat's session row, so the
+// chat is gone for Load. Its event rows stay until their TTL: they are the fence
+// that makes a stale owner's append collide (ErrSeqTaken) instead of landing in a
+// chat that has ended. Deleting the partition would let such an append through.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
 	err := s.retry(ctx, func(ctx context.Context) error {
 		return s.session.Query(s.q.deleteSession, chatID).WithContext(ctx).Exec()
@@ -274,28 +275,7 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 	if err != nil {
 		return fmt.Errorf("cannot delete session row of chat %q: %w", chatID, err)
 	}
-	if err := s.retry(ctx, func(ctx context.Context) error { return s.deleteRecords(ctx, chatID) }); err != nil {
-		return fmt.Errorf("cannot delete records of chat %q: %w", chatID, err)
-	}
 	return nil
-}
-
-// deleteRecords deletes the chat's partition in a batch conditioned on its first record,
-// which makes it a Paxos write. Without a first record, a plain deletion does.
-func (s *Store) deleteRecords(ctx context.Context, chatID string) error {
-	b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-	b.Query(s.q.deleteEvents, chatID)
-	b.Query(s.q.deleteFirstEvent, chatID)
-	applied, iter, err := s.session.MapExecuteBatchCAS(b, map[string]any{})
-	if iter != nil {
-		if cerr := iter.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil || applied {
-		return err
-	}
-	return s.session.Query(s.q.deleteEvents, chatID).WithContext(ctx).Exec()
 }
 
 // RecordTTL returns how long record seq of a chat has left before it expires.
@@ -348,10 +328,10 @@ func (s *Store) ttlSeconds() int {
 
 // queries holds the CQL of every statement, with the keyspace filled in.
 type queries struct {
-	insertSession, selectSession, deleteSession               string
-	insertEvent, selectEvents, deleteEvents, deleteFirstEvent string
-	insertTranscript, selectTranscript                        string
-	selectTTL, probe                                          string
+	insertSession, selectSession, deleteSession string
+	insertEvent, selectEvents                   string
+	insertTranscript, selectTranscript          string
+	selectTTL, probe                            string
 }
 
 func newQueries(ks string) queries {
@@ -360,10 +340,8 @@ func newQueries(ks string) queries {
 		selectSession: "SELECT service, created_at, data FROM " + ks + ".sessions WHERE chat_id = ?",
 		deleteSession: "DELETE FROM " + ks + ".sessions WHERE chat_id = ? IF EXISTS",
 
-		insertEvent:      "INSERT INTO " + ks + ".events (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
-		selectEvents:     "SELECT seq, request_id, data FROM " + ks + ".events WHERE chat_id = ?",
-		deleteEvents:     "DELETE FROM " + ks + ".events WHERE chat_id = ?",
-		deleteFirstEvent: "DELETE FROM " + ks + ".events WHERE chat_id = ? AND seq = 1 IF EXISTS",
+		insertEvent:  "INSERT INTO " + ks + ".events (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
+		selectEvents: "SELECT seq, request_id, data FROM " + ks + ".events WHERE chat_id = ?",
 
 		insertTranscript: "INSERT INTO " + ks + ".transcripts (chat_id, saved_at, data) VALUES (?, ?, ?)",
 		selectTranscript: "SELECT data FROM " + ks + ".transcripts WHERE chat_id = ?",

@@ -227,7 +227,9 @@ func TestTranscriptHasNoTTL(t *testing.T) {
 	}
 }
 
-func TestDeleteRemovesEverything(t *testing.T) {
+// TestDeleteKeepsTheFence: after Delete the chat is gone for Load, but its
+// event rows stay (with their TTL), so a stale owner's append collides.
+func TestDeleteKeepsTheFence(t *testing.T) {
 	cfg := testConfig(t)
 	s := openStore(t, cfg)
 	row := newRow(t)
@@ -237,21 +239,19 @@ func TestDeleteRemovesEverything(t *testing.T) {
 	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.Load(testCtx(t), row.ChatID); !errors.Is(err, chatnode.ErrUnknownChat) {
+		t.Fatalf("Load after Delete: %v, want ErrUnknownChat", err)
+	}
 	var n int
 	q := "SELECT count(*) FROM " + cfg.Keyspace + ".events WHERE chat_id = ?"
-	if err := s.session.Query(q, row.ChatID).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d records left after Delete (%v)", n, err)
+	if err := s.session.Query(q, row.ChatID).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("%d records kept after Delete (%v), want 5", n, err)
+	}
+	if err := s.Append(testCtx(t), row.ChatID, records(5, 6, "stale")); !errors.Is(err, chatnode.ErrSeqTaken) {
+		t.Fatalf("stale append after Delete: %v, want ErrSeqTaken", err)
 	}
 	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
 		t.Fatalf("second Delete: %v", err)
-	}
-	// The chat id can be created again: the deletions shadow the old rows.
-	if err := s.Create(testCtx(t), row, records(1, 1, "again")); err != nil {
-		t.Fatalf("Create after Delete: %v", err)
-	}
-	_, recs, err := s.Load(testCtx(t), row.ChatID)
-	if err != nil || len(recs) != 1 || recs[0].RequestID != "again1" {
-		t.Fatalf("Load after re-create = %+v, %v", recs, err)
 	}
 }
 

@@ -67,7 +67,10 @@ type Loader interface {
 type Finisher interface {
 	// SaveTranscript stores the final transcript of a chat (kept without expiry).
 	SaveTranscript(ctx context.Context, chatID string, transcript []byte) error
-	// Delete removes the session row and the records of a chat.
+	// Delete removes a chat's live rows: Load fails with ErrUnknownChat after it.
+	// A later Append of a seq the chat had must still fail (ErrSeqTaken or
+	// ErrUnknownChat), so a stale owner cannot append to an ended chat; a store
+	// may keep the records until their TTL for that.
 	Delete(ctx context.Context, chatID string) error
 }
 

@@ -238,6 +238,11 @@ func testTranscriptAndDelete(t *testing.T, s chatnode.Store) {
 	if _, _, err := s.Load(ctx(t), id); !errors.Is(err, chatnode.ErrUnknownChat) {
 		t.Fatalf("Load after Delete: err = %v, want ErrUnknownChat", err)
 	}
+	// A stale owner that still holds the chat appends at a seq it had.
+	err := s.Append(ctx(t), id, recs(5, 6, "stale"))
+	if !errors.Is(err, chatnode.ErrSeqTaken) && !errors.Is(err, chatnode.ErrUnknownChat) {
+		t.Fatalf("Append to a deleted chat: err = %v, want ErrSeqTaken or ErrUnknownChat", err)
+	}
 	got, err := s.Transcript(ctx(t), id)
 	if err != nil || !bytes.Equal(got, final) {
 		t.Fatalf("Transcript = %q, %v; want %q", got, err, final)
