@@ -1,0 +1,37 @@
+package chatnode_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// FuzzHandler sends arbitrary requests to a node holding one chat: whatever
+// comes in, the node answers with JSON and does not panic.
+func FuzzHandler(f *testing.F) {
+	n := newNode(f, "a", tempStore(f))
+	c, _ := createChat(f, n, url.Values{"nickname": {"Ann"}})
+	auth := "userId=" + c.user + "&secureKey=" + c.key
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/send", "application/x-www-form-urlencoded", auth+"&message=hi")
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/refresh", "application/json", `{"userId":"`+c.user+`","secureKey":"`+c.key+`","transcriptPosition":2}`)
+	f.Add("POST", "/genesys/2/chat/support", "application/x-www-form-urlencoded", "nickname=x&userData%5Bk%5D=v")
+	f.Add("POST", "/agent/1/chat/"+c.id+"/join", "application/json", `{"nickname":"Bob"}`)
+	f.Add("GET", "/v1/kpi", "", "")
+	f.Add("POST", "/v1/admin/purge/"+c.id, "", "")
+	f.Fuzz(func(t *testing.T, method, path, ctype, body string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.Header.SetContentType(ctype)
+		ctx.Request.SetBodyString(body)
+		n.Handler(&ctx)
+		if ct := string(ctx.Response.Header.ContentType()); ct == "application/json" && !json.Valid(ctx.Response.Body()) {
+			t.Fatalf("%s %s: invalid JSON %q", method, path, ctx.Response.Body())
+		}
+		if ctx.Response.StatusCode() >= 500 && ctx.Response.StatusCode() != 503 {
+			t.Fatalf("%s %s %q: status %d %s", method, path, body, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	})
+}
