@@ -76,11 +76,7 @@ func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
 	if !serviceName.MatchString(parts[0]) {
 		return errBadRequest("service name must be 1 to 64 letters, digits, '_', '.' or '-'")
 	}
-	req, err := n.parseBody(ctx)
-	if err != nil {
-		return err
-	}
-	reqID, err := requestID(ctx)
+	req, reqID, err := n.parseRequest(ctx)
 	if err != nil {
 		return err
 	}
@@ -116,20 +112,18 @@ func (n *Node) serveCreate(ctx *fasthttp.RequestCtx, c context.Context, service 
 	return nil
 }
 
-// parseBody reads a form or JSON body into a Request.
-func (n *Node) parseBody(ctx *fasthttp.RequestCtx) (*Request, error) {
-	if bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) {
-		return ParseJSON(ctx.PostBody(), n.cfg.MaxMessageSize)
-	}
-	return ParseForm(ctx.PostBody(), n.cfg.MaxMessageSize)
-}
-
-func requestID(ctx *fasthttp.RequestCtx) (string, error) {
+// parseRequest reads a form or JSON body into a Request, and the request id.
+func (n *Node) parseRequest(ctx *fasthttp.RequestCtx) (*Request, string, error) {
 	id := ctx.Request.Header.Peek("X-Request-Id")
 	if len(id) > maxRequestID {
-		return "", errTooLarge("X-Request-Id", maxRequestID)
+		return nil, "", errTooLarge("X-Request-Id", maxRequestID)
 	}
-	return string(id), nil
+	parse := ParseForm
+	if bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) {
+		parse = ParseJSON
+	}
+	req, err := parse(ctx.PostBody(), n.cfg.MaxMessageSize)
+	return req, string(id), err
 }
 
 // serveAgent handles /agent/1/chat/{chatId}/join and /agent/1/queue.
@@ -154,11 +148,7 @@ func (n *Node) serveJoin(ctx *fasthttp.RequestCtx, id string) error {
 	if !ctx.IsPost() {
 		return errMethod
 	}
-	req, err := n.parseBody(ctx)
-	if err != nil {
-		return err
-	}
-	reqID, err := requestID(ctx)
+	req, reqID, err := n.parseRequest(ctx)
 	if err != nil {
 		return err
 	}
