@@ -95,13 +95,13 @@ func (n *Node) restore(ctx context.Context, id string) (*session, error) {
 	if s.ended {
 		return s, nil
 	}
+	n.addLive(1) // every way commit fails takes it back
 	s.mu.Lock()
 	err = n.commit(ctx, s, "", n.restoreNotices(s)...)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	n.addLive(1)
 	n.kpi.restored.Inc()
 	n.log.Info("chat restored", "chat", id, "previous", previous)
 	n.purgePrevious(previous, id)

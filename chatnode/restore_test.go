@@ -158,6 +158,11 @@ func TestConcurrentOwnersRace(t *testing.T) {
 			t.Errorf("%s appears %d times", text, count)
 		}
 	}
+	for _, n := range []*chatnode.Node{a, b} {
+		if got := n.Sessions(); got < 0 || got > 1 {
+			t.Errorf("%s counts %d live chats, holding at most one", n.Name(), got)
+		}
+	}
 	t.Logf("%d messages stored, %d fenced appends", len(seen), lost.Load())
 }
 
@@ -231,5 +236,33 @@ func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
 	a.CheckHeldChats()
 	if got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b") {
 		t.Fatalf("a served a stale transcript after CheckHeldChats: %v", got)
+	}
+}
+
+// staleLoad is a store whose Load misses the newest record, as a read racing
+// another node's append would.
+type staleLoad struct{ chatnode.Store }
+
+func (s staleLoad) Load(ctx context.Context, id string) (chatnode.SessionRow, []chatnode.Record, error) {
+	row, recs, err := s.Store.Load(ctx, id)
+	if len(recs) > 0 {
+		recs = recs[:len(recs)-1]
+	}
+	return row, recs, err
+}
+
+// TestFailedRestoreKeepsCountsRight: a restore whose fencing append loses
+// answers "retry" and leaves the node's live count where it was.
+func TestFailedRestoreKeepsCountsRight(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a := newNode(t, "a", openStore(t, path))
+	b := newNode(t, "b", staleLoad{openStore(t, path)})
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"hi"}})
+	r := c.do(t, b, "refresh")
+	if r.status != 409 || r.StatusCode != 1 {
+		t.Fatalf("restore from a stale read: %d %+v", r.status, r)
+	}
+	if got := b.Sessions(); got != 0 {
+		t.Fatalf("b counts %d live chats after a failed restore", got)
 	}
 }
