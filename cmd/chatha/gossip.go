@@ -51,8 +51,19 @@ func leaveGossip(m *membership.Member, log *slog.Logger) {
 }
 
 // publishNode gossips the node's mode and session count when they change, and
-// makes the node verify its chats after it had to refute a suspicion.
+// makes the node verify its chats after it had to refute a suspicion. The two
+// run apart: a metadata broadcast may wait for gossip, a refutation must not.
 func publishNode(ctx context.Context, m *membership.Member, n *chatnode.Node, log *slog.Logger) {
+	go func() {
+		for {
+			select {
+			case <-m.Refuted():
+				n.CheckHeldChats()
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -64,8 +75,6 @@ func publishNode(ctx context.Context, m *membership.Member, n *chatnode.Node, lo
 					log.Debug("cannot gossip node state", "err", err)
 				}
 			}
-		case <-m.Refuted():
-			n.CheckHeldChats()
 		case <-ctx.Done():
 			return
 		}
