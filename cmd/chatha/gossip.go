@@ -44,7 +44,7 @@ func joinGossip(c *common, role membership.Role, incarnation uint64, log *slog.L
 
 // leaveGossip tells the cluster this member leaves, so proxies re-route at once.
 func leaveGossip(m *membership.Member, log *slog.Logger) {
-	if err := m.Leave(2 * time.Second); err != nil {
+	if err := m.Leave(5 * time.Second); err != nil { // a busy machine can take a second to spread the notice
 		log.Warn("cannot announce the leave", "err", err)
 	}
 	m.Shutdown()
