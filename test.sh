@@ -28,8 +28,8 @@ go vet ./...
 step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-step "go test -race (everything but the Cassandra store)"
-go test -race -count=1 -timeout 15m $(go list ./... | grep -v '/cassandra$')
+step "go test -race (everything but what needs Cassandra)"
+go test -race -count=1 -timeout 15m -skip 'TestCassandraOutage' $(go list ./... | grep -v '/cassandra$')
 
 step "allocation tests (without the race detector, which allocates itself)"
 go test -count=1 -run 'Allocates' ./proxy/
@@ -54,3 +54,6 @@ step "failover tests with the Cassandra store"
 ks="chatha_e2e_$(date +%s)"
 export CHATHA_TEST_STORE="cassandra://$CHATHA_TEST_CASSANDRA/$ks?create=true&replication=datacenter1:3&username=cassandra&password=cassandra&tls-ca=$tls/ca.crt&tls-cert=$tls/client.crt&tls-key=$tls/client.key&connect-timeout=20s"
 go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFailoverThroughProxy' ./e2e/
+
+step "a Cassandra outage (two of three nodes killed) under a chat node"
+go test -count=1 -timeout 10m -run 'TestCassandraOutageClosesWithoutAck' ./e2e/
