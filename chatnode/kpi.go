@@ -2,6 +2,8 @@ package chatnode
 
 import (
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/chatha/chatha/membership"
 )
 
 // kpi holds the node's KPI counters, which are also its metrics.
@@ -12,8 +14,8 @@ type kpi struct {
 
 func newKPI(set *metrics.Set, n *Node) *kpi {
 	set.NewGauge("chatha_sessions_current", func() float64 { return float64(n.Sessions()) })
-	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == ModeDraining) })
-	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == ModeFull) })
+	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == membership.ModeDraining) })
+	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == membership.ModeFull) })
 	return &kpi{
 		created:    set.NewCounter("chatha_session_created_total"),
 		closed:     set.NewCounter("chatha_session_closed_total"),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/membership"
 )
 
 // newSecret returns n random bytes in hex.
@@ -38,7 +39,7 @@ func (n *Node) newParty(id int, nick string, t PartyType) (partyRec, string, err
 
 // create starts a new chat for req and returns it with the creator's secure key.
 func (n *Node) create(ctx context.Context, service string, req *Request, reqID string) (*session, string, error) {
-	if m := n.Mode(); m != ModeActive {
+	if m := n.Mode(); m != membership.ModeActive {
 		return nil, "", errUnavailable("it is " + m.String())
 	}
 	id, err := chatid.New(n.home, n.cfg.Rand)

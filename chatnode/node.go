@@ -3,37 +3,14 @@ package chatnode
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/membership"
 )
-
-// Mode is whether a node takes new chats.
-type Mode int32
-
-// Node modes, as published in gossip metadata.
-const (
-	ModeActive Mode = iota
-	ModeDraining
-	ModeFull
-)
-
-// String returns the mode's name in the cluster API.
-func (m Mode) String() string {
-	switch m {
-	case ModeActive:
-		return "active"
-	case ModeDraining:
-		return "draining"
-	case ModeFull:
-		return "full"
-	}
-	return fmt.Sprintf("Mode(%d)", int32(m))
-}
 
 // Node is a chat server. Create it with New, serve Handler, stop with Close.
 type Node struct {
@@ -91,15 +68,15 @@ func (n *Node) Name() string { return n.cfg.Name }
 // Incarnation returns the node's incarnation.
 func (n *Node) Incarnation() uint64 { return n.cfg.Incarnation }
 
-// Mode returns whether the node takes new chats.
-func (n *Node) Mode() Mode {
+// Mode returns whether the node takes new chats, as it gossips it.
+func (n *Node) Mode() membership.Mode {
 	switch {
 	case n.draining.Load():
-		return ModeDraining
+		return membership.ModeDraining
 	case n.full.Load():
-		return ModeFull
+		return membership.ModeFull
 	}
-	return ModeActive
+	return membership.ModeActive
 }
 
 // SetDraining turns draining on or off.

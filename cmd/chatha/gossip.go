@@ -69,7 +69,7 @@ func publishNode(ctx context.Context, m *membership.Member, n *chatnode.Node, lo
 	for {
 		select {
 		case <-t.C:
-			mode, sessions := membership.Mode(n.Mode()), n.Sessions()
+			mode, sessions := n.Mode(), n.Sessions()
 			if cur := m.Meta(); cur.Mode != mode || cur.Sessions != sessions {
 				if err := m.UpdateMeta(func(mt *membership.Meta) { mt.Mode, mt.Sessions = mode, sessions }); err != nil {
 					log.Debug("cannot gossip node state", "err", err)
