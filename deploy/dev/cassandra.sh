@@ -264,7 +264,15 @@ launch_node() {
 	local args
 	mapfile -t args < <(java_args "$i")
 	setsid "$java" "${args[@]}" >"$dir/logs/stdout.log" 2>&1 </dev/null &
-	echo $! >"$(pid_file "$i")"
+	local pid=$!
+	echo "$pid" >"$(pid_file "$i")"
+	# Until the background shell has exec'd java, the pid's command line lacks the
+	# node's marker and node_pid would take the node for dead: wait for the exec.
+	local deadline=$((SECONDS + 10))
+	until node_pid "$i" >/dev/null; do
+		kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) || break
+		sleep 0.05
+	done
 }
 
 fail_node() {
@@ -343,6 +351,14 @@ stop_node() {
 	while node_pid "$i" >/dev/null; do
 		if ((SECONDS >= deadline)); then kill -KILL "$pid" 2>/dev/null || true; fi
 		sleep 0.2
+	done
+	# An exiting process drops its command line before its sockets: wait for those too.
+	local addr
+	addr="$(node_addr "$i")"
+	deadline=$((SECONDS + 30))
+	while port_open "$addr" "$CQL_PORT" || port_open "$addr" "$STORAGE_PORT"; do
+		((SECONDS < deadline)) || break
+		sleep 0.1
 	done
 	rm -f "$(pid_file "$i")"
 	log "node $i (pid $pid) stopped"
