@@ -60,7 +60,7 @@ func (n *Node) create(ctx context.Context, service string, req *Request, reqID s
 	}
 	b := n.prepare(s, reqID, evs)
 	if n.cfg.Settings.AutoSave > 0 {
-		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) })
+		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
 		if err != nil {
 			n.kpi.saveFailed.Inc()
 			return nil, "", errStore(err)

@@ -129,26 +129,19 @@ func (n *Node) apply(s *session, b batch, reqID string) {
 // way that may still have stored it, then finds its seq taken, checks whether
 // the stored records are its own.
 func (n *Node) append(ctx context.Context, id string, recs []Record) error {
-	var err error
 	ambiguous := false
-	for attempt := 0; attempt <= n.cfg.Settings.ResendAttempts; attempt++ {
-		if attempt > 0 && !sleep(ctx, n.cfg.Settings.ResendDelay) {
-			break
-		}
-		c, cancel := n.storeCtx(ctx)
-		err = n.cfg.Store.Append(c, id, recs)
-		cancel()
+	return n.retry(ctx, func(c context.Context) error {
+		err := n.cfg.Store.Append(c, id, recs)
 		switch {
 		case err == nil:
 			return nil
 		case errors.Is(err, ErrSeqTaken) && ambiguous && n.storedAlready(ctx, id, recs):
 			return nil
-		case isLost(err):
-			return err
+		case !isLost(err):
+			ambiguous = true
 		}
-		ambiguous = true
-	}
-	return err
+		return err
+	}, isLost)
 }
 
 func (n *Node) storedAlready(ctx context.Context, id string, recs []Record) bool {
@@ -204,7 +197,7 @@ func (n *Node) ended(s *session) {
 // saveFinal writes the final transcript, then deletes the intermediate rows.
 func (n *Node) saveFinal(id string, final []byte) {
 	ctx := context.Background()
-	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, id, final) })
+	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, id, final) }, never)
 	if err != nil {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
@@ -212,12 +205,15 @@ func (n *Node) saveFinal(id string, final []byte) {
 	if n.cfg.Settings.AutoSave == 0 {
 		return
 	}
-	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }); err != nil {
+	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {
 		n.log.Warn("cannot delete intermediate rows; they stay until their TTL", "chat", id, "err", err)
 	}
 }
 
-func (n *Node) retry(ctx context.Context, fn func(context.Context) error) error {
+// retry runs fn with a store timeout, again after each failure, up to
+// transcript-resend-attempts more times with transcript-resend-delay between;
+// an error for which final is true ends it at once.
+func (n *Node) retry(ctx context.Context, fn func(context.Context) error, final func(error) bool) error {
 	var err error
 	for attempt := 0; attempt <= n.cfg.Settings.ResendAttempts; attempt++ {
 		if attempt > 0 && !sleep(ctx, n.cfg.Settings.ResendDelay) {
@@ -226,9 +222,12 @@ func (n *Node) retry(ctx context.Context, fn func(context.Context) error) error 
 		c, cancel := n.storeCtx(ctx)
 		err = fn(c)
 		cancel()
-		if err == nil {
-			return nil
+		if err == nil || final(err) {
+			return err
 		}
 	}
 	return err
 }
+
+// never is the final-error test of operations retried whatever failed.
+func never(error) bool { return false }
