@@ -111,10 +111,6 @@ func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) e
 			return err
 		}
 		s.mu.Lock()
-		if s.gone {
-			s.mu.Unlock()
-			continue
-		}
 		if fresh, err := n.verify(ctx, s); !fresh {
 			s.mu.Unlock()
 			if err != nil {

@@ -49,9 +49,13 @@ func (n *Node) pauseWatch() {
 }
 
 // verify checks a held chat against the store; the caller holds s.mu. It
-// reports false when the store has records the node has not seen: the chat
-// moved on elsewhere, and the node has dropped its copy.
+// reports false when the session was dropped meanwhile, or when the store has
+// records the node has not seen: the chat moved on elsewhere, and the node has
+// dropped its copy. Either way a new lookup is due.
 func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
+	if s.gone {
+		return false, nil
+	}
 	epoch := n.epoch.Load()
 	if s.epoch == epoch {
 		return true, nil
