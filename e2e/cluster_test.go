@@ -19,9 +19,7 @@ type cluster struct {
 	proxies []*proc
 }
 
-func newCluster(t *testing.T, nodes int) *cluster { return newClusterTB(t, nodes) }
-
-func newClusterTB(t testing.TB, nodes int) *cluster {
+func newCluster(t testing.TB, nodes int) *cluster {
 	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}}
 	for i := 1; i <= nodes; i++ {
 		c.addNode(fmt.Sprintf("node-%d", i))

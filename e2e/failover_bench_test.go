@@ -13,7 +13,7 @@ import (
 func BenchmarkFailoverKill9(b *testing.B) {
 	for b.Loop() {
 		var took []time.Duration
-		c := newClusterTB(b, 3)
+		c := newCluster(b, 3)
 		px := c.addProxy("proxy-1").addr
 		for range 20 {
 			r := post(b, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})

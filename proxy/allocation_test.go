@@ -7,12 +7,9 @@ package proxy_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/chatha/chatha/chatid"
-	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy"
 )
 
@@ -24,24 +21,7 @@ func fixedBackend(ctx *fasthttp.RequestCtx) {
 
 // forwarding returns a proxy in front of one fixed backend and a request to one of its chats.
 func forwarding(t testing.TB) (*proxy.Proxy, *fasthttp.RequestCtx, func()) {
-	addr, _ := serveTB(t, fixedBackend)
-	node := joinTB(t, "n", membership.RoleNode, addr, 7, nil)
-	pm := joinTB(t, "p", membership.RoleProxy, "", 0, node)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(pm.Current().Live(membership.RoleNode)) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("proxy does not see the node")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cfg := proxy.DefaultConfig("p", pm.Current)
-	cfg.Logger, cfg.ProbeInterval = quiet, 0
-	p, err := proxy.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
+	p, id := inFrontOf(t, fixedBackend)
 	path := "/genesys/2/chat/support/" + id + "/refresh"
 	body := []byte("userId=u&secureKey=k&transcriptPosition=1")
 	ctx := &fasthttp.RequestCtx{}
@@ -85,7 +65,7 @@ func BenchmarkForward(b *testing.B) {
 // BenchmarkDirect is the same request sent straight to the backend, the
 // baseline BenchmarkForward adds the proxy to.
 func BenchmarkDirect(b *testing.B) {
-	addr, _ := serveTB(b, fixedBackend)
+	addr, _ := serve(b, fixedBackend)
 	hc := &fasthttp.HostClient{Addr: addr}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	b.ReportAllocs()

@@ -5,10 +5,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/chatha/chatha/chatid"
-	"github.com/chatha/chatha/membership"
-	"github.com/chatha/chatha/proxy"
 )
 
 // TestHopByHopAndForwardedFor: hop-by-hop headers stop at the proxy in both
@@ -21,25 +17,9 @@ func TestHopByHopAndForwardedFor(t *testing.T) {
 		ctx.Response.Header.Set("Upgrade", "h2c")
 		ctx.SetBodyString(`{"statusCode":0}`)
 	}
-	addr, _ := serveTB(t, backend)
-	node := joinTB(t, "n", membership.RoleNode, addr, 7, nil)
-	pm := joinTB(t, "p", membership.RoleProxy, "", 0, node)
-	for deadline := time.Now().Add(5 * time.Second); len(pm.Current().Live(membership.RoleNode)) < 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("proxy does not see the node")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cfg := proxy.DefaultConfig("p", pm.Current)
-	cfg.Logger, cfg.ProbeInterval = quiet, 0
-	p, err := proxy.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	paddr, _ := serveTB(t, p.Handler)
+	p, id := inFrontOf(t, backend)
+	paddr, _ := serve(t, p.Handler)
 
-	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	req.Header.SetMethod("POST")
 	req.SetRequestURI("http://" + paddr + "/genesys/2/chat/support/" + id + "/refresh")

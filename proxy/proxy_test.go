@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy"
@@ -21,9 +22,7 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // serve runs h on a loopback port until the test ends and returns the address
 // and a function that stops it (connections are then refused).
-func serve(t *testing.T, h fasthttp.RequestHandler) (string, func()) { return serveTB(t, h) }
-
-func serveTB(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
+func serve(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,11 +36,7 @@ func serveTB(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
 }
 
 // join starts a real gossip member on loopback.
-func join(t *testing.T, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
-	return joinTB(t, name, role, api, inc, seed)
-}
-
-func joinTB(t testing.TB, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
+func join(t testing.TB, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
 	t.Helper()
 	cfg := membership.DefaultLocalConfig()
 	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Logger, cfg.Incarnation = name, role, api, quiet, inc
@@ -100,6 +95,15 @@ func newCluster(t *testing.T, nodes int) *cluster {
 			seed = m
 		}
 	}
+	c.proxy = startProxy(t, seed, nodes)
+	c.addr, _ = serve(t, c.proxy.Handler)
+	return c
+}
+
+// startProxy joins a proxy member through seed, waits until it sees nodes
+// chat nodes alive, and starts a proxy on its view.
+func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
+	t.Helper()
 	pm := join(t, "proxy", membership.RoleProxy, "", 0, seed)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(pm.Current().Live(membership.RoleNode)) < nodes {
@@ -115,9 +119,17 @@ func newCluster(t *testing.T, nodes int) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	c.proxy = p
-	c.addr, _ = serve(t, p.Handler)
-	return c
+	return p
+}
+
+// inFrontOf returns a proxy in front of one node, served by backend, and the
+// id of a chat whose home is that node.
+func inFrontOf(t testing.TB, backend fasthttp.RequestHandler) (*proxy.Proxy, string) {
+	t.Helper()
+	addr, _ := serve(t, backend)
+	node := join(t, "n", membership.RoleNode, addr, 7, nil)
+	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
+	return startProxy(t, node, 1), id
 }
 
 type answer struct {
