@@ -65,6 +65,11 @@ func (w *watch) check() {
 	ctx, cancel := context.WithTimeout(w.life, w.timeout)
 	defer cancel()
 	err := w.probe(ctx)
+	// The probe's own failed tries asked for a probe: this one answers them.
+	select {
+	case <-w.kick:
+	default:
+	}
 	if w.life.Err() != nil {
 		return
 	}
@@ -73,14 +78,7 @@ func (w *watch) check() {
 
 // pause spaces probes so that a burst of failing requests does not turn into a burst of
 // probes: it waits a tenth of the interval, or until close.
-func (w *watch) pause() {
-	t := time.NewTimer(w.interval / 10)
-	defer t.Stop()
-	select {
-	case <-w.life.Done():
-	case <-t.C:
-	}
-}
+func (w *watch) pause() { _ = wait(w.life, w.interval/10) }
 
 // set records the outcome of a probe and logs a change of status.
 func (w *watch) set(err error) {
