@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 )
 
@@ -57,8 +58,8 @@ func TestNodeKilledChatContinuesOnAnother(t *testing.T) {
 
 func TestSIGTERMStopsNode(t *testing.T) {
 	a := startNode(t, "a", storeURL(t))
-	a.cmd.Process.Signal(os.Interrupt)
+	a.cmd.Process.Signal(syscall.SIGTERM)
 	if err := a.wait(t); err != nil {
-		t.Fatalf("node exited with %v after SIGINT\n%s", err, a.out)
+		t.Fatalf("node exited with %v after SIGTERM\n%s", err, a.out)
 	}
 }

@@ -109,7 +109,7 @@ func startNodeAt(t testing.TB, name, addr, store string, extra ...string) *proc 
 func (p *proc) waitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if r, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
+		if r, err := client.Get("http://" + p.addr + "/healthz"); err == nil {
 			r.Body.Close()
 			return nil
 		}

@@ -67,19 +67,27 @@ func fillChats(b *testing.B, addr string, n, workers int) int64 {
 }
 
 func oneChat(addr string, writes *atomic.Int64) error {
-	r, err := postForm(addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello, I have a question about my order"}})
+	r, err := acked(postForm(addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello, I have a question about my order"}}))
 	if err != nil {
 		return err
 	}
 	writes.Add(1)
 	for i := range 8 {
 		form := url.Values{"userId": {r.UserID}, "secureKey": {r.SecureKey}, "message": {fmt.Sprintf("message number %d of this chat", i)}}
-		if _, err := postForm(addr, "/genesys/2/chat/support/"+r.ChatID+"/send", form); err != nil {
+		if _, err := acked(postForm(addr, "/genesys/2/chat/support/"+r.ChatID+"/send", form)); err != nil {
 			return err
 		}
 		writes.Add(1)
 	}
 	return nil
+}
+
+// acked turns an answer that acknowledged nothing into an error.
+func acked(r reply, err error) (reply, error) {
+	if err == nil && (r.status != 200 || r.StatusCode != 0) {
+		err = fmt.Errorf("not acknowledged: %d %+v", r.status, r.Errors)
+	}
+	return r, err
 }
 
 func rssOf(b *testing.B, pid int) int64 {
