@@ -43,6 +43,9 @@ type Config struct {
 	// bytes; empty (the default) gossips in clear. When set it replaces
 	// Memberlist.SecretKey and Memberlist.Keyring.
 	SecretKey []byte
+	// AcceptKeys are more keys this member decrypts with but does not encrypt
+	// with, while a key rotation is under way; they need SecretKey.
+	AcceptKeys [][]byte
 	// UpdateTimeout bounds how long UpdateMeta and Leave wait for their
 	// broadcast to go out (default 2s).
 	UpdateTimeout time.Duration
@@ -185,11 +188,31 @@ func (c *Config) validateKnobs() error {
 	case c.Logger == nil:
 		return errors.New("no Logger (nil)")
 	}
-	switch len(c.SecretKey) {
-	case 0, 16, 24, 32:
-		return nil
+	if len(c.AcceptKeys) > 0 && len(c.SecretKey) == 0 {
+		return errors.New("AcceptKeys without a SecretKey")
 	}
-	return fmt.Errorf("SecretKey is %d bytes, want 16, 24 or 32", len(c.SecretKey))
+	if err := checkKey("SecretKey", c.SecretKey, true); err != nil {
+		return err
+	}
+	for i, k := range c.AcceptKeys {
+		if err := checkKey(fmt.Sprintf("AcceptKeys[%d]", i), k, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKey reports whether key is an AES key; emptyOK allows none.
+func checkKey(field string, key []byte, emptyOK bool) error {
+	switch len(key) {
+	case 16, 24, 32:
+		return nil
+	case 0:
+		if emptyOK {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is %d bytes, want 16, 24 or 32", field, len(key))
 }
 
 func (c *Config) validateMemberlist() error {

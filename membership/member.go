@@ -110,7 +110,9 @@ func (m *Member) memberlistConfig() *memberlist.Config {
 	w := &logWatch{log: m.cfg.Logger, onSuspect: m.table.suspect, onRefute: m.noteRefute}
 	mc.Logger, mc.LogOutput = log.New(w, "", 0), nil
 	if len(m.cfg.SecretKey) > 0 {
-		mc.SecretKey, mc.Keyring = slices.Clone(m.cfg.SecretKey), nil
+		// Validate checked every key, so NewKeyring cannot fail.
+		mc.SecretKey = slices.Clone(m.cfg.SecretKey)
+		mc.Keyring, _ = memberlist.NewKeyring(m.cfg.AcceptKeys, mc.SecretKey)
 	}
 	return &mc
 }

@@ -25,19 +25,10 @@ func joinGossip(c *common, role membership.Role, incarnation uint64, log *slog.L
 	if err != nil {
 		return nil, usageError{err}
 	}
-	cfg.SecretKey = keys.primary
-	if err := cfg.Validate(); err != nil {
-		return nil, usageError{err}
-	}
+	cfg.SecretKey, cfg.AcceptKeys = keys.primary, keys.accept
 	m, err := membership.New(cfg)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("cannot join the gossip cluster: %w", err)}
-	}
-	if keys.primary != nil {
-		if err := keys.apply(m); err != nil {
-			m.Shutdown()
-			return nil, usageError{err}
-		}
 	}
 	return m, nil
 }
