@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// TestGossipKeyRotationWithoutRestart: two nodes gossip with key A; their
-// config moves to key B (A still accepted) and they get SIGHUP; a node with
-// only key B joins them. Then A is dropped, and a node with only A cannot join.
+// TestGossipKeyRotationWithoutRestart: two nodes gossip with key A. In three
+// SIGHUP steps their config accepts B, then encrypts with B (accepting A), then
+// drops A. After the second step a node with only B joins them; after the
+// third, a node with only A cannot.
 func TestGossipKeyRotationWithoutRestart(t *testing.T) {
 	keyA := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("a", 32)))
 	keyB := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("b", 32)))
@@ -29,6 +30,8 @@ func TestGossipKeyRotationWithoutRestart(t *testing.T) {
 	n1 := startNode(t, "node-1", store, "--gossip", g1, "--config", conf)
 	n2 := startNode(t, "node-2", store, "--gossip", freeAddr(t), "--join", g1, "--config", conf)
 
+	write("gossip-key: " + keyA + "\ngossip-keys: " + keyB + "\n")
+	hup(t, n1, n2)
 	write("gossip-key: " + keyB + "\ngossip-keys: " + keyA + "\n")
 	hup(t, n1, n2)
 	startNode(t, "node-3", store, "--gossip", freeAddr(t), "--join", g1, "--gossip-key", keyB)

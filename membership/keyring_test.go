@@ -90,15 +90,16 @@ func TestKeyringErrors(t *testing.T) {
 	}
 }
 
-// TestAcceptKeysAtStart: a member restarted mid-rotation, encrypting with the
-// new key but still accepting the old one, joins members that use the old key.
+// TestAcceptKeysAtStart: a member started during the first step of a
+// rotation, still encrypting with the old key but already accepting the new
+// one, joins members that use the old key.
 func TestAcceptKeysAtStart(t *testing.T) {
 	a := startMember(t, func() *Config { c := testConfig("a-node"); c.SecretKey = key(1); return c }())
 	cfg := testConfig("b-node", a.Addr())
-	cfg.SecretKey, cfg.AcceptKeys, cfg.JoinAttempts = key(2), [][]byte{key(1)}, 1
+	cfg.SecretKey, cfg.AcceptKeys, cfg.JoinAttempts = key(1), [][]byte{key(2)}, 1
 	b := startMember(t, cfg)
 	keys, err := b.Keys()
-	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], key(2)) {
-		t.Fatalf("keyring = %d keys, %v; want the new key first, then the old", len(keys), err)
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], key(1)) {
+		t.Fatalf("keyring = %d keys, %v; want the key in use first, then the accepted one", len(keys), err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -83,10 +84,22 @@ func (k gossipKeys) has(key []byte) bool {
 	return false
 }
 
+// pinnedKeys returns the gossip key flags given on the command line: a reload
+// keeps them, as a flag beats the environment and the config.
+func pinnedKeys(fs *flag.FlagSet) map[string]string {
+	pinned := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "gossip-key" || f.Name == "gossip-keys" {
+			pinned[f.Name] = f.Value.String()
+		}
+	})
+	return pinned
+}
+
 // reloadKeysOnHUP rotates gossip keys without a restart: on SIGHUP the member
-// reads gossip-key and gossip-keys again from the environment and the config
-// file, and makes its keyring hold exactly those keys.
-func reloadKeysOnHUP(m *membership.Member, configPath string, log *slog.Logger) func() {
+// reads gossip-key and gossip-keys again (command line, environment, config
+// file, in that order) and makes its keyring hold exactly those keys.
+func reloadKeysOnHUP(m *membership.Member, configPath string, pinned map[string]string, log *slog.Logger) func() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -94,7 +107,7 @@ func reloadKeysOnHUP(m *membership.Member, configPath string, log *slog.Logger) 
 		for {
 			select {
 			case <-hup:
-				if err := reloadKeys(m, configPath); err != nil {
+				if err := reloadKeys(m, configPath, pinned); err != nil {
 					log.Error("cannot rotate gossip keys", "err", err)
 				} else {
 					log.Info("gossip keys reloaded")
@@ -107,12 +120,15 @@ func reloadKeysOnHUP(m *membership.Member, configPath string, log *slog.Logger) 
 	return func() { signal.Stop(hup); close(done) }
 }
 
-func reloadKeys(m *membership.Member, configPath string) error {
+func reloadKeys(m *membership.Member, configPath string, pinned map[string]string) error {
 	conf, err := loadConfig(&configPath)
 	if err != nil {
 		return err
 	}
 	value := func(name string) string {
+		if v, ok := pinned[name]; ok {
+			return v
+		}
 		if v, ok := os.LookupEnv(envName(name)); ok {
 			return v
 		}

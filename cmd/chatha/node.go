@@ -31,6 +31,7 @@ type common struct {
 	gossipKey, gossipKeys           string
 	tlsCert, tlsKey                 string
 	logFormat                       string
+	pinned                          map[string]string // gossip key flags given on the command line
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -107,6 +108,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
 		return err
 	}
+	f.pinned = pinnedKeys(fs)
 	if err := f.validate(); err != nil {
 		return usageError{err}
 	}
@@ -150,7 +152,7 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	defer stop()
 	if member != nil {
 		go publishNode(ctx, member, node, log)
-		defer reloadKeysOnHUP(member, f.config, log)()
+		defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()

@@ -24,6 +24,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
 		return err
 	}
+	f.pinned = pinnedKeys(fs)
 	if err := f.validate(); err != nil {
 		return usageError{err}
 	}
@@ -48,7 +49,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	defer p.Close()
-	defer reloadKeysOnHUP(member, f.config, log)()
+	defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
 	srv := p.Server()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
