@@ -180,10 +180,11 @@ func (p *Proxy) Cluster() ClusterView {
 }
 
 // fanOut GETs path on every live node at once and returns the bodies of the
-// 200 answers by node name.
-func (p *Proxy) fanOut(path, auth string) (map[string][]byte, map[string]string) {
+// 200 answers by node name, why the others failed, and whether one of them
+// refused the credentials (401).
+func (p *Proxy) fanOut(path, auth string) (ok map[string][]byte, failed map[string]string, denied bool) {
 	var mu sync.Mutex
-	ok, failed := map[string][]byte{}, map[string]string{}
+	ok, failed = map[string][]byte{}, map[string]string{}
 	var wg sync.WaitGroup
 	for _, b := range p.table.Load().byName {
 		wg.Add(1)
@@ -197,18 +198,19 @@ func (p *Proxy) fanOut(path, auth string) (map[string][]byte, map[string]string)
 				failed[b.name] = err.Error()
 			case status != http.StatusOK:
 				failed[b.name] = fmt.Sprintf("status %d", status)
+				denied = denied || status == http.StatusUnauthorized
 			default:
 				ok[b.name] = body
 			}
 		}(b)
 	}
 	wg.Wait()
-	return ok, failed
+	return ok, failed, denied
 }
 
 // serveKPI answers each node's KPIs and their sums.
 func (p *Proxy) serveKPI(ctx *fasthttp.RequestCtx) {
-	bodies, failed := p.fanOut("/v1/kpi", "")
+	bodies, failed, _ := p.fanOut("/v1/kpi", "")
 	nodes := map[string]map[string]any{}
 	total := map[string]float64{}
 	for name, body := range bodies {
@@ -230,14 +232,10 @@ func (p *Proxy) serveKPI(ctx *fasthttp.RequestCtx) {
 // serveQueue merges the agent queues of every node, oldest first.
 func (p *Proxy) serveQueue(ctx *fasthttp.RequestCtx) {
 	auth := string(ctx.Request.Header.Peek("Authorization"))
-	bodies, failed := p.fanOut("/agent/1/queue", auth)
-	if len(bodies) == 0 && len(failed) > 0 {
-		for _, why := range failed {
-			if strings.Contains(why, "401") {
-				writeError(ctx, http.StatusUnauthorized, 2, codeUnauthorized, "missing or wrong bearer token", "send Authorization: Bearer TOKEN")
-				return
-			}
-		}
+	bodies, failed, denied := p.fanOut("/agent/1/queue", auth)
+	if len(bodies) == 0 && denied {
+		writeError(ctx, http.StatusUnauthorized, 2, codeUnauthorized, "missing or wrong bearer token", "send Authorization: Bearer TOKEN")
+		return
 	}
 	var chats []map[string]any
 	for _, body := range bodies {

@@ -21,6 +21,8 @@ var hopHeaders = []string{
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
+var schemeHTTP = []byte("http")
+
 // tried lists the nodes a request was already sent to.
 type tried struct {
 	names [8]string
@@ -192,6 +194,9 @@ func hasHop(all iter.Seq2[[]byte, []byte]) bool {
 // open whatever the client asked of its own, and appends the client to
 // X-Forwarded-For. It reports whether the client asked to close its connection.
 func prepare(ctx *fasthttp.RequestCtx) (clientClose bool) {
+	// Nodes speak plain HTTP whatever the client used (TLS ends here); a
+	// request still marked https would be refused by the node's client.
+	ctx.Request.URI().SetSchemeBytes(schemeHTTP)
 	h := &ctx.Request.Header
 	clientClose = h.ConnectionClose()
 	if hasHop(h.All()) {

@@ -48,3 +48,16 @@ func TestHopByHopAndForwardedFor(t *testing.T) {
 		t.Errorf("X-Chatha-Node = %q", got)
 	}
 }
+
+// TestTLSRequestsReachPlainNodes: a request that came to the proxy over TLS
+// (its URI says https) is forwarded to the node in plain HTTP.
+func TestTLSRequestsReachPlainNodes(t *testing.T) {
+	p, id := inFrontOf(t, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(`{"statusCode":0}`) })
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.SetRequestURI("https://chat.example/genesys/2/chat/support/" + id + "/refresh")
+	p.Handler(&ctx)
+	if ctx.Response.StatusCode() != 200 || string(ctx.Response.Header.Peek("X-Chatha-Node")) != "n" {
+		t.Fatalf("forwarded an https request: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+}

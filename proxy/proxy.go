@@ -39,12 +39,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Proxy{
-		cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name),
-		clients: &clients{byAddr: map[string]*fasthttp.HostClient{}, cfg: &cfg},
-		broken:  newBrokenSet(), stop: make(chan struct{}),
-	}
-	p.clients.cfg = &p.cfg
+	p := &Proxy{cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), broken: newBrokenSet(), stop: make(chan struct{})}
+	p.clients = &clients{byAddr: map[string]*fasthttp.HostClient{}, cfg: &p.cfg}
 	p.registerMetrics()
 	p.table.Store(newTable(cfg.Views(), p.clients))
 	p.wg.Add(1)
@@ -143,30 +139,29 @@ func (p *Proxy) probe(b *backend) error {
 
 // get sends a GET to a node and returns its status and a copy of the body.
 func (p *Proxy) get(b *backend, path, auth string) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + b.addr + path)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if err := b.client.DoTimeout(req, resp, p.cfg.ProbeTimeout); err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
+	return p.call(b, fasthttp.MethodGet, path, auth, p.cfg.ProbeTimeout)
 }
 
 // adminPost sends a POST to a node's admin API with the cluster token.
 func (p *Proxy) adminPost(b *backend, path string) (int, []byte, error) {
+	auth := ""
+	if p.cfg.ClusterToken != "" {
+		auth = "Bearer " + p.cfg.ClusterToken
+	}
+	return p.call(b, fasthttp.MethodPost, path, auth, p.cfg.RequestTimeout)
+}
+
+// call sends one request of the proxy's own to a node.
+func (p *Proxy) call(b *backend, method, path, auth string, timeout time.Duration) (int, []byte, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetMethod(method)
 	req.SetRequestURI("http://" + b.addr + path)
-	if p.cfg.ClusterToken != "" {
-		req.Header.Set("Authorization", "Bearer "+p.cfg.ClusterToken)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
-	if err := b.client.DoTimeout(req, resp, p.cfg.RequestTimeout); err != nil {
+	if err := b.client.DoTimeout(req, resp, timeout); err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil

@@ -144,9 +144,7 @@ func (c *ctl) drain(name string, wait bool) error {
 		if err != nil {
 			return err
 		}
-		if start < 0 {
-			start = max(left, 1)
-		}
+		start = max(start, left, 1) // the count can grow while it drains (restores)
 		done := (start - left) * 30 / start
 		fmt.Fprintf(c.out, "\rdraining %s [%s%s] %d chats left ", name, strings.Repeat("#", done), strings.Repeat(".", 30-done), left)
 		if left == 0 {

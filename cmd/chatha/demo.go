@@ -116,13 +116,15 @@ func (d *demo) spawn(name string, args []string, api string) error {
 	}
 	cmd := exec.Command(d.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	logf.Close() // the child holds its own copy
+	if err != nil {
 		return fmt.Errorf("cannot start %s: %w", name, err)
 	}
 	d.procs = append(d.procs, cmd)
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if r, err := http.Get("http://" + api + "/healthz"); err == nil {
+		if r, err := healthClient.Get("http://" + api + "/healthz"); err == nil {
 			r.Body.Close()
 			fmt.Fprintf(d.out, "  %-7s pid %-7d http://%s   (log %s)\n", name, cmd.Process.Pid, api, logf.Name())
 			return nil
@@ -144,6 +146,9 @@ Kill a node with kill -9 PID and keep chatting through the proxy: the chat moves
 to another node and carries on. Ctrl-C stops the cluster.
 `, nodes, d.dir, api, api, api)
 }
+
+// healthClient polls a child's /healthz; a child that hangs must not stall the poll.
+var healthClient = &http.Client{Timeout: time.Second}
 
 // stop ends every child with SIGTERM, then SIGKILL after a grace period.
 func (d *demo) stop() {

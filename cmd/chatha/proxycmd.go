@@ -19,8 +19,9 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha proxy", flag.ContinueOnError)
 	var f common
 	f.register(fs)
-	brokenFor := fs.Duration("broken-for", 3*time.Second, "how long a failing node is avoided")
-	timeout := fs.Duration("request-timeout", 3*time.Second, "timeout of one forwarded request")
+	def := proxy.DefaultConfig("", nil)
+	brokenFor := fs.Duration("broken-for", def.BrokenFor, "how long a failing node is avoided")
+	timeout := fs.Duration("request-timeout", def.RequestTimeout, "timeout of one forwarded request")
 	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
 		return err
 	}
