@@ -74,11 +74,7 @@ func (c *cluster) gossipAddrs() string {
 func (c *cluster) addProxy(name string) *proc {
 	addr := freeAddr(c.t)
 	p := newProc(name, addr, "proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.gossipAddrs())
-	if err := p.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	c.t.Cleanup(func() { p.kill(c.t) })
+	p.start(c.t)
 	if err := p.waitHealthy(15 * time.Second); err != nil {
 		c.t.Fatalf("%v\n%s", err, p.out)
 	}
@@ -143,39 +139,22 @@ func incarnation(t testing.TB, p *proc) uint64 {
 func (c *cluster) waitIncarnation(px, p *proc) {
 	c.t.Helper()
 	inc := incarnation(c.t, p)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ok := false
-		stale := false
+	waitFor(c.t, 20*time.Second, fmt.Sprintf("%s to see %s incarnation %d alive alone", px.name, p.name, inc), func() bool {
+		ok, stale := false, false
 		for _, m := range members(c.t, px) {
 			if m.Name == p.name && m.State == "alive" {
 				ok = ok || m.Incarnation == inc
 				stale = stale || m.Incarnation != inc
 			}
 		}
-		if ok && !stale {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("%s never saw %s incarnation %d alive alone: %+v", px.name, p.name, inc, members(c.t, px))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok && !stale
+	})
 }
 
 // waitState polls p's cluster view until cond holds and returns how long it took.
 func (c *cluster) waitState(p *proc, what string, cond func(map[string]string) bool) time.Duration {
 	c.t.Helper()
-	start := time.Now()
-	for {
-		if cond(states(c.t, p)) {
-			return time.Since(start)
-		}
-		if time.Since(start) > 20*time.Second {
-			c.t.Fatalf("%s never saw %s: %v", p.name, what, states(c.t, p))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitFor(c.t, 20*time.Second, p.name+" to see "+what, func() bool { return cond(states(c.t, p)) })
 }
 
 // newProc prepares a chatha process.

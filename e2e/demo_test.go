@@ -18,18 +18,13 @@ func TestDemo(t *testing.T) {
 	base := demoPort(t)
 	api := "127.0.0.1:" + strconv.Itoa(base)
 	p := newProc("demo", api, "demo", "--api", api, "--dir", filepath.Join(t.TempDir(), "demo"))
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() { p.kill(t) })
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(p.out.String(), "Ctrl-C stops the cluster") {
-		if time.Now().After(deadline) || !p.running() {
-			t.Fatalf("the demo did not come up:\n%s", p.out)
+	p.start(t)
+	waitFor(t, 30*time.Second, "the demo to come up", func() bool {
+		if !p.running() {
+			t.Fatalf("the demo exited:\n%s", p.out)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(p.out.String(), "Ctrl-C stops the cluster")
+	})
 	r := post(t, api, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello"}})
 	if r.status != 200 || !strings.HasPrefix(r.node, "node-") {
 		t.Fatalf("create through the demo's proxy: %d %+v", r.status, r)

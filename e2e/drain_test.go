@@ -18,7 +18,7 @@ func TestDrainWithCtl(t *testing.T) {
 	for len(mine) < 3 {
 		r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
 		if r.node == "node-1" {
-			mine = append(mine, chat{r.ChatID, r.UserID, r.SecureKey})
+			mine = append(mine, r.chat())
 		}
 	}
 	ctl := func(args ...string) string {
@@ -29,13 +29,7 @@ func TestDrainWithCtl(t *testing.T) {
 		return string(out)
 	}
 	ctl("drain", "node-1")
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(ctl("status"), "draining") {
-		if time.Now().After(deadline) {
-			t.Fatalf("node-1 never shown draining:\n%s", ctl("status"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 10*time.Second, "node-1 shown draining", func() bool { return strings.Contains(ctl("status"), "draining") })
 	for range 10 {
 		if r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Bob"}}); r.node != "node-2" {
 			t.Fatalf("a new chat went to %q while node-1 drains", r.node)

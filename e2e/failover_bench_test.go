@@ -17,7 +17,7 @@ func BenchmarkFailoverKill9(b *testing.B) {
 		px := c.addProxy("proxy-1").addr
 		for range 20 {
 			r := post(b, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})
-			cl := party{chat{r.ChatID, r.UserID, r.SecureKey}, "Ann"}
+			cl := party{r.chat(), "Ann"}
 			c.nodes[r.node].kill(b)
 			start := time.Now()
 			if s := cl.do(b, px, "send", "message", "after"); s.status != 200 || s.StatusCode != 0 {

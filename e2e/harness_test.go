@@ -94,15 +94,35 @@ func startNodeAt(t testing.TB, name, addr, store string, extra ...string) *proc 
 	t.Helper()
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
 	p := newProc(name, addr, args...)
+	p.start(t)
+	if err := p.waitHealthy(15 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, p.out)
+	}
+	return p
+}
+
+// start starts the process, and kills it when the test ends.
+func (p *proc) start(t testing.TB) {
+	t.Helper()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.kill(t) })
-	if err := p.waitHealthy(15 * time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, p.out)
+}
+
+// waitFor polls cond until it holds and returns how long that took; past
+// timeout it fails the test, saying what it waited for.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("waited %v for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return p
+	return time.Since(start)
 }
 
 // waitHealthy polls /healthz until it answers, the process exits or timeout passes.
@@ -200,8 +220,11 @@ func postForm(base, path string, form url.Values) (reply, error) {
 	return r, nil
 }
 
-// client-side handle on a chat
+// chat is a client's handle on one chat.
 type chat struct{ id, user, key string }
+
+// chat returns the handle a create or join answer gives.
+func (r reply) chat() chat { return chat{r.ChatID, r.UserID, r.SecureKey} }
 
 func create(t testing.TB, base string, form url.Values) chat {
 	t.Helper()
@@ -209,7 +232,7 @@ func create(t testing.TB, base string, form url.Values) chat {
 	if r.status != 200 || r.StatusCode != 0 {
 		t.Fatalf("create: %d %+v", r.status, r)
 	}
-	return chat{r.ChatID, r.UserID, r.SecureKey}
+	return r.chat()
 }
 
 func (c chat) do(t testing.TB, base, action string, kv ...string) reply {

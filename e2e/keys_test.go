@@ -51,12 +51,8 @@ func hup(t *testing.T, nodes ...*proc) {
 	for _, p := range nodes {
 		before := strings.Count(p.out.String(), "gossip keys reloaded")
 		p.cmd.Process.Signal(syscall.SIGHUP)
-		deadline := time.Now().Add(5 * time.Second)
-		for strings.Count(p.out.String(), "gossip keys reloaded") == before {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not reload its keys:\n%s", p.name, p.out)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitFor(t, 5*time.Second, p.name+" to reload its keys", func() bool {
+			return strings.Count(p.out.String(), "gossip keys reloaded") > before
+		})
 	}
 }

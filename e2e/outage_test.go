@@ -54,13 +54,9 @@ func TestCassandraOutageClosesWithoutAck(t *testing.T) {
 	if resp.StatusCode != 503 || during.StatusCode != 2 || !during.ChatEnded {
 		t.Fatalf("send without quorum: %d %+v, want 503, statusCode 2, chat ended", resp.StatusCode, during)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(a.out.String(), "cassandra status changed to UNAVAILABLE") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the node did not log the outage:\n%s", a.out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the node to log the outage", func() bool {
+		return strings.Contains(a.out.String(), "cassandra status changed to UNAVAILABLE")
+	})
 	if r := c.do(t, a.addr, "refresh"); !r.ChatEnded {
 		t.Fatalf("the closed chat is not ended for its client: %+v", r)
 	}

@@ -24,7 +24,7 @@ func TestFailoverThroughProxy(t *testing.T) {
 	if created.status != 200 || created.node == "" || created.Alias != created.node {
 		t.Fatalf("create: %+v", created)
 	}
-	ann := party{chat{created.ChatID, created.UserID, created.SecureKey}, "Ann"}
+	ann := party{created.chat(), "Ann"}
 	agent := joinAgent(t, px, ann.chat, "Bob")
 	acked := []string{}
 	for i, p := range []party{ann, agent, ann} {
@@ -140,7 +140,7 @@ func createMany(t *testing.T, base string, n int) []created {
 		if err != nil || r.status != 200 {
 			return fmt.Errorf("create %d: %v %+v", i, err, r)
 		}
-		out[i] = created{chat{r.ChatID, r.UserID, r.SecureKey}, r.node}
+		out[i] = created{r.chat(), r.node}
 		return nil
 	})
 	return out
@@ -213,7 +213,7 @@ func TestPausedNodeNeverAppends(t *testing.T) {
 		if r.node != victim {
 			continue
 		}
-		cl := party{chat{r.ChatID, r.UserID, r.SecureKey}, "Ann"}
+		cl := party{r.chat(), "Ann"}
 		mine = append(mine, cl)
 		agents[cl.id] = joinAgent(t, px, cl.chat, "Bob")
 		sendOK(t, px, cl, "before-pause")

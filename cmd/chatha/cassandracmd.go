@@ -19,7 +19,7 @@ func runCassandra(args []string, stdout, stderr io.Writer) error {
 	keyspace := fs.String("keyspace", def.Keyspace, "keyspace `name`")
 	replication := fs.String("replication", def.Replication, "NetworkTopologyStrategy replication, `DC:RF[,DC:RF..]`")
 	ttl := fs.Duration("ttl", def.TTL, "time to live of the intermediate rows (sessions, events)")
-	if err := parseFlags(fs, args[1:], nil, stderr); err != nil {
+	if _, err := parseFlags(fs, args[1:], nil, stderr); err != nil {
 		return err
 	}
 	if err := cassandra.CheckSchema(*keyspace, *replication, *ttl); err != nil {

@@ -31,7 +31,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	nodes := fs.Int("nodes", 3, "number of chat nodes")
 	api := fs.String("api", "127.0.0.1:8080", "`host:port` of the proxy; nodes take the next ports")
 	dir := fs.String("dir", "./chatha-demo", "`folder` for the store and logs")
-	if err := parseFlags(fs, args, nil, stderr); err != nil {
+	if _, err := parseFlags(fs, args, nil, stderr); err != nil {
 		return err
 	}
 	host, port, err := splitPort(*api)

@@ -86,13 +86,13 @@ func (k gossipKeys) has(key []byte) bool {
 
 // pinnedKeys returns the gossip key flags given on the command line: a reload
 // keeps them, as a flag beats the environment and the config.
-func pinnedKeys(fs *flag.FlagSet) map[string]string {
+func pinnedKeys(fs *flag.FlagSet, given map[string]bool) map[string]string {
 	pinned := map[string]string{}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "gossip-key" || f.Name == "gossip-keys" {
-			pinned[f.Name] = f.Value.String()
+	for _, name := range []string{"gossip-key", "gossip-keys"} {
+		if given[name] {
+			pinned[name] = fs.Lookup(name).Value.String()
 		}
-	})
+	}
 	return pinned
 }
 

@@ -105,10 +105,11 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	f.register(fs)
 	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
 	registerSettings(fs, &settings)
-	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
+	given, err := parseFlags(fs, args, &f.config, stderr)
+	if err != nil {
 		return err
 	}
-	f.pinned = pinnedKeys(fs)
+	f.pinned = pinnedKeys(fs, given)
 	if err := f.validate(); err != nil {
 		return usageError{err}
 	}

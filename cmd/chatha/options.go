@@ -18,16 +18,17 @@ var errHelp = errors.New("help shown")
 // parseFlags parses args into fs, then fills every flag not given on the
 // command line from its CHATHA_* environment variable, else from the YAML
 // config named by --config. Precedence: flag, environment, config, default.
-func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.Writer) error {
+// It returns the names of the flags given on the command line.
+func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.Writer) (map[string]bool, error) {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
+			return nil, errHelp
 		}
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -38,10 +39,10 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 	}
 	conf, err := loadConfig(configPath)
 	if err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	if err := checkKeys(fs, conf); err != nil {
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	var setErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -54,7 +55,7 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 			setErr = wrapSet(fs.Set(f.Name, v), "config key "+f.Name)
 		}
 	})
-	return setErr
+	return given, setErr
 }
 
 func wrapSet(err error, where string) error {

@@ -32,7 +32,7 @@ settings:
 	var s chatnode.Settings
 	f.register(fs)
 	registerSettings(fs, &s)
-	err := parseFlags(fs, []string{"--config", conf, "--name", "from-flag"}, &f.config, io.Discard)
+	_, err := parseFlags(fs, []string{"--config", conf, "--name", "from-flag"}, &f.config, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestConfigErrors(t *testing.T) {
 			var s chatnode.Settings
 			f.register(fs)
 			registerSettings(fs, &s)
-			err := parseFlags(fs, []string{"--config", conf}, &f.config, io.Discard)
+			_, err := parseFlags(fs, []string{"--config", conf}, &f.config, io.Discard)
 			if _, ok := err.(usageError); !ok {
 				t.Fatalf("err = %v, want a usage error", err)
 			}

@@ -22,10 +22,11 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	def := proxy.DefaultConfig("", nil)
 	brokenFor := fs.Duration("broken-for", def.BrokenFor, "how long a failing node is avoided")
 	timeout := fs.Duration("request-timeout", def.RequestTimeout, "timeout of one forwarded request")
-	if err := parseFlags(fs, args, &f.config, stderr); err != nil {
+	given, err := parseFlags(fs, args, &f.config, stderr)
+	if err != nil {
 		return err
 	}
-	f.pinned = pinnedKeys(fs)
+	f.pinned = pinnedKeys(fs, given)
 	if err := f.validate(); err != nil {
 		return usageError{err}
 	}
