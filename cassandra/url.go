@@ -117,81 +117,48 @@ func (c *Config) setParams(query string) error {
 	if q.Has("dc") && !q.Has("replication") {
 		c.Replication = c.LocalDC + ":3"
 	}
-	if q.Has("tls-ca") || q.Has("tls-cert") || q.Has("tls-key") {
-		if !q.Has("tls") {
-			c.TLS = true
-		}
+	if (q.Has("tls-ca") || q.Has("tls-cert") || q.Has("tls-key")) && !q.Has("tls") {
+		c.TLS = true
 	}
 	return nil
 }
 
 // setParam applies one parameter.
 func (c *Config) setParam(k, v string) error {
-	switch k {
-	case "consistency":
+	strs := map[string]*string{
+		"dc": &c.LocalDC, "username": &c.Username, "password": &c.Password, "tls-ca": &c.TLSCAFile,
+		"tls-cert": &c.TLSCertFile, "tls-key": &c.TLSKeyFile, "replication": &c.Replication,
+	}
+	bools := map[string]*bool{"tls": &c.TLS, "tls-verify-host": &c.TLSVerifyHost, "create": &c.CreateSchema}
+	durations := map[string]*time.Duration{
+		"connect-timeout": &c.ConnectTimeout, "timeout": &c.RequestTimeout,
+		"reconnect-interval": &c.ReconnectInterval, "probe-interval": &c.ProbeInterval, "ttl": &c.TTL,
+	}
+	switch {
+	case k == "consistency":
 		return c.Consistency.UnmarshalText([]byte(strings.ToUpper(v)))
-	case "serial-consistency":
+	case k == "serial-consistency":
 		return c.SerialConsistency.UnmarshalText([]byte(strings.ToUpper(v)))
-	case "dc":
-		c.LocalDC = v
-	case "username":
-		c.Username = v
-	case "password":
-		c.Password = v
-	case "tls-ca":
-		c.TLSCAFile = v
-	case "tls-cert":
-		c.TLSCertFile = v
-	case "tls-key":
-		c.TLSKeyFile = v
-	case "replication":
-		c.Replication = v
-	case "tls", "tls-verify-host", "create":
-		return c.setBool(k, v)
-	case "connect-timeout", "timeout", "reconnect-interval", "probe-interval", "ttl":
-		return c.setDuration(k, v)
-	case "cas-retries":
+	case k == "cas-retries":
 		n, err := strconv.Atoi(v)
 		c.CASRetries = n
 		return err
+	case strs[k] != nil:
+		*strs[k] = v
+	case bools[k] != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false")
+		}
+		*bools[k] = b
+	case durations[k] != nil:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration such as 5s or 24h")
+		}
+		*durations[k] = d
 	default:
 		return fmt.Errorf("unknown parameter")
-	}
-	return nil
-}
-
-func (c *Config) setBool(k, v string) error {
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return fmt.Errorf("not true or false")
-	}
-	switch k {
-	case "tls":
-		c.TLS = b
-	case "tls-verify-host":
-		c.TLSVerifyHost = b
-	default:
-		c.CreateSchema = b
-	}
-	return nil
-}
-
-func (c *Config) setDuration(k, v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return fmt.Errorf("not a duration such as 5s or 24h")
-	}
-	switch k {
-	case "connect-timeout":
-		c.ConnectTimeout = d
-	case "timeout":
-		c.RequestTimeout = d
-	case "reconnect-interval":
-		c.ReconnectInterval = d
-	case "probe-interval":
-		c.ProbeInterval = d
-	default:
-		c.TTL = d
 	}
 	return nil
 }
