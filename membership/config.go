@@ -152,8 +152,8 @@ func (c *Config) validateIdentity() error {
 }
 
 func (c *Config) validateAddrs() error {
-	if err := checkHostPort("BindAddr", c.BindAddr, false); err != nil {
-		return err
+	if _, _, err := splitHostPort(c.BindAddr); err != nil { // port 0 picks a free one
+		return fmt.Errorf("BindAddr %q: %w", c.BindAddr, err)
 	}
 	if err := checkHostPort("AdvertiseAddr", c.AdvertiseAddr, true); err != nil {
 		return err
@@ -239,7 +239,7 @@ func checkHostPort(field, s string, emptyOK bool) error {
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", field, s, err)
 	}
-	if port == 0 && field != "BindAddr" {
+	if port == 0 {
 		return fmt.Errorf("%s %q: port 0", field, s)
 	}
 	return nil
