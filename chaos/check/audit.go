@@ -146,21 +146,34 @@ func describe(op *Op) string {
 func at(ns int64) time.Duration { return time.Duration(ns).Round(time.Microsecond) }
 
 // checkIncreasing reports answers whose transcript indexes do not strictly
-// increase (transient events, index 0, aside).
+// increase, or start below the refresh's position (transient events, index
+// 0, aside).
 func (a *audit) checkIncreasing() {
 	for _, an := range a.answers {
-		prev := 0
-		for _, e := range an.events {
-			if e.Index == 0 {
-				continue
-			}
-			if e.Index <= prev {
-				a.report(Divergent, "indexes not strictly increasing in %s: %d after %d", an.who, e.Index, prev)
-				break
-			}
-			prev = e.Index
+		if d := disorder(an); d != "" {
+			a.report(Divergent, "%s in %s", d, an.who)
 		}
 	}
+}
+
+// disorder says what is wrong with the order of an's indexes, "" if nothing.
+func disorder(an answer) string {
+	prev, floor := 0, 1
+	if an.op != nil && an.op.Kind == Refresh {
+		floor = an.op.Position
+	}
+	for _, e := range an.events {
+		switch {
+		case e.Index == 0:
+			continue
+		case e.Index < floor:
+			return fmt.Sprintf("index %d below the position %d", e.Index, floor)
+		case e.Index <= prev:
+			return fmt.Sprintf("indexes not strictly increasing: %d after %d", e.Index, prev)
+		}
+		prev = e.Index
+	}
+	return ""
 }
 
 // checkDense reports a final transcript whose indexes are not 1, 2, 3, ...

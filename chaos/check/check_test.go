@@ -107,6 +107,10 @@ func TestViolationsCaught(t *testing.T) {
 		chat: Chat{ID: "x", Ops: []Op{refreshOp(c, 1, 10, 20, joined(1, c), left(3, c), joined(2, a))}},
 		want: map[Violation]int{Divergent: 1},
 	}, {
+		name: "answer holds an index below the refresh's position",
+		chat: Chat{ID: "x", Ops: []Op{refreshOp(c, 3, 10, 20, joined(2, a), left(3, a))}},
+		want: map[Violation]int{Divergent: 1},
+	}, {
 		name: "final transcript not dense",
 		chat: Chat{ID: "x", Final: final(joined(1, c), joined(2, a), left(4, a))},
 		want: map[Violation]int{Divergent: 1},

@@ -113,7 +113,8 @@ type Kind int
 
 // Kinds of operation.
 const (
-	// Send posts a message with a unique text.
+	// Send posts a message with a unique text; a create that carries a
+	// first message is a send of that message.
 	Send Kind = iota + 1
 	// Refresh reads the transcript from a position.
 	Refresh
