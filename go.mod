@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/VictoriaMetrics/metrics v1.45.0
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/gocql/gocql v1.7.0
 	github.com/hashicorp/memberlist v0.7.0
 	github.com/valyala/fasthttp v1.78.0
