@@ -237,8 +237,10 @@ func reversedSidecars(cs []container) []container {
 // are open the node must turn draining and the hook must keep waiting;
 // once they are closed the hook must return 0.
 func (cl *cluster) runDrainHook(p *pod, c container, chats []chat) {
-	// ctl counts a node's chats from gossip, which publishes them every
-	// 250 ms: wait until the view has them, as it has in a running cluster.
+	// ctl counts a node's chats in its proxy's gossip view, which a node
+	// updates every 250 ms, and does not wait for the view to show the
+	// drain: wait until every proxy's view has the chats, as it has in a
+	// running cluster for chats opened more than a moment ago.
 	if err := cl.wantMember(p.w.podName, "active", len(chats)); err != nil {
 		cl.t.Fatalf("%s: before the preStop hook: %v", p.w, err)
 	}
@@ -262,11 +264,11 @@ type clusterMember struct {
 	Sessions         int
 }
 
-// member asks a client Service for the cluster view and returns the chat
-// node called name.
-func (cl *cluster) member(name string) (clusterMember, error) {
+// member asks the proxy at addr for its cluster view and returns the
+// chat node called name.
+func (cl *cluster) member(addr, name string) (clusterMember, error) {
 	var view struct{ Members []clusterMember }
-	resp, err := cl.http.Get("http://" + cl.clientServices()[0].addr + "/v1/cluster")
+	resp, err := cl.http.Get("http://" + addr + "/v1/cluster")
 	if err != nil {
 		return clusterMember{}, err
 	}
@@ -279,19 +281,25 @@ func (cl *cluster) member(name string) (clusterMember, error) {
 			return mb, nil
 		}
 	}
-	return clusterMember{}, fmt.Errorf("node %s is not in the cluster view %+v", name, view.Members)
+	return clusterMember{}, fmt.Errorf("node %s is not in the cluster view of %s: %+v", name, addr, view.Members)
 }
 
-// wantMember polls the cluster view until the chat node called name is in
-// mode with sessions chats.
+// wantMember polls the cluster view of every client Service's proxy until
+// the chat node called name is in mode with sessions chats in each.
 func (cl *cluster) wantMember(name, mode string, sessions int) error {
-	return poll(30*time.Second, func() error {
-		mb, err := cl.member(name)
-		if err == nil && (mb.Mode != mode || mb.Sessions != sessions) {
-			err = fmt.Errorf("node %s is %s with %d chats, want %s with %d", name, mb.Mode, mb.Sessions, mode, sessions)
+	for _, s := range cl.clientServices() {
+		err := poll(30*time.Second, func() error {
+			mb, err := cl.member(s.addr, name)
+			if err == nil && (mb.Mode != mode || mb.Sessions != sessions) {
+				err = fmt.Errorf("Service %s: node %s is %s with %d chats, want %s with %d", s.name, name, mb.Mode, mb.Sessions, mode, sessions)
+			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return err
-	})
+	}
+	return nil
 }
 
 // checkLogs: no process printed a token, the gossip key, a chat's secure
