@@ -36,6 +36,11 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 step "go test -race (everything but what needs Cassandra)"
 go test -race -count=1 -timeout 15m -skip 'TestCassandraOutage' $(go list ./... | grep -v '/cassandra$')
 
+# A module of its own (the Kubernetes API types stay out of chatha's module
+# graph), so the root's vet, staticcheck and test do not enter it.
+step "Kubernetes manifests: vet, staticcheck, strict decoding, cross-references, pods run from the built binary"
+(cd deploy/kubernetes && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 -timeout 5m ./...)
+
 step "allocation tests (without the race detector, which allocates itself)"
 go test -count=1 -run 'Allocates' ./proxy/
 
