@@ -105,7 +105,7 @@ func (n *Node) serveCreate(ctx *fasthttp.RequestCtx, c context.Context, service 
 		return err
 	}
 	s.mu.Lock()
-	resp := n.reply(s, s.participant(1), max(req.TranscriptPosition, 1))
+	resp := n.reply(s, s.Participant(1), max(req.TranscriptPosition, 1))
 	s.mu.Unlock()
 	resp.SecureKey = key
 	writeJSON(ctx, http.StatusOK, resp)

@@ -53,7 +53,7 @@ func TestAgentJoinQueueAndTyping(t *testing.T) {
 	if j.status != 200 || j.SecureKey == "" || j.UserID == c.user {
 		t.Fatalf("join: %+v", j)
 	}
-	agent := chat{c.id, j.UserID, j.SecureKey}
+	agent := handle{c.id, j.UserID, j.SecureKey}
 	agent.do(t, n, "startTyping")
 	got := c.do(t, n, "refresh", "transcriptPosition", "3")
 	if !slices.Equal(texts(got), []string{"TypingStarted"}) || got.Messages[0].From.Type != "Agent" {
@@ -138,7 +138,7 @@ func TestDrainAndLimit(t *testing.T) {
 		c.Settings.LimitForSessions = 3
 		c.Settings.LimitsRestoreThreshold = 50
 	})
-	var chats []chat
+	var chats []handle
 	for range 3 {
 		c, _ := createChat(t, n, url.Values{"nickname": {"x"}})
 		chats = append(chats, c)

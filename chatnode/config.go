@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"crypto/rand"
 	"errors"
@@ -122,7 +124,7 @@ type Config struct {
 	// Settings are the HA options.
 	Settings Settings
 	// Store keeps sessions and transcripts. Required.
-	Store Store
+	Store chat.Store
 	// ClusterToken guards the admin API; empty leaves it open.
 	ClusterToken string
 	// AgentToken guards the agent API; empty leaves it open.
@@ -155,7 +157,7 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with every default filled in, for a node named name on store.
-func DefaultConfig(name string, store Store) Config {
+func DefaultConfig(name string, store chat.Store) Config {
 	return Config{
 		Name:           name,
 		Settings:       DefaultSettings(),
@@ -171,7 +173,7 @@ func DefaultConfig(name string, store Store) Config {
 }
 
 // DefaultLocalConfig returns a Config for tests and laptops: short timeouts.
-func DefaultLocalConfig(name string, store Store) Config {
+func DefaultLocalConfig(name string, store chat.Store) Config {
 	c := DefaultConfig(name, store)
 	c.Settings.ResendDelay = 10 * time.Millisecond
 	c.SweepInterval = 100 * time.Millisecond

@@ -1,6 +1,7 @@
-// Package chatnode is the chat server: sessions, participants and their
-// transcripts held in memory, the HA options, restore from storage, purge, the
-// KPI counters, and the chat HTTP API (GMS Chat API v2 shape) on fasthttp.
+// Package chatnode is the chat node: it holds chats (chat.Session) in memory,
+// serves the chat HTTP API (GMS Chat API v2 shape) on fasthttp, and applies the
+// HA options: every change appended to the store before it is acknowledged,
+// restore from storage, purge, the KPI counters.
 //
 // Invariants:
 //   - Every change to a live chat is an event appended to the store before it is

@@ -1,6 +1,8 @@
 package chatnode_test
 
 import (
+	"github.com/chatha/chatha/chat"
+
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -56,7 +58,7 @@ func tempStore(t testing.TB) *sqlite.Store {
 	return openStore(t, filepath.Join(t.TempDir(), "chatha.db"))
 }
 
-func newNode(t testing.TB, name string, store chatnode.Store, edit ...func(*chatnode.Config)) *chatnode.Node {
+func newNode(t testing.TB, name string, store chat.Store, edit ...func(*chatnode.Config)) *chatnode.Node {
 	t.Helper()
 	cfg := chatnode.DefaultLocalConfig(name, store)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -91,21 +93,21 @@ func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, 
 	return r
 }
 
-// chat is a client's handle on one chat.
-type chat struct {
+// handle is a client's handle on one chat.
+type handle struct {
 	id, user, key string
 }
 
-func createChat(t testing.TB, n *chatnode.Node, form url.Values) (chat, resp) {
+func createChat(t testing.TB, n *chatnode.Node, form url.Values) (handle, resp) {
 	t.Helper()
 	r := call(t, n, "POST", "/genesys/2/chat/support", form)
 	if r.status != 200 || r.StatusCode != 0 || r.ChatID == "" || r.SecureKey == "" {
 		t.Fatalf("create: %+v", r)
 	}
-	return chat{r.ChatID, r.UserID, r.SecureKey}, r
+	return handle{r.ChatID, r.UserID, r.SecureKey}, r
 }
 
-func (c chat) do(t testing.TB, n *chatnode.Node, action string, kv ...string) resp {
+func (c handle) do(t testing.TB, n *chatnode.Node, action string, kv ...string) resp {
 	t.Helper()
 	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -114,7 +116,7 @@ func (c chat) do(t testing.TB, n *chatnode.Node, action string, kv ...string) re
 	return call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/"+action, form)
 }
 
-func (c chat) send(t testing.TB, n *chatnode.Node, text string) resp {
+func (c handle) send(t testing.TB, n *chatnode.Node, text string) resp {
 	t.Helper()
 	r := c.do(t, n, "send", "message", text)
 	if r.status != 200 || r.StatusCode != 0 {

@@ -2,7 +2,6 @@ package chatnode
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -169,11 +168,11 @@ func (n *Node) remove(s *session) {
 	}
 	s.gone = true
 	n.mu.Lock()
-	if n.sessions[s.id] == s {
-		delete(n.sessions, s.id)
+	if n.sessions[s.ID] == s {
+		delete(n.sessions, s.ID)
 	}
 	n.mu.Unlock()
-	if !s.ended {
+	if !s.Ended() {
 		n.addLive(-1)
 	}
 }
@@ -201,7 +200,7 @@ func (n *Node) Purge(id string) bool {
 // drop gives up a chat another node now owns; the caller holds s.mu.
 func (n *Node) drop(s *session, why error) {
 	n.remove(s)
-	n.log.Info("chat given up", "chat", s.id, "reason", why)
+	n.log.Info("chat given up", "chat", s.ID, "reason", why)
 }
 
 // held returns every session the node holds.
@@ -213,12 +212,6 @@ func (n *Node) held() []*session {
 		out = append(out, s)
 	}
 	return out
-}
-
-// isLost reports whether a store error means another node owns the chat now,
-// or it was ended and removed elsewhere.
-func isLost(err error) bool {
-	return errors.Is(err, ErrSeqTaken) || errors.Is(err, ErrUnknownChat)
 }
 
 func (n *Node) now() time.Time { return n.cfg.Now() }

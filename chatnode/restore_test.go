@@ -1,6 +1,8 @@
 package chatnode_test
 
 import (
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"errors"
 	"fmt"
@@ -168,13 +170,13 @@ func TestConcurrentOwnersRace(t *testing.T) {
 
 // flaky is a store whose appends fail while broken is set.
 type flaky struct {
-	chatnode.Store
+	chat.Store
 	broken atomic.Bool
 }
 
 var errBroken = errors.New("store is down")
 
-func (f *flaky) Append(ctx context.Context, id string, recs []chatnode.Record) error {
+func (f *flaky) Append(ctx context.Context, id string, recs []chat.Record) error {
 	if f.broken.Load() {
 		return errBroken
 	}
@@ -241,9 +243,9 @@ func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
 
 // staleLoad is a store whose Load misses the newest record, as a read racing
 // another node's append would.
-type staleLoad struct{ chatnode.Store }
+type staleLoad struct{ chat.Store }
 
-func (s staleLoad) Load(ctx context.Context, id string) (chatnode.SessionRow, []chatnode.Record, error) {
+func (s staleLoad) Load(ctx context.Context, id string) (chat.SessionRow, []chat.Record, error) {
 	row, recs, err := s.Store.Load(ctx, id)
 	if len(recs) > 0 {
 		recs = recs[:len(recs)-1]

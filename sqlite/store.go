@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-var _ chatnode.Store = (*Store)(nil)
+var _ chat.Store = (*Store)(nil)
 
 // ErrClosed is returned by writes on a closed Store.
 var ErrClosed = errors.New("sqlite store is closed")
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS transcripts (
 	saved_at INTEGER NOT NULL
 ) WITHOUT ROWID;`
 
-// Store is the embedded chatnode.Store. It is safe for concurrent use.
+// Store is the embedded chat.Store. It is safe for concurrent use.
 type Store struct {
 	cfg Config
 	w   *sql.DB // one connection: the committer's and the sweeper's
@@ -127,8 +127,8 @@ func (s *Store) closeDBs() error {
 
 func (s *Store) expiry() int64 { return time.Now().Add(s.cfg.TTL).UnixMilli() }
 
-// Create implements chatnode.Creator.
-func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []chatnode.Record) error {
+// Create implements chat.Creator.
+func (s *Store) Create(ctx context.Context, row chat.SessionRow, first []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		exp := s.expiry()
 		res, err := tx.Exec(`INSERT OR IGNORE INTO sessions (chat_id, service, created_at, data, expires_at) VALUES (?, ?, ?, ?, ?)`,
@@ -137,19 +137,19 @@ func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []cha
 			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chatnode.ErrChatExists)
+			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chat.ErrChatExists)
 		}
 		return s.insert(tx, row.ChatID, first, exp)
 	})
 }
 
-// Append implements chatnode.Appender.
-func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+// Append implements chat.Appender.
+func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.Stmt(s.has).QueryRow(chatID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("cannot append to chat %s: %w", chatID, chatnode.ErrUnknownChat)
+			return fmt.Errorf("cannot append to chat %s: %w", chatID, chat.ErrUnknownChat)
 		}
 		if err != nil {
 			return fmt.Errorf("cannot append to chat %s: %w", chatID, err)
@@ -159,7 +159,7 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Recor
 }
 
 // insert stores recs, failing with ErrSeqTaken if any seq is already there.
-func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp int64) error {
+func (s *Store) insert(tx *sql.Tx, chatID string, recs []chat.Record, exp int64) error {
 	ins := tx.Stmt(s.ins)
 	for _, r := range recs {
 		res, err := ins.Exec(chatID, int64(r.Seq), r.RequestID, r.Data, exp)
@@ -167,15 +167,15 @@ func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp in
 			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, chatnode.ErrSeqTaken)
+			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, chat.ErrSeqTaken)
 		}
 	}
 	return nil
 }
 
-// Load implements chatnode.Loader.
-func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, []chatnode.Record, error) {
-	row := chatnode.SessionRow{ChatID: chatID}
+// Load implements chat.Loader.
+func (s *Store) Load(ctx context.Context, chatID string) (chat.SessionRow, []chat.Record, error) {
+	row := chat.SessionRow{ChatID: chatID}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
@@ -185,7 +185,7 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 	err = tx.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
 		Scan(&row.Service, &created, &row.Data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chatnode.ErrUnknownChat)
+		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
@@ -195,15 +195,15 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 	return row, recs, err
 }
 
-func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chatnode.Record, error) {
+func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chat.Record, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
 	}
 	defer rows.Close()
-	var recs []chatnode.Record
+	var recs []chat.Record
 	for rows.Next() {
-		var r chatnode.Record
+		var r chat.Record
 		var seq int64
 		if err := rows.Scan(&seq, &r.RequestID, &r.Data); err != nil {
 			return nil, fmt.Errorf("cannot read a record of chat %s: %w", chatID, err)
@@ -217,7 +217,7 @@ func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chatnode.Record,
 	return recs, nil
 }
 
-// SaveTranscript implements chatnode.Finisher.
+// SaveTranscript implements chat.Finisher.
 func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []byte) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at) VALUES (?, ?, ?)`,
@@ -229,7 +229,7 @@ func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []
 	})
 }
 
-// Delete implements chatnode.Finisher.
+// Delete implements chat.Finisher.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
@@ -242,12 +242,12 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 	})
 }
 
-// Transcript implements chatnode.TranscriptReader.
+// Transcript implements chat.TranscriptReader.
 func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	var data []byte
 	err := s.r.QueryRowContext(ctx, `SELECT data FROM transcripts WHERE chat_id = ?`, chatID).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chatnode.ErrUnknownChat)
+		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the transcript of chat %s: %w", chatID, err)
@@ -260,7 +260,7 @@ func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.
 	var exp int64
 	err := s.r.QueryRowContext(ctx, `SELECT expires_at FROM events WHERE chat_id = ? AND seq = ?`, chatID, int64(seq)).Scan(&exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chatnode.ErrUnknownChat)
+		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the expiry of record %d of chat %s: %w", seq, chatID, err)
