@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
 	"github.com/chatha/chatha/chat"
 
 	"cmp"
@@ -10,12 +12,12 @@ import (
 
 // actionFunc turns an authenticated participant's request into the events to
 // append; nil events append nothing.
-type actionFunc func(n *Node, s *session, p *chat.Participant, req *Request) ([]chat.Entry, error)
+type actionFunc func(n *Node, s *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error)
 
 // actions are the chat API's per-chat actions.
 var actions = map[string]actionFunc{
 	"send":           sendAction,
-	"refresh":        func(*Node, *session, *chat.Participant, *Request) ([]chat.Entry, error) { return nil, nil },
+	"refresh":        func(*Node, *session, *chat.Participant, *api.Request) ([]chat.Entry, error) { return nil, nil },
 	"startTyping":    typingAction(chat.EventTypingStarted),
 	"stopTyping":     typingAction(chat.EventTypingStopped),
 	"disconnect":     disconnectAction,
@@ -25,59 +27,59 @@ var actions = map[string]actionFunc{
 	"updateData":     dataAction,
 }
 
-func sendAction(_ *Node, _ *session, p *chat.Participant, req *Request) ([]chat.Entry, error) {
+func sendAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if req.Message == "" {
-		return nil, errMissing("message")
+		return nil, api.Missing("message")
 	}
 	return []chat.Entry{{Type: chat.EventMessage, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
 }
 
 func typingAction(t chat.EventType) actionFunc {
-	return func(_ *Node, _ *session, p *chat.Participant, req *Request) ([]chat.Entry, error) {
+	return func(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 		return []chat.Entry{{Type: t, From: p.ID, Text: req.Message}}, nil
 	}
 }
 
 func textAction(t chat.EventType, required string) actionFunc {
-	return func(_ *Node, _ *session, p *chat.Participant, req *Request) ([]chat.Entry, error) {
+	return func(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 		if required != "" && req.Message == "" {
-			return nil, errMissing(required)
+			return nil, api.Missing(required)
 		}
 		return []chat.Entry{{Type: t, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
 	}
 }
 
-func nicknameAction(_ *Node, _ *session, p *chat.Participant, req *Request) ([]chat.Entry, error) {
+func nicknameAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if req.Nickname == "" {
-		return nil, errMissing("nickname")
+		return nil, api.Missing("nickname")
 	}
 	return []chat.Entry{{Type: chat.EventNicknameUpdated, From: p.ID, Text: req.Nickname}}, nil
 }
 
-func dataAction(_ *Node, _ *session, p *chat.Participant, req *Request) ([]chat.Entry, error) {
+func dataAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if len(req.UserData) == 0 {
-		return nil, errMissing("userData")
+		return nil, api.Missing("userData")
 	}
 	return []chat.Entry{{Type: chat.EventDataUpdated, From: p.ID, Data: req.UserData}}, nil
 }
 
 // disconnectAction: the participant leaves; the chat ends when the client
 // leaves or nobody is left.
-func disconnectAction(_ *Node, s *session, p *chat.Participant, _ *Request) ([]chat.Entry, error) {
+func disconnectAction(_ *Node, s *session, p *chat.Participant, _ *api.Request) ([]chat.Entry, error) {
 	return []chat.Entry{s.Leave(p)}, nil
 }
 
 // act runs a chat action for an authenticated participant.
-func (n *Node) act(ctx context.Context, id, action string, req *Request, reqID string) (*response, error) {
+func (n *Node) act(ctx context.Context, id, action string, req *api.Request, reqID string) (*api.Answer, error) {
 	fn, ok := actions[action]
 	if !ok {
-		return nil, errBadRequest("unknown action %q", action)
+		return nil, api.BadRequest("unknown action %q", action)
 	}
-	var resp *response
+	var resp *api.Answer
 	err := n.withSession(ctx, id, func(s *session) error {
 		p := s.Authenticate(req.UserID, req.SecureKey)
 		if p == nil {
-			return errBadKey
+			return api.ErrBadKey
 		}
 		p.LastSeen = n.now()
 		pos := req.TranscriptPosition
@@ -95,12 +97,12 @@ func (n *Node) act(ctx context.Context, id, action string, req *Request, reqID s
 	return resp, err
 }
 
-func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn actionFunc, req *Request, reqID string) error {
+func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn actionFunc, req *api.Request, reqID string) error {
 	switch {
 	case s.Ended():
-		return errEnded
+		return api.ErrEnded
 	case !p.Present:
-		return errLeft
+		return api.ErrLeft
 	}
 	evs, err := fn(n, s, p, req)
 	if err != nil || len(evs) == 0 {
@@ -110,16 +112,16 @@ func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn a
 }
 
 // joinAgent adds an agent to a chat and returns its credentials.
-func (n *Node) joinAgent(ctx context.Context, id string, req *Request, reqID string) (*response, error) {
-	var resp *response
+func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID string) (*api.Answer, error) {
+	var resp *api.Answer
 	err := n.withSession(ctx, id, func(s *session) error {
 		switch {
 		case s.Ended():
-			return errEnded
+			return api.ErrEnded
 		case s.SeenRequest(reqID):
-			return errDuplicateJoin
+			return api.ErrDuplicateJoin
 		}
-		nick := req.nickname()
+		nick := req.Name()
 		if nick == "" {
 			nick = "Agent"
 		}
@@ -137,30 +139,19 @@ func (n *Node) joinAgent(ctx context.Context, id string, req *Request, reqID str
 	return resp, err
 }
 
-// queueEntry is a chat waiting for an agent.
-type queueEntry struct {
-	ChatID      string `json:"chatId"`
-	Service     string `json:"service"`
-	Nickname    string `json:"nickname"`
-	Subject     string `json:"subject,omitempty"`
-	CreatedAt   int64  `json:"createdAt"`
-	WaitSeconds int64  `json:"waitingSeconds"`
-	Alias       string `json:"alias"`
-}
-
 // Queue lists the chats held here that have no agent, oldest first.
-func (n *Node) queue() []queueEntry {
-	out := []queueEntry{}
+func (n *Node) queue() []api.QueueEntry {
+	out := []api.QueueEntry{}
 	now := n.now()
 	for _, s := range n.held() {
 		s.mu.Lock()
 		if !s.gone && s.WaitingForAgent() {
-			out = append(out, queueEntry{ChatID: s.ID, Service: s.Service, Nickname: s.Participants()[0].Nick, Subject: s.Subject,
+			out = append(out, api.QueueEntry{ChatID: s.ID, Service: s.Service, Nickname: s.Participants()[0].Nick, Subject: s.Subject,
 				CreatedAt: s.Created.UnixMilli(), WaitSeconds: int64(now.Sub(s.Created).Seconds()), Alias: n.cfg.Name})
 		}
 		s.mu.Unlock()
 	}
-	slices.SortFunc(out, func(a, b queueEntry) int {
+	slices.SortFunc(out, func(a, b api.QueueEntry) int {
 		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.ChatID, b.ChatID))
 	})
 	return out

@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
 	"github.com/chatha/chatha/chat"
 
 	"context"
@@ -39,15 +41,15 @@ func (n *Node) newParty(id int, nick string, t chat.PartyType) (chat.Party, stri
 }
 
 // create starts a new chat for req and returns it with the creator's secure key.
-func (n *Node) create(ctx context.Context, service string, req *Request, reqID string) (*session, string, error) {
+func (n *Node) create(ctx context.Context, service string, req *api.Request, reqID string) (*session, string, error) {
 	if m := n.Mode(); m != membership.ModeActive {
-		return nil, "", errUnavailable("it is " + m.String())
+		return nil, "", api.Unavailable("it is " + m.String())
 	}
 	id, err := chatid.New(n.home, n.cfg.Rand)
 	if err != nil {
 		return nil, "", err
 	}
-	creator, key, err := n.newParty(1, req.nickname(), chat.PartyClient)
+	creator, key, err := n.newParty(1, req.Name(), chat.PartyClient)
 	if err != nil {
 		return nil, "", err
 	}
@@ -63,7 +65,7 @@ func (n *Node) create(ctx context.Context, service string, req *Request, reqID s
 		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
 		if err != nil {
 			n.kpi.saveFailed.Inc()
-			return nil, "", errStore(err)
+			return nil, "", api.StoreFailed(err)
 		}
 		n.kpi.saveOK.Inc()
 	}
@@ -80,7 +82,7 @@ func (n *Node) create(ctx context.Context, service string, req *Request, reqID s
 // fences the previous owner) and returns it, not yet in the node's map.
 func (n *Node) restore(ctx context.Context, id string) (*session, error) {
 	if _, err := chatid.Parse(id); err != nil {
-		return nil, errUnknownChat
+		return nil, api.ErrUnknownChat
 	}
 	s, err := n.load(ctx, id)
 	if err != nil {
@@ -112,17 +114,17 @@ func (n *Node) load(ctx context.Context, id string) (*session, error) {
 	row, recs, err := n.cfg.Store.Load(c, id)
 	if errors.Is(err, chat.ErrUnknownChat) {
 		if _, terr := n.cfg.Store.Transcript(c, id); terr == nil {
-			return nil, errEnded
+			return nil, api.ErrEnded
 		}
-		return nil, errUnknownChat
+		return nil, api.ErrUnknownChat
 	}
 	if err != nil {
-		return nil, errStore(err)
+		return nil, api.StoreFailed(err)
 	}
 	cs, err := chat.Replay(row, recs)
 	if err != nil {
 		n.log.Error("cannot restore chat", "chat", id, "err", err)
-		return nil, errStore(err)
+		return nil, api.StoreFailed(err)
 	}
 	return &session{Session: cs}, nil
 }

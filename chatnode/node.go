@@ -1,7 +1,10 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,6 +13,9 @@ import (
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/membership"
 )
+
+// errStale is the reason logged when a held chat proved older than the store.
+var errStale = errors.New("the store has records this node has not seen")
 
 // Node is a chat server. Create it with New, serve Handler, stop with Close.
 type Node struct {
@@ -121,7 +127,7 @@ func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) e
 		s.mu.Unlock()
 		return err
 	}
-	return errLost
+	return api.ErrMoved
 }
 
 // lookup returns the held session, or restores it; concurrent lookups of one
@@ -139,12 +145,12 @@ func (n *Node) lookup(ctx context.Context, id string) (*session, error) {
 			case <-wait:
 				continue
 			case <-ctx.Done():
-				return nil, errStore(ctx.Err())
+				return nil, api.StoreFailed(ctx.Err())
 			}
 		}
 		if n.cfg.Settings.RestorationMode == RestoreNone {
 			n.mu.Unlock()
-			return nil, errUnknownChat
+			return nil, api.ErrUnknownChat
 		}
 		done := make(chan struct{})
 		n.restoring[id] = done

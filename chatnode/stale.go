@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
 	"github.com/chatha/chatha/chat"
 
 	"context"
@@ -66,7 +68,7 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	defer cancel()
 	_, recs, err := n.cfg.Store.Load(c, s.ID)
 	if err != nil && !chat.IsLost(err) {
-		return false, errStore(err)
+		return false, api.StoreFailed(err)
 	}
 	if err != nil || uint64(len(recs)) != s.Seq() {
 		n.drop(s, errStale)

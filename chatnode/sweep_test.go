@@ -87,8 +87,8 @@ func TestFlexDisconnect(t *testing.T) {
 	if got[len(got)-1] != "ParticipantLeft" || n.Sessions() != 1 {
 		t.Fatalf("after the agent's silence: %v", got)
 	}
-	if r := agent.do(t, n, "send", "message", "back"); r.status != 409 {
-		t.Fatalf("a disconnected agent could send: %d", r.status)
+	if r := agent.do(t, n, "send", "message", "back"); r.Status != 409 {
+		t.Fatalf("a disconnected agent could send: %d", r.Status)
 	}
 	clk.Add(46 * time.Second)
 	n.SweepNow()

@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
 	"github.com/chatha/chatha/chat"
 
 	"bytes"
@@ -58,7 +60,7 @@ func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
 // holds s.mu. The error is an *Error fit for the client.
 func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...chat.Entry) error {
 	if s.gone {
-		return errLost
+		return api.ErrMoved
 	}
 	b := n.prepare(s, reqID, evs)
 	if len(b.recs) > 0 {
@@ -85,17 +87,17 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 		return nil
 	case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
 		n.drop(s, err)
-		return errEnded
+		return api.ErrEnded
 	case chat.IsLost(err):
 		n.drop(s, err)
-		return errLost
+		return api.ErrMoved
 	}
 	n.kpi.saveFailed.Inc()
 	n.storeOK.Store(false)
 	n.log.Warn("cannot save transcript", "chat", s.ID, "err", err)
 	if n.cfg.Settings.SaveOnError == OnErrorClose {
 		n.closeUnsaved(s)
-		return errSaveClosed
+		return api.ErrSaveClosed
 	}
 	s.pending, s.saveFailing = b.recs, true
 	n.notifySave(s, "the transcript could not be saved; the chat goes on")

@@ -1,16 +1,16 @@
 package proxy_test
 
 import (
-	"encoding/json"
+	"context"
 	"log/slog"
 	"net"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
@@ -132,50 +132,44 @@ func inFrontOf(t testing.TB, backend fasthttp.RequestHandler) (*proxy.Proxy, str
 	return startProxy(t, node, 1), id
 }
 
-type answer struct {
-	ChatID, UserID, SecureKey, Alias string
-	StatusCode                       int
-	Messages                         []struct{ Type, Text string }
-	node                             string
-	status                           int
-}
-
-func post(t *testing.T, addr, path string, form url.Values) answer {
+// client returns a chat API client of the server at addr.
+func client(t testing.TB, addr string) *api.Client {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod("POST")
-	req.SetRequestURI("http://" + addr + path)
-	req.Header.SetContentType("application/x-www-form-urlencoded")
-	req.SetBodyString(form.Encode())
-	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+	c, err := api.NewClient(api.ClientConfig{Addr: addr, Timeout: 5 * time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
-	var a answer
-	if err := json.Unmarshal(resp.Body(), &a); err != nil {
-		t.Fatalf("%s: %q", path, resp.Body())
+	return c
+}
+
+// answered returns a function that fails the test unless a call got an answer.
+func answered(t testing.TB) func(*api.Reply, error) *api.Reply {
+	return func(r *api.Reply, err error) *api.Reply {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	a.node, a.status = string(resp.Header.Peek("X-Chatha-Node")), resp.StatusCode()
-	return a
 }
 
 func TestRoutesToHomeAndFailsOver(t *testing.T) {
 	c := newCluster(t, 3)
-	created := post(t, c.addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})
-	if created.status != 200 || created.node == "" || created.node != created.Alias {
+	pc, ctx := client(t, c.addr), context.Background()
+	created := answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann", Text: "hi"}))
+	if created.Status != 200 || created.Node == "" || created.Node != created.Alias {
 		t.Fatalf("create: %+v", created)
 	}
-	auth := url.Values{"userId": {created.UserID}, "secureKey": {created.SecureKey}}
+	auth := &api.Request{UserID: created.UserID, SecureKey: created.SecureKey}
 	for range 3 {
-		if r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth); r.node != created.node {
-			t.Fatalf("refresh went to %s, home is %s", r.node, created.node)
+		if r := answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth)); r.Node != created.Node {
+			t.Fatalf("refresh went to %s, home is %s", r.Node, created.Node)
 		}
 	}
-	c.stops[created.node]() // connections to the home are refused from now on
-	r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth)
-	if r.status != 200 || r.node == created.node || r.Alias != r.node {
-		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.status, r.node, r)
+	c.stops[created.Node]() // connections to the home are refused from now on
+	r := answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth))
+	if r.Status != 200 || r.Node == created.Node || r.Alias != r.Node {
+		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.Status, r.Node, r)
 	}
 	if len(r.Messages) != 4 || r.Messages[2].Type != "ParticipantLeft" {
 		t.Fatalf("restored transcript: %+v", r.Messages)
@@ -188,9 +182,9 @@ func TestClusterAPIAndUnknownChat(t *testing.T) {
 	if len(cv.Members) != 3 || cv.RingChecksum == "" {
 		t.Fatalf("cluster view: %+v", cv)
 	}
-	r := post(t, c.addr, "/genesys/2/chat/support/nope/refresh", url.Values{})
-	if r.status != 404 {
-		t.Fatalf("malformed chat id through the proxy: %d", r.status)
+	r := answered(t)(client(t, c.addr).Refresh(context.Background(), "support", "nope", nil))
+	if r.Status != 404 {
+		t.Fatalf("malformed chat id through the proxy: %d", r.Status)
 	}
 }
 
