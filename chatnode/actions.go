@@ -143,7 +143,7 @@ func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID
 func (n *Node) queue() []api.QueueEntry {
 	out := []api.QueueEntry{}
 	now := n.now()
-	for _, s := range n.held() {
+	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		if !s.gone && s.WaitingForAgent() {
 			out = append(out, api.QueueEntry{ChatID: s.ID, Service: s.Service, Nickname: s.Participants()[0].Nick, Subject: s.Subject,

@@ -2,8 +2,9 @@ package chatnode
 
 import (
 	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/membership"
 
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ type Config struct {
 	// Name is the node's stable name; it is the alias clients see.
 	Name string
 	// Incarnation tells this process apart from earlier ones of the same name
-	// (default: start time in µs, which JSON clients read exactly: under 2^53).
+	// (required: chatid.NewIncarnation, the same the process gossips).
 	Incarnation uint64
 	// Settings are the HA options.
 	Settings Settings
@@ -144,8 +145,13 @@ type Config struct {
 	PauseThreshold time.Duration
 	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
 	PurgeTimeout time.Duration
-	// Purge asks a chat's previous owner to drop it after a restore; nil does nothing.
-	Purge func(ctx context.Context, owner, chatID string) error
+	// Cluster returns the current membership view, in which a restore finds
+	// the API address of the chat's previous owner to purge it; nil purges nothing.
+	Cluster func() *membership.View
+	// OnState is called with the node's mode and live-chat count each time
+	// either changes, in order, with the node's lock held: it must return at
+	// once and not call the node (membership.Member.Publish fits); nil does nothing.
+	OnState func(mode membership.Mode, sessions int)
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Metrics receives the node's metrics (default a new set).
@@ -172,9 +178,11 @@ func DefaultConfig(name string, store chat.Store) Config {
 	}
 }
 
-// DefaultLocalConfig returns a Config for tests and laptops: short timeouts.
+// DefaultLocalConfig returns a Config for tests and laptops: short timeouts,
+// and an incarnation of its own.
 func DefaultLocalConfig(name string, store chat.Store) Config {
 	c := DefaultConfig(name, store)
+	c.Incarnation = chatid.NewIncarnation()
 	c.Settings.ResendDelay = 10 * time.Millisecond
 	c.SweepInterval = 100 * time.Millisecond
 	return c
@@ -185,6 +193,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("chatnode: Name is empty")
+	case c.Incarnation == 0:
+		return errors.New("chatnode: Incarnation is 0")
 	case c.Store == nil:
 		return errors.New("chatnode: Store is nil")
 	case c.MaxBodySize < 1024:
@@ -198,9 +208,6 @@ func (c Config) Validate() error {
 }
 
 func (c *Config) fillDefaults() {
-	if c.Incarnation == 0 {
-		c.Incarnation = uint64(time.Now().UnixMicro())
-	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

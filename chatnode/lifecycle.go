@@ -70,10 +70,7 @@ func (n *Node) create(ctx context.Context, service string, req *api.Request, req
 		n.kpi.saveOK.Inc()
 	}
 	n.apply(s, b, reqID)
-	n.mu.Lock()
-	n.sessions[id] = s
-	n.mu.Unlock()
-	n.addLive(1)
+	n.chats.put(s)
 	n.kpi.created.Inc()
 	return s, key, nil
 }
@@ -94,7 +91,6 @@ func (n *Node) restore(ctx context.Context, id string) (*session, error) {
 	if s.Ended() {
 		return s, nil
 	}
-	n.addLive(1) // every way commit fails takes it back
 	s.mu.Lock()
 	err = n.commit(ctx, s, "", n.restoreNotices(s)...)
 	s.mu.Unlock()
@@ -144,19 +140,4 @@ func (n *Node) restoreNotices(s *session) []chat.Entry {
 		}
 	}
 	return evs
-}
-
-// purgePrevious asks the chat's previous owner to drop it
-// (session-restore-do-purge) before the restored chat is served, so a
-// previous owner that is still running stops serving reads from its copy.
-// It waits at most PurgeTimeout; fencing protects writes either way.
-func (n *Node) purgePrevious(previous, id string) {
-	if !n.cfg.Settings.RestoreDoPurge || n.cfg.Purge == nil || previous == "" || previous == n.cfg.Name {
-		return
-	}
-	c, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeTimeout)
-	defer cancel()
-	if err := n.cfg.Purge(c, previous, id); err != nil {
-		n.log.Info("cannot purge chat on its previous owner; fencing keeps it from writing", "chat", id, "previous", previous, "err", err)
-	}
 }

@@ -24,7 +24,7 @@ func (n *Node) sweepLoop() {
 
 func (n *Node) sweep() {
 	now := n.now()
-	for _, s := range n.held() {
+	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		n.sweepSession(s, now)
 		s.mu.Unlock()

@@ -179,15 +179,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // ended, for EndedRetention, so every participant who asks is told it closed.
 func (n *Node) closeUnsaved(s *session) {
 	n.kpi.closed.Inc()
-	n.addLive(-1)
 	s.Apply(chat.Entry{Type: chat.EventNotice, Text: "the chat was closed: its transcript could not be saved", Time: n.now().UnixMilli(), End: true}, false)
+	n.chats.ended(s)
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 
 // ended counts a chat's end and saves its final transcript in the background.
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
-	n.addLive(-1)
+	n.chats.ended(s)
 	final := s.Final()
 	n.wg.Add(1)
 	go func() {

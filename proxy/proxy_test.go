@@ -40,6 +40,9 @@ func join(t testing.TB, name string, role membership.Role, api string, inc uint6
 	t.Helper()
 	cfg := membership.DefaultLocalConfig()
 	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Logger, cfg.Incarnation = name, role, api, quiet, inc
+	if inc == 0 {
+		cfg.Incarnation = chatid.NewIncarnation()
+	}
 	cfg.BindAddr = "127.0.0.1:0"
 	if seed != nil {
 		cfg.Join = []string{seed.Addr()}

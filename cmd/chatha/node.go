@@ -14,6 +14,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 )
@@ -128,7 +129,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixMicro())
+	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
 	storeMetrics(cfg.Metrics, store)
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
@@ -137,13 +138,19 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
 			return err
 		}
-		cfg.Purge = purger(member, f.clusterToken, log)
+		cfg.Cluster, cfg.OnState = member.Current, member.Publish
 	}
 	node, err := chatnode.New(cfg)
 	if err != nil {
+		if member != nil {
+			member.Shutdown()
+		}
 		return usageError{err}
 	}
 	defer node.Close()
+	if member != nil {
+		member.OnRefute(node.CheckHeldChats)
+	}
 	return serveNode(node, member, ln, &f, log, stdout)
 }
 
@@ -152,7 +159,6 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if member != nil {
-		go publishNode(ctx, member, node, log)
 		defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
 	}
 	errc := make(chan error, 1)
