@@ -48,7 +48,7 @@ func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) e
 		if err == nil || !transient(err) {
 			return err
 		}
-		s.watch.suspect()
+		s.watch.Suspect()
 		if attempt >= s.cfg.CASRetries || wait(ctx, backoff(attempt)) != nil {
 			return err
 		}

@@ -13,9 +13,27 @@ import (
 	"github.com/gocql/gocql"
 
 	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/health"
 )
 
-var _ chat.Store = (*Store)(nil)
+var (
+	_ chat.Store  = (*Store)(nil)
+	_ chat.Health = (*Store)(nil)
+)
+
+// Stable event codes of the availability log lines; dashboards and alerts match on them.
+const (
+	// EventUnavailable is logged with "cassandra status changed to UNAVAILABLE".
+	EventUnavailable = "CHATHA-CASS-001"
+	// EventAvailable is logged with "cassandra status changed to AVAILABLE".
+	EventAvailable = "CHATHA-CASS-002"
+)
+
+// newWatch returns the availability watch of a store with cfg, not yet running.
+func newWatch(probe func(context.Context) error, cfg Config, logger *slog.Logger) (*health.Watch, error) {
+	return health.New(health.Config{Name: "cassandra", Probe: probe, Interval: cfg.ProbeInterval, Timeout: 2 * cfg.RequestTimeout,
+		Logger: logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
+}
 
 // loadPageSize is the number of records a restore reads per round trip. Each page is a
 // Paxos read, so large pages make restore fast; a chat rarely has more records.
@@ -27,7 +45,7 @@ type Store struct {
 	logger  *slog.Logger
 	session *gocql.Session
 	q       queries
-	watch   *watch
+	watch   *health.Watch
 	once    sync.Once // guards the shutdown in Close
 }
 
@@ -54,8 +72,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		session.Close()
 		return nil, err
 	}
-	s.watch = newWatch(s.probe, cfg.ProbeInterval, 2*cfg.RequestTimeout, logger)
-	go s.watch.run()
+	if s.watch, err = newWatch(s.probe, cfg, logger); err != nil {
+		session.Close()
+		return nil, err
+	}
+	go s.watch.Run()
 	logger.Info("cassandra store ready", "hosts", strings.Join(cfg.Hosts, ","), "keyspace", cfg.Keyspace,
 		"consistency", cfg.Consistency.String(), "serial", serialName(cfg.SerialConsistency))
 	return s, nil
@@ -294,7 +315,7 @@ func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.
 // Available reports whether the last probe of the availability watch succeeded: Cassandra
 // answered a read at the configured consistency level.
 func (s *Store) Available() bool {
-	return s.watch.available.Load()
+	return s.watch.Available()
 }
 
 // probeKey is a chat id no chat has; the probe reads it.
@@ -316,7 +337,7 @@ func (s *Store) probe(ctx context.Context) error {
 // Close stops the availability watch and closes the connections.
 func (s *Store) Close() error {
 	s.once.Do(func() {
-		s.watch.close()
+		s.watch.Close()
 		s.session.Close()
 	})
 	return nil

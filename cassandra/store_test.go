@@ -295,7 +295,7 @@ func TestNewFailsOnUnreachableHost(t *testing.T) {
 
 func TestAvailableWhileCassandraAnswers(t *testing.T) {
 	s := openStore(t, testConfig(t))
-	s.watch.suspect()
+	s.watch.Suspect()
 	deadline := time.Now().Add(5 * time.Second)
 	for !s.Available() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

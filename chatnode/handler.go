@@ -191,7 +191,7 @@ func (n *Node) serveProbe(ctx *fasthttp.RequestCtx, name string) error {
 	case "healthz":
 		api.WriteJSON(ctx, http.StatusOK, api.Health{Status: "ok", Name: n.cfg.Name, Incarnation: n.cfg.Incarnation})
 	case "readyz":
-		status, ready := http.StatusOK, n.storeOK.Load()
+		status, ready := http.StatusOK, n.Ready()
 		if !ready {
 			status = http.StatusServiceUnavailable
 		}

@@ -3,6 +3,7 @@ package chatnode
 import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
 
 	"github.com/chatha/chatha/membership"
 )
@@ -17,6 +18,9 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	set.NewGauge("chatha_sessions_current", func() float64 { return float64(n.Sessions()) })
 	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == membership.ModeDraining) })
 	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == membership.ModeFull) })
+	if h, ok := n.cfg.Store.(chat.Health); ok {
+		set.NewGauge("chatha_store_available", func() float64 { return b2f(h.Available()) })
+	}
 	return &kpi{
 		created:    set.NewCounter("chatha_session_created_total"),
 		closed:     set.NewCounter("chatha_session_closed_total"),

@@ -2,6 +2,7 @@ package chatnode
 
 import (
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
 	"golang.org/x/sync/singleflight"
 
 	"context"
@@ -28,9 +29,8 @@ type Node struct {
 	chats    *heldChats
 	restores singleflight.Group // one restore of a chat at a time
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
-	storeOK  atomic.Bool
-	epoch    atomic.Uint64 // bumped when held chats must be verified (stale.go)
-	lastRun  atomic.Int64  // monotonic ns since started when the node last ran
+	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
+	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
 	started  time.Time
 
 	stop chan struct{}
@@ -51,7 +51,6 @@ func New(cfg Config) (*Node, error) {
 		stop:  make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
-	n.storeOK.Store(true)
 	n.wg.Add(2)
 	go n.sweepLoop()
 	go n.pauseWatch()
@@ -62,6 +61,14 @@ func New(cfg Config) (*Node, error) {
 func (n *Node) Close() {
 	n.once.Do(func() { close(n.stop) })
 	n.wg.Wait()
+}
+
+// Ready reports whether the node can serve: its store is available (a store
+// without chat.Health always is). It follows the store's own checks, so it
+// recovers by itself when the store does, with or without traffic.
+func (n *Node) Ready() bool {
+	h, ok := n.cfg.Store.(chat.Health)
+	return !ok || h.Available()
 }
 
 // Name returns the node's name.

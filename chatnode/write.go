@@ -79,7 +79,6 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 	case err == nil:
 		s.pending = nil
 		n.kpi.saveOK.Inc()
-		n.storeOK.Store(true)
 		if s.saveFailing {
 			s.saveFailing = false
 			n.notifySave(s, "the transcript is being saved again")
@@ -93,7 +92,6 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 		return api.ErrMoved
 	}
 	n.kpi.saveFailed.Inc()
-	n.storeOK.Store(false)
 	n.log.Warn("cannot save transcript", "chat", s.ID, "err", err)
 	if n.cfg.Settings.SaveOnError == OnErrorClose {
 		n.closeUnsaved(s)

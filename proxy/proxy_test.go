@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
@@ -74,38 +75,45 @@ func newCluster(t *testing.T, nodes int) *cluster {
 	c := &cluster{stops: map[string]func(){}, kills: map[string]func(){}}
 	var seed *membership.Member
 	for i := range nodes {
-		name := string(rune('a' + i))
-		cfg := chatnode.DefaultLocalConfig(name, store)
-		cfg.Logger = quiet
-		n, err := chatnode.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Close)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		kl := &killable{Listener: ln}
-		srv := &fasthttp.Server{Handler: n.Handler}
-		go srv.Serve(kl)
-		t.Cleanup(func() { srv.Shutdown() })
-		addr := ln.Addr().String()
-		c.stops[name] = func() { srv.Shutdown() }
-		c.kills[name] = kl.kill
-		m := join(t, name, membership.RoleNode, addr, n.Incarnation(), seed)
-		if seed == nil {
-			seed = m
-		}
+		seed = c.addNode(t, string(rune('a'+i)), store, seed)
 	}
-	c.proxy = startProxy(t, seed, nodes)
+	c.proxy = startProxy(t, seed, nodes, 0)
 	c.addr, _ = serve(t, c.proxy.Handler)
 	return c
 }
 
+// addNode starts a chat node on store, serving on loopback, with a gossip
+// member that joins seed (or starts the cluster), and returns the member.
+func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *membership.Member) *membership.Member {
+	t.Helper()
+	cfg := chatnode.DefaultLocalConfig(name, store)
+	cfg.Logger = quiet
+	n, err := chatnode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := &killable{Listener: ln}
+	srv := &fasthttp.Server{Handler: n.Handler}
+	go srv.Serve(kl)
+	t.Cleanup(func() { srv.Shutdown() })
+	c.stops[name] = func() { srv.Shutdown() }
+	c.kills[name] = kl.kill
+	m := join(t, name, membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
+	if seed == nil {
+		return m
+	}
+	return seed
+}
+
 // startProxy joins a proxy member through seed, waits until it sees nodes
-// chat nodes alive, and starts a proxy on its view.
-func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
+// chat nodes alive, and starts a proxy on its view that probes every
+// probeEvery (0: no probes).
+func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration) *proxy.Proxy {
 	t.Helper()
 	pm := join(t, "proxy", membership.RoleProxy, "", 0, seed)
 	deadline := time.Now().Add(5 * time.Second)
@@ -116,7 +124,7 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cfg := proxy.DefaultConfig("proxy", pm.Current)
-	cfg.Logger, cfg.ProbeInterval = quiet, 0
+	cfg.Logger, cfg.ProbeInterval = quiet, probeEvery
 	p, err := proxy.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +140,7 @@ func inFrontOf(t testing.TB, backend fasthttp.RequestHandler) (*proxy.Proxy, str
 	addr, _ := serve(t, backend)
 	node := join(t, "n", membership.RoleNode, addr, 7, nil)
 	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
-	return startProxy(t, node, 1), id
+	return startProxy(t, node, 1, 0), id
 }
 
 // client returns a chat API client of the server at addr.

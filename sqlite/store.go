@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +13,22 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/health"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-var _ chat.Store = (*Store)(nil)
+var (
+	_ chat.Store  = (*Store)(nil)
+	_ chat.Health = (*Store)(nil)
+)
+
+// Stable event codes of the availability log lines; dashboards and alerts match on them.
+const (
+	// EventUnavailable is logged with "sqlite status changed to UNAVAILABLE".
+	EventUnavailable = "CHATHA-SQLITE-001"
+	// EventAvailable is logged with "sqlite status changed to AVAILABLE".
+	EventAvailable = "CHATHA-SQLITE-002"
+)
 
 // ErrClosed is returned by writes on a closed Store.
 var ErrClosed = errors.New("sqlite store is closed")
@@ -42,7 +55,11 @@ CREATE TABLE IF NOT EXISTS transcripts (
 	chat_id  TEXT PRIMARY KEY,
 	data     BLOB NOT NULL,
 	saved_at INTEGER NOT NULL
-) WITHOUT ROWID;`
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS probe (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL
+);`
 
 // Store is the embedded chat.Store. It is safe for concurrent use.
 type Store struct {
@@ -52,6 +69,7 @@ type Store struct {
 	ins *sql.Stmt
 	has *sql.Stmt
 
+	watch  *health.Watch
 	writes chan *write
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -72,7 +90,16 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the folder of %s: %w", cfg.Path, err)
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{})}
+	var err error
+	s.watch, err = health.New(health.Config{Name: "sqlite", Probe: s.probe, Interval: cfg.ProbeInterval, Timeout: cfg.BusyTimeout + time.Second,
+		Logger: cfg.Logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.open(); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -80,7 +107,24 @@ func Open(cfg Config) (*Store, error) {
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.sweepLoop()
+	go s.watch.Run()
 	return s, nil
+}
+
+// Available reports whether the last probe could write to the database.
+// Probes run every ProbeInterval, and at once after a failed commit, so a
+// full disk or an unwritable file is seen within a probe, and so is its
+// recovery, whether or not anything else is written meanwhile.
+func (s *Store) Available() bool { return s.watch.Available() }
+
+// probe commits one small write through the committer, as appends are.
+func (s *Store) probe(ctx context.Context) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)`, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("cannot write the probe row: %w", err)
+		}
+		return nil
+	})
 }
 
 func (s *Store) open() error {
@@ -108,9 +152,12 @@ func (s *Store) open() error {
 	return nil
 }
 
-// Close stops the committer and the sweeper and closes the database.
+// Close stops the watch, the committer and the sweeper and closes the database.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() {
+		s.watch.Close()
+		close(s.stop)
+	})
 	s.wg.Wait()
 	return s.closeDBs()
 }

@@ -131,7 +131,6 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg := chatnode.DefaultConfig(f.name, store)
 	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
-	storeMetrics(cfg.Metrics, store)
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	var member *membership.Member
 	if f.gossip != "" {
