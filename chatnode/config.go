@@ -15,42 +15,25 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Values of the HA options that take a word.
-const (
-	RestoreNone   = "none"   // session-restoration-mode: never restore
-	RestoreSimple = "simple" // session-restoration-mode: restore chats this node does not hold
-
-	OnErrorClose    = "close"    // transcript-save-on-error: close the chat
-	OnErrorContinue = "continue" // transcript-save-on-error: keep going in memory
-
-	NoticesNone  = "none"  // transcript-save-notices: persist no notices
-	NoticesMajor = "major" // transcript-save-notices: persist notices but typing
-	NoticesAll   = "all"   // transcript-save-notices: persist everything
-
-	RestoreNoticesParticipants = "participants" // restore-notices: each participant leaves and joins again
-	RestoreNoticesNotice       = "notice"       // restore-notices: one Notice
-	RestoreNoticesNone         = "none"         // restore-notices: nothing visible
-)
-
 // Settings are the HA options of a node (config section "settings").
 type Settings struct {
 	// RestorationMode is session-restoration-mode: none or simple (default simple).
-	RestorationMode string
+	RestorationMode RestorationMode
 	// AutoSave is transcript-auto-save: 0 saves only at the end, 1 appends every
 	// event before it is acknowledged, 2 also sends Notices on save failure and recovery (default 1).
-	AutoSave int
+	AutoSave AutoSave
 	// SaveOnError is transcript-save-on-error: close or continue (default close).
-	SaveOnError string
+	SaveOnError SaveOnError
 	// ResendAttempts is transcript-resend-attempts: retries of a failed append (default 3).
 	ResendAttempts int
 	// ResendDelay is transcript-resend-delay: the pause between retries (default 200ms).
 	ResendDelay time.Duration
 	// SaveNotices is transcript-save-notices: none, major or all (default major).
-	SaveNotices string
+	SaveNotices SaveNotices
 	// RestoreDoPurge is session-restore-do-purge: after a restore, ask the old owner to purge (default true).
 	RestoreDoPurge bool
 	// RestoreNotices is restore-notices: participants, notice or none (default participants).
-	RestoreNotices string
+	RestoreNotices RestoreNotices
 	// FlexDisconnectTimeout is flex-disconnect-timeout: a participant silent this long is disconnected (default 45s; 0 is off).
 	FlexDisconnectTimeout time.Duration
 	// InactivityEnabled is inactivity-control-enabled (default false).
@@ -70,10 +53,10 @@ type Settings struct {
 // DefaultSettings returns the documented defaults of the HA options.
 func DefaultSettings() Settings {
 	return Settings{
-		RestorationMode:        RestoreSimple, // any node can take over any chat
-		AutoSave:               1,             // nothing is acknowledged before it is stored
-		SaveOnError:            OnErrorClose,  // never acknowledge what cannot be restored
-		ResendAttempts:         3,             // rides out a store leader change
+		RestorationMode:        RestoreSimple,  // any node can take over any chat
+		AutoSave:               AutoSaveAppend, // nothing is acknowledged before it is stored
+		SaveOnError:            OnErrorClose,   // never acknowledge what cannot be restored
+		ResendAttempts:         3,              // rides out a store leader change
 		ResendDelay:            200 * time.Millisecond,
 		SaveNotices:            NoticesMajor, // typing is too chatty to store
 		RestoreDoPurge:         true,         // frees the old owner's memory early
@@ -88,21 +71,16 @@ func DefaultSettings() Settings {
 
 // Validate reports the first option that is out of range, by its config name.
 func (s Settings) Validate() error {
+	for _, c := range []interface{ check() error }{s.RestorationMode, s.AutoSave, s.SaveOnError, s.SaveNotices, s.RestoreNotices} {
+		if err := c.check(); err != nil {
+			return err
+		}
+	}
 	switch {
-	case s.RestorationMode != RestoreNone && s.RestorationMode != RestoreSimple:
-		return fmt.Errorf("session-restoration-mode is %q, want none or simple", s.RestorationMode)
-	case s.AutoSave < 0 || s.AutoSave > 2:
-		return fmt.Errorf("transcript-auto-save is %d, want 0, 1 or 2", s.AutoSave)
-	case s.SaveOnError != OnErrorClose && s.SaveOnError != OnErrorContinue:
-		return fmt.Errorf("transcript-save-on-error is %q, want close or continue", s.SaveOnError)
 	case s.ResendAttempts < 0:
 		return fmt.Errorf("transcript-resend-attempts is %d, want 0 or more", s.ResendAttempts)
 	case s.ResendDelay < 0:
 		return errors.New("transcript-resend-delay is negative")
-	case s.SaveNotices != NoticesNone && s.SaveNotices != NoticesMajor && s.SaveNotices != NoticesAll:
-		return fmt.Errorf("transcript-save-notices is %q, want none, major or all", s.SaveNotices)
-	case s.RestoreNotices != RestoreNoticesParticipants && s.RestoreNotices != RestoreNoticesNotice && s.RestoreNotices != RestoreNoticesNone:
-		return fmt.Errorf("restore-notices is %q, want participants, notice or none", s.RestoreNotices)
 	case s.FlexDisconnectTimeout < 0 || s.InactivityAlert < 0 || s.InactivityAlert2 < 0 || s.InactivityClose < 0:
 		return errors.New("flex-disconnect-timeout and inactivity-control timeouts must not be negative")
 	case s.InactivityEnabled && s.InactivityAlert == 0:

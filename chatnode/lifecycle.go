@@ -61,7 +61,7 @@ func (n *Node) create(ctx context.Context, service string, req *api.Request, req
 		evs = append(evs, chat.Entry{Type: chat.EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
 	}
 	b := n.prepare(s, reqID, evs)
-	if n.cfg.Settings.AutoSave > 0 {
+	if n.cfg.Settings.AutoSave.Appends() {
 		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
 		if err != nil {
 			n.kpi.saveFailed.Inc()

@@ -55,13 +55,13 @@ func TestRestoreOnAnotherNode(t *testing.T) {
 
 func TestRestoreNoticesAndModes(t *testing.T) {
 	for _, tc := range []struct {
-		notices string
+		notices chatnode.RestoreNotices
 		want    []string
 	}{
 		{chatnode.RestoreNoticesNotice, []string{"ParticipantJoined", "Notice:the chat moved to another server"}},
 		{chatnode.RestoreNoticesNone, []string{"ParticipantJoined"}},
 	} {
-		t.Run(tc.notices, func(t *testing.T) {
+		t.Run(tc.notices.String(), func(t *testing.T) {
 			a, b, _ := twoNodes(t, func(c *chatnode.Config) { c.Settings.RestoreNotices = tc.notices })
 			c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
 			if got := texts(c.do(t, b, "refresh")); !slices.Equal(got, tc.want) {
@@ -211,7 +211,7 @@ func TestSaveOnErrorContinue(t *testing.T) {
 	st := &flaky{Store: openStore(t, path)}
 	n := newNode(t, "a", st, func(c *chatnode.Config) {
 		c.Settings.SaveOnError = chatnode.OnErrorContinue
-		c.Settings.AutoSave = 2
+		c.Settings.AutoSave = chatnode.AutoSaveNotify
 	})
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.broken.Store(true)

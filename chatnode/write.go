@@ -35,7 +35,7 @@ type batch struct {
 // prepare assigns indexes and sequence numbers to evs without changing s.
 func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
 	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.Seq()}
-	if n.cfg.Settings.AutoSave > 0 {
+	if n.cfg.Settings.AutoSave.Appends() {
 		b.recs = append(b.recs, s.pending...)
 	}
 	idx, now := s.NextIndex(), n.now().UnixMilli()
@@ -48,7 +48,7 @@ func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
 		if b.inT[i] = n.inTranscript(ev.Type); b.inT[i] {
 			ev.Index, idx = idx, idx+1
 		}
-		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave > 0 {
+		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave.Appends() {
 			b.seq++
 			b.recs = append(b.recs, chat.Record{Seq: b.seq, RequestID: reqID, Data: ev.Encode()})
 		}
@@ -104,7 +104,7 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 
 // notifySave shows every participant a transient Notice under transcript-auto-save=2.
 func (n *Node) notifySave(s *session, text string) {
-	if n.cfg.Settings.AutoSave == 2 {
+	if n.cfg.Settings.AutoSave.Notifies() {
 		s.Apply(chat.Entry{Type: chat.EventNotice, Text: text, Time: n.now().UnixMilli()}, false)
 	}
 }
@@ -202,7 +202,7 @@ func (n *Node) saveFinal(id string, final []byte) {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
 	}
-	if n.cfg.Settings.AutoSave == 0 {
+	if !n.cfg.Settings.AutoSave.Appends() {
 		return
 	}
 	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {
