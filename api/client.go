@@ -89,14 +89,12 @@ func (c *Client) JoinAgent(ctx context.Context, chatID string, req *Request) (*R
 
 // Queue lists the chats waiting for an agent (all nodes' when asked of a proxy).
 func (c *Client) Queue(ctx context.Context) (ClusterQueue, error) {
-	var q ClusterQueue
-	return q, c.call(ctx, fasthttp.MethodGet, "/agent/1/queue", &q)
+	return call[ClusterQueue](ctx, c, fasthttp.MethodGet, "/agent/1/queue")
 }
 
 // Purge makes a node drop a chat from memory.
 func (c *Client) Purge(ctx context.Context, chatID string) (Purged, error) {
-	var p Purged
-	return p, c.call(ctx, fasthttp.MethodPost, "/v1/admin/purge/"+url.PathEscape(chatID), &p)
+	return call[Purged](ctx, c, fasthttp.MethodPost, "/v1/admin/purge/"+url.PathEscape(chatID))
 }
 
 // Drain makes a node take no new chats.
@@ -120,38 +118,32 @@ func (c *Client) UndrainNode(ctx context.Context, name string) (NodeState, error
 }
 
 func (c *Client) admin(ctx context.Context, path string) (NodeState, error) {
-	var s NodeState
-	return s, c.call(ctx, fasthttp.MethodPost, path, &s)
+	return call[NodeState](ctx, c, fasthttp.MethodPost, path)
 }
 
 // KPI returns a node's counters.
 func (c *Client) KPI(ctx context.Context) (KPI, error) {
-	var k KPI
-	return k, c.call(ctx, fasthttp.MethodGet, "/v1/kpi", &k)
+	return call[KPI](ctx, c, fasthttp.MethodGet, "/v1/kpi")
 }
 
 // ClusterKPI returns every node's counters and their sums, through a proxy.
 func (c *Client) ClusterKPI(ctx context.Context) (KPISummary, error) {
-	var k KPISummary
-	return k, c.call(ctx, fasthttp.MethodGet, "/v1/kpi", &k)
+	return call[KPISummary](ctx, c, fasthttp.MethodGet, "/v1/kpi")
 }
 
 // Cluster returns a proxy's view of the cluster.
 func (c *Client) Cluster(ctx context.Context) (ClusterView, error) {
-	var v ClusterView
-	return v, c.call(ctx, fasthttp.MethodGet, "/v1/cluster", &v)
+	return call[ClusterView](ctx, c, fasthttp.MethodGet, "/v1/cluster")
 }
 
 // Healthz asks whether the server runs.
 func (c *Client) Healthz(ctx context.Context) (Health, error) {
-	var h Health
-	return h, c.call(ctx, fasthttp.MethodGet, "/healthz", &h)
+	return call[Health](ctx, c, fasthttp.MethodGet, "/healthz")
 }
 
 // Readyz asks a node whether it can serve; a node that cannot answers an error.
 func (c *Client) Readyz(ctx context.Context) (Readiness, error) {
-	var r Readiness
-	return r, c.call(ctx, fasthttp.MethodGet, "/readyz", &r)
+	return call[Readiness](ctx, c, fasthttp.MethodGet, "/readyz")
 }
 
 // chat posts req to a chat API path; every answer that is JSON is a reply,
@@ -169,9 +161,16 @@ func (c *Client) chat(ctx context.Context, path string, req *Request) (*Reply, e
 	return reply, err
 }
 
-// call sends an operations request and decodes a 200 answer into out; any
+// call sends an operations request and returns its 200 answer as a T; any
 // other answer is an *Error.
-func (c *Client) call(ctx context.Context, method, path string, out any) error {
+func call[T any](ctx context.Context, c *Client, method, path string) (T, error) {
+	var out T
+	return out, c.decode(ctx, method, path, &out)
+}
+
+// decode sends an operations request and decodes a 200 answer into out; any
+// other answer is an *Error.
+func (c *Client) decode(ctx context.Context, method, path string, out any) error {
 	return c.do(ctx, method, path, nil, func(resp *fasthttp.Response) error {
 		if resp.StatusCode() != fasthttp.StatusOK {
 			return errorOf(method, path, resp)

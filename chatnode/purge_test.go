@@ -1,7 +1,6 @@
 package chatnode_test
 
 import (
-	"log/slog"
 	"net"
 	"net/url"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/membership/membertest"
 )
 
 // member starts a gossip member for node n, serving n's API on loopback.
@@ -22,18 +22,7 @@ func member(t *testing.T, n *chatnode.Node, seed *membership.Member) *membership
 	srv := n.Server()
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown() })
-	cfg := membership.DefaultLocalConfig()
-	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Incarnation = n.Name(), membership.RoleNode, ln.Addr().String(), n.Incarnation()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	if seed != nil {
-		cfg.Join = []string{seed.Addr()}
-	}
-	m, err := membership.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	return m
+	return membertest.Join(t, n.Name(), membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
 }
 
 // TestRestorePurgesThePreviousOwner: a node that restores a chat asks its

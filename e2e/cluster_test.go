@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // cluster is chat node and proxy processes gossiping on loopback over one store.
@@ -162,7 +163,7 @@ type party struct {
 
 func joinAgent(t *testing.T, base string, c chat, nick string) party {
 	t.Helper()
-	r := answered(t)(clientOf(t, base).JoinAgent(context.Background(), c.id, &api.Request{Nickname: nick}))
+	r := apitest.Answered(t)(clientOf(t, base).JoinAgent(context.Background(), c.id, &api.Request{Nickname: nick}))
 	if r.Status != 200 || r.SecureKey == "" {
 		t.Fatalf("agent join: %d %+v", r.Status, r)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // binary is the chatha binary TestMain builds.
@@ -182,23 +183,8 @@ func clientOf(t testing.TB, addr string) *api.Client {
 	if c, ok := clients.Load(addr); ok {
 		return c.(*api.Client)
 	}
-	c, err := api.NewClient(api.ClientConfig{Addr: addr, Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	actual, _ := clients.LoadOrStore(addr, c)
+	actual, _ := clients.LoadOrStore(addr, apitest.Client(t, addr))
 	return actual.(*api.Client)
-}
-
-// answered fails the test unless a call got an answer, whatever its status.
-func answered(t testing.TB) func(*api.Reply, error) *api.Reply {
-	return func(r *api.Reply, err error) *api.Reply {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
 }
 
 // chat is a client's handle on one chat.
@@ -210,7 +196,7 @@ func chatOf(r *api.Reply) chat { return chat{r.ChatID, r.UserID, r.SecureKey} }
 // createReply creates a chat of service "support" at base.
 func createReply(t testing.TB, base string, req api.Request) *api.Reply {
 	t.Helper()
-	return answered(t)(clientOf(t, base).Create(context.Background(), "support", &req))
+	return apitest.Answered(t)(clientOf(t, base).Create(context.Background(), "support", &req))
 }
 
 func create(t testing.TB, base string, req api.Request) chat {
@@ -230,7 +216,7 @@ func (c chat) act(t testing.TB, base, action string, req api.Request) (*api.Repl
 
 func (c chat) do(t testing.TB, base, action string, req api.Request) *api.Reply {
 	t.Helper()
-	return answered(t)(c.act(t, base, action, req))
+	return apitest.Answered(t)(c.act(t, base, action, req))
 }
 
 // lines returns "Type:text" of each message.

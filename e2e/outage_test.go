@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // TestCassandraOutageClosesWithoutAck runs a chat node on the 3-node Cassandra
@@ -46,7 +47,7 @@ func TestCassandraOutageClosesWithoutAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	during := answered(t)(slow.Act(context.Background(), "support", c.id, "send", &api.Request{UserID: c.user, SecureKey: c.key, Message: "during"}))
+	during := apitest.Answered(t)(slow.Act(context.Background(), "support", c.id, "send", &api.Request{UserID: c.user, SecureKey: c.key, Message: "during"}))
 	if during.Status != 503 || during.StatusCode != api.StatusError || !during.ChatEnded {
 		t.Fatalf("send without quorum: %d %+v, want 503, statusCode 2, chat ended", during.Status, during)
 	}

@@ -153,7 +153,7 @@ func (c *Config) validateIdentity() error {
 	case !c.Role.valid():
 		return fmt.Errorf("Role %d is not a valid role", c.Role)
 	case c.Incarnation == 0:
-		return errors.New("Incarnation is 0")
+		return errors.New("zero Incarnation (each process start needs its own)")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // killable is a listener whose connections can all be cut at once, as a
@@ -41,15 +42,15 @@ func (k *killable) kill() {
 // cut; the request that finds it cut is answered by the successor.
 func TestFailoverOnCutKeepAlive(t *testing.T) {
 	c := newCluster(t, 3)
-	pc, ctx := client(t, c.addr), context.Background()
-	created := answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann"}))
+	pc, ctx := apitest.Client(t, c.addr), context.Background()
+	created := apitest.Answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann"}))
 	auth := &api.Request{UserID: created.UserID, SecureKey: created.SecureKey, Message: "x"}
 	for range 3 { // warm the pooled connections to the home
-		answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
+		apitest.Answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
 	}
 	c.kills[created.Node]()
 	for i := range 5 {
-		r := answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
+		r := apitest.Answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
 		if r.Status != 200 || r.Node == created.Node {
 			t.Fatalf("send %d after the home was cut: %d on %s %+v", i, r.Status, r.Node, r)
 		}

@@ -11,10 +11,12 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/membership/membertest"
 	"github.com/chatha/chatha/proxy"
 	"github.com/chatha/chatha/sqlite"
 )
@@ -34,26 +36,6 @@ func serve(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
 	stop := func() { srv.Shutdown() }
 	t.Cleanup(stop)
 	return ln.Addr().String(), stop
-}
-
-// join starts a real gossip member on loopback.
-func join(t testing.TB, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
-	t.Helper()
-	cfg := membership.DefaultLocalConfig()
-	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Logger, cfg.Incarnation = name, role, api, quiet, inc
-	if inc == 0 {
-		cfg.Incarnation = chatid.NewIncarnation()
-	}
-	cfg.BindAddr = "127.0.0.1:0"
-	if seed != nil {
-		cfg.Join = []string{seed.Addr()}
-	}
-	m, err := membership.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	return m
 }
 
 // cluster is chat nodes on one SQLite file, each with a gossip member, and a
@@ -103,7 +85,7 @@ func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *mem
 	t.Cleanup(func() { srv.Shutdown() })
 	c.stops[name] = func() { srv.Shutdown() }
 	c.kills[name] = kl.kill
-	m := join(t, name, membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
+	m := membertest.Join(t, name, membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
 	if seed == nil {
 		return m
 	}
@@ -115,7 +97,7 @@ func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *mem
 // probeEvery (0: no probes).
 func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration) *proxy.Proxy {
 	t.Helper()
-	pm := join(t, "proxy", membership.RoleProxy, "", 0, seed)
+	pm := membertest.Join(t, "proxy", membership.RoleProxy, "", 0, seed)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(pm.Current().Live(membership.RoleNode)) < nodes {
 		if time.Now().After(deadline) {
@@ -138,47 +120,26 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery tim
 func inFrontOf(t testing.TB, backend fasthttp.RequestHandler) (*proxy.Proxy, string) {
 	t.Helper()
 	addr, _ := serve(t, backend)
-	node := join(t, "n", membership.RoleNode, addr, 7, nil)
+	node := membertest.Join(t, "n", membership.RoleNode, addr, 7, nil)
 	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
 	return startProxy(t, node, 1, 0), id
 }
 
-// client returns a chat API client of the server at addr.
-func client(t testing.TB, addr string) *api.Client {
-	t.Helper()
-	c, err := api.NewClient(api.ClientConfig{Addr: addr, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// answered returns a function that fails the test unless a call got an answer.
-func answered(t testing.TB) func(*api.Reply, error) *api.Reply {
-	return func(r *api.Reply, err error) *api.Reply {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-}
-
 func TestRoutesToHomeAndFailsOver(t *testing.T) {
 	c := newCluster(t, 3)
-	pc, ctx := client(t, c.addr), context.Background()
-	created := answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann", Text: "hi"}))
+	pc, ctx := apitest.Client(t, c.addr), context.Background()
+	created := apitest.Answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann", Text: "hi"}))
 	if created.Status != 200 || created.Node == "" || created.Node != created.Alias {
 		t.Fatalf("create: %+v", created)
 	}
 	auth := &api.Request{UserID: created.UserID, SecureKey: created.SecureKey}
 	for range 3 {
-		if r := answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth)); r.Node != created.Node {
+		if r := apitest.Answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth)); r.Node != created.Node {
 			t.Fatalf("refresh went to %s, home is %s", r.Node, created.Node)
 		}
 	}
 	c.stops[created.Node]() // connections to the home are refused from now on
-	r := answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth))
+	r := apitest.Answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth))
 	if r.Status != 200 || r.Node == created.Node || r.Alias != r.Node {
 		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.Status, r.Node, r)
 	}
@@ -193,7 +154,7 @@ func TestClusterAPIAndUnknownChat(t *testing.T) {
 	if len(cv.Members) != 3 || cv.RingChecksum == "" {
 		t.Fatalf("cluster view: %+v", cv)
 	}
-	r := answered(t)(client(t, c.addr).Refresh(context.Background(), "support", "nope", nil))
+	r := apitest.Answered(t)(apitest.Client(t, c.addr).Refresh(context.Background(), "support", "nope", nil))
 	if r.Status != 404 {
 		t.Fatalf("malformed chat id through the proxy: %d", r.Status)
 	}

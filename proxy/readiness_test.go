@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/sqlite"
 )
@@ -94,7 +95,7 @@ func TestNodeReadyAgainAfterStoreRecovers(t *testing.T) {
 	c.addNode(t, "b", storeB, seed)
 	c.proxy = startProxy(t, seed, 2, 50*time.Millisecond)
 	c.addr, _ = serve(t, c.proxy.Handler)
-	pc := client(t, c.addr)
+	pc := apitest.Client(t, c.addr)
 	broken := func(name string) bool {
 		for _, m := range c.proxy.Cluster().Members {
 			if m.Name == name && m.Role == membership.RoleNode.String() {
@@ -111,7 +112,7 @@ func TestNodeReadyAgainAfterStoreRecovers(t *testing.T) {
 		t.Fatalf("a is ready on a full disk: %v %v", ready, err)
 	}
 	for i := range 20 {
-		if r := answered(t)(pc.Create(context.Background(), "support", &api.Request{Nickname: "Ann"})); r.Status != 200 || r.Node != "b" {
+		if r := apitest.Answered(t)(pc.Create(context.Background(), "support", &api.Request{Nickname: "Ann"})); r.Status != 200 || r.Node != "b" {
 			t.Fatalf("create %d while a's store is full: %d on %q", i, r.Status, r.Node)
 		}
 	}
@@ -124,7 +125,7 @@ func TestNodeReadyAgainAfterStoreRecovers(t *testing.T) {
 		t.Fatalf("a is not ready after its store recovered: %v %v", ready, err)
 	}
 	poll(t, 10*time.Second, "a new chat placed on a again", func() bool {
-		r := answered(t)(pc.Create(context.Background(), "support", &api.Request{Nickname: "Bob"}))
+		r := apitest.Answered(t)(pc.Create(context.Background(), "support", &api.Request{Nickname: "Bob"}))
 		if r.Status != 200 {
 			t.Fatalf("create after the recovery: %d %+v", r.Status, r)
 		}
@@ -137,7 +138,7 @@ func storeReady(t *testing.T, c *cluster, name string) (bool, error) {
 	t.Helper()
 	for _, m := range c.proxy.Cluster().Members {
 		if m.Name == name {
-			r, err := client(t, m.Address).Readyz(context.Background())
+			r, err := apitest.Client(t, m.Address).Readyz(context.Background())
 			return r.Ready, err
 		}
 	}
