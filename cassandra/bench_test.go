@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
 )
 
 // Benchmarks against the Cassandra the tests use:
@@ -34,10 +34,10 @@ func benchChat(b *testing.B, s *Store, n uint64) string {
 	return row.ChatID
 }
 
-func benchRecords(from, to uint64) []chatnode.Record {
-	var out []chatnode.Record
+func benchRecords(from, to uint64) []chat.Record {
+	var out []chat.Record
 	for i := from; i <= to; i++ {
-		out = append(out, chatnode.Record{Seq: i, RequestID: fmt.Sprintf("req-%016d", i), Data: benchData})
+		out = append(out, chat.Record{Seq: i, RequestID: fmt.Sprintf("req-%016d", i), Data: benchData})
 	}
 	return out
 }

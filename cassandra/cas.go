@@ -8,7 +8,7 @@ import (
 
 	"github.com/gocql/gocql"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
 )
 
 // errNotApplied means the condition of an LWT did not hold and what stopped it is not
@@ -48,7 +48,7 @@ func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) e
 		if err == nil || !transient(err) {
 			return err
 		}
-		s.watch.suspect()
+		s.watch.Suspect()
 		if attempt >= s.cfg.CASRetries || wait(ctx, backoff(attempt)) != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func wait(ctx context.Context, d time.Duration) error {
 func transient(err error) bool {
 	switch {
 	case errors.Is(err, errNotApplied), errors.Is(err, gocql.ErrNotFound),
-		errors.Is(err, chatnode.ErrUnknownChat), errors.Is(err, gocql.ErrSessionClosed),
+		errors.Is(err, chat.ErrUnknownChat), errors.Is(err, gocql.ErrSessionClosed),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
 	}
@@ -96,7 +96,7 @@ func transient(err error) bool {
 }
 
 // insertSessionCAS writes a chat's session row if there is none.
-func (s *Store) insertSessionCAS(row chatnode.SessionRow) casFunc {
+func (s *Store) insertSessionCAS(row chat.SessionRow) casFunc {
 	return func(ctx context.Context) (bool, bool, error) {
 		prev := map[string]any{}
 		applied, err := s.session.Query(s.q.insertSession,
@@ -113,7 +113,7 @@ func (s *Store) insertSessionCAS(row chatnode.SessionRow) casFunc {
 
 // insertRecordsCAS appends recs to a chat's log in one conditional batch: every record
 // is inserted if its seq is free, or none is.
-func (s *Store) insertRecordsCAS(chatID string, recs []chatnode.Record) casFunc {
+func (s *Store) insertRecordsCAS(chatID string, recs []chat.Record) casFunc {
 	return func(ctx context.Context) (bool, bool, error) {
 		b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
 		for _, r := range recs {
@@ -139,7 +139,7 @@ func (s *Store) insertRecordsCAS(chatID string, recs []chatnode.Record) casFunc 
 }
 
 // sameRecords reports whether rows, as an LWT returned them, hold exactly recs.
-func sameRecords(rows []map[string]any, recs []chatnode.Record) bool {
+func sameRecords(rows []map[string]any, recs []chat.Record) bool {
 	bySeq := make(map[int64]map[string]any, len(rows))
 	for _, r := range rows {
 		if seq, ok := r["seq"].(int64); ok {

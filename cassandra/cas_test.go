@@ -29,7 +29,11 @@ func casStore(retries int) *Store {
 	cfg := DefaultConfig()
 	cfg.CASRetries = retries
 	logger := slog.New(slog.DiscardHandler)
-	return &Store{cfg: cfg, logger: logger, watch: newWatch(nil, time.Hour, time.Second, logger)}
+	w, err := newWatch(func(context.Context) error { return nil }, cfg, logger)
+	if err != nil {
+		panic("BUG: the default config makes no watch: " + err.Error())
+	}
+	return &Store{cfg: cfg, logger: logger, watch: w}
 }
 
 // script returns an LWT that plays outcomes in turn and counts its attempts.

@@ -21,8 +21,8 @@ import (
 
 	"github.com/gocql/gocql"
 
-	"github.com/chatha/chatha/chatnode"
-	"github.com/chatha/chatha/chatnode/storetest"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/chat/storetest"
 )
 
 // Tests of a Cassandra started in a particular way; each skips unless the environment says
@@ -262,7 +262,7 @@ func TestQuorumLost(t *testing.T) {
 	c.kill(2)
 	c.kill(3)
 	err = s.Append(testCtx(t), a.id, records(a.seq+1, a.seq+1, "r"))
-	if err == nil || errors.Is(err, chatnode.ErrSeqTaken) {
+	if err == nil || errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("append without quorum: err = %v, want an outage error", err)
 	}
 	waitFor(t, 20*time.Second, "UNAVAILABLE", func() bool { return !s.Available() })
@@ -282,7 +282,7 @@ func TestConformanceOnCluster(t *testing.T) {
 	cfg := testConfig(t)
 	openStore(t, cfg)
 	cfg.CreateSchema = false
-	storetest.Run(t, func(t *testing.T) chatnode.Store {
+	storetest.Run(t, func(t *testing.T) chat.Store {
 		s, err := New(testCtx(t), cfg, testLogger())
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package cassandra is the Apache Cassandra implementation of chatnode.Store, through gocql.
+// Package cassandra is the Apache Cassandra implementation of chat.Store, through gocql.
 //
 // It owns chatha's CQL schema (Schema, deploy/cassandra/schema.cql), the store URL
 // (ParseURL) and the availability watch.

@@ -12,22 +12,40 @@ import (
 
 	"github.com/gocql/gocql"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/health"
 )
 
-var _ chatnode.Store = (*Store)(nil)
+var (
+	_ chat.Store  = (*Store)(nil)
+	_ chat.Health = (*Store)(nil)
+)
+
+// Stable event codes of the availability log lines; dashboards and alerts match on them.
+const (
+	// EventUnavailable is logged with "cassandra status changed to UNAVAILABLE".
+	EventUnavailable = "CHATHA-CASS-001"
+	// EventAvailable is logged with "cassandra status changed to AVAILABLE".
+	EventAvailable = "CHATHA-CASS-002"
+)
+
+// newWatch returns the availability watch of a store with cfg, not yet running.
+func newWatch(probe func(context.Context) error, cfg Config, logger *slog.Logger) (*health.Watch, error) {
+	return health.New(health.Config{Name: "cassandra", Probe: probe, Interval: cfg.ProbeInterval, Timeout: 2 * cfg.RequestTimeout,
+		Logger: logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
+}
 
 // loadPageSize is the number of records a restore reads per round trip. Each page is a
 // Paxos read, so large pages make restore fast; a chat rarely has more records.
 const loadPageSize = 5000
 
-// Store is the Cassandra implementation of chatnode.Store. It is safe for concurrent use.
+// Store is the Cassandra implementation of chat.Store. It is safe for concurrent use.
 type Store struct {
 	cfg     Config
 	logger  *slog.Logger
 	session *gocql.Session
 	q       queries
-	watch   *watch
+	watch   *health.Watch
 	once    sync.Once // guards the shutdown in Close
 }
 
@@ -54,8 +72,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		session.Close()
 		return nil, err
 	}
-	s.watch = newWatch(s.probe, cfg.ProbeInterval, 2*cfg.RequestTimeout, logger)
-	go s.watch.run()
+	if s.watch, err = newWatch(s.probe, cfg, logger); err != nil {
+		session.Close()
+		return nil, err
+	}
+	go s.watch.Run()
 	logger.Info("cassandra store ready", "hosts", strings.Join(cfg.Hosts, ","), "keyspace", cfg.Keyspace,
 		"consistency", cfg.Consistency.String(), "serial", serialName(cfg.SerialConsistency))
 	return s, nil
@@ -117,13 +138,13 @@ func (s *Store) prepareSchema(ctx context.Context) error {
 // Create stores the session row with an LWT (IF NOT EXISTS), then the first records with
 // a conditional batch. Cassandra has no transaction across two tables: if the records
 // cannot be written, Create deletes the session row again (best effort, see undoCreate).
-func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []chatnode.Record) error {
+func (s *Store) Create(ctx context.Context, row chat.SessionRow, first []chat.Record) error {
 	if err := checkSeqs(first, 1); err != nil {
 		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, err)
 	}
 	err := s.cas(ctx, s.insertSessionCAS(row))
 	if errors.Is(err, errNotApplied) {
-		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, chatnode.ErrChatExists)
+		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, chat.ErrChatExists)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot create session row of chat %q: %w", row.ChatID, err)
@@ -134,7 +155,7 @@ func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []cha
 	if err := s.cas(ctx, s.insertRecordsCAS(row.ChatID, first)); err != nil {
 		s.undoCreate(row.ChatID)
 		if errors.Is(err, errNotApplied) { // records left by an earlier, failed create
-			err = chatnode.ErrChatExists
+			err = chat.ErrChatExists
 		}
 		return fmt.Errorf("cannot store the first records of chat %q: %w", row.ChatID, err)
 	}
@@ -155,7 +176,7 @@ func (s *Store) undoCreate(chatID string) {
 // Append stores recs with one conditional batch: INSERT ... IF NOT EXISTS for each, all
 // in the chat's partition, so all of them are stored or none. Each record is one row:
 // the bytes written per message do not grow with the transcript.
-func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -165,7 +186,7 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Recor
 	}
 	err := s.cas(ctx, s.insertRecordsCAS(chatID, recs))
 	if errors.Is(err, errNotApplied) {
-		err = chatnode.ErrSeqTaken
+		err = chat.ErrSeqTaken
 	}
 	if err != nil {
 		return fmt.Errorf("cannot append records %d..%d of chat %q: %w", from, to, chatID, err)
@@ -174,7 +195,7 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Recor
 }
 
 // checkSeqs checks that the Seq of recs are consecutive, from first (0: from any).
-func checkSeqs(recs []chatnode.Record, first uint64) error {
+func checkSeqs(recs []chat.Record, first uint64) error {
 	for i, r := range recs {
 		switch {
 		case r.Seq == 0 || r.Seq > math.MaxInt64:
@@ -190,9 +211,9 @@ func checkSeqs(recs []chatnode.Record, first uint64) error {
 
 // Load reads the session row and every record at the serial consistency level, so it sees
 // every LWT that finished and completes any left half-done.
-func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, []chatnode.Record, error) {
-	var row chatnode.SessionRow
-	var recs []chatnode.Record
+func (s *Store) Load(ctx context.Context, chatID string) (chat.SessionRow, []chat.Record, error) {
+	var row chat.SessionRow
+	var recs []chat.Record
 	err := s.retry(ctx, func(ctx context.Context) error {
 		var err error
 		if row, err = s.loadSession(ctx, chatID); err != nil {
@@ -202,7 +223,7 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 		return err
 	})
 	if err != nil {
-		return chatnode.SessionRow{}, nil, fmt.Errorf("cannot load chat %q: %w", chatID, err)
+		return chat.SessionRow{}, nil, fmt.Errorf("cannot load chat %q: %w", chatID, err)
 	}
 	return row, recs, nil
 }
@@ -211,24 +232,24 @@ func (s *Store) serialRead() gocql.Consistency {
 	return gocql.Consistency(s.cfg.SerialConsistency)
 }
 
-func (s *Store) loadSession(ctx context.Context, chatID string) (chatnode.SessionRow, error) {
-	row := chatnode.SessionRow{ChatID: chatID}
+func (s *Store) loadSession(ctx context.Context, chatID string) (chat.SessionRow, error) {
+	row := chat.SessionRow{ChatID: chatID}
 	err := s.session.Query(s.q.selectSession, chatID).WithContext(ctx).Consistency(s.serialRead()).
 		Scan(&row.Service, &row.CreatedAt, &row.Data)
 	if errors.Is(err, gocql.ErrNotFound) {
-		return row, chatnode.ErrUnknownChat
+		return row, chat.ErrUnknownChat
 	}
 	row.CreatedAt = row.CreatedAt.UTC()
 	return row, err
 }
 
-func (s *Store) loadRecords(ctx context.Context, chatID string) ([]chatnode.Record, error) {
+func (s *Store) loadRecords(ctx context.Context, chatID string) ([]chat.Record, error) {
 	iter := s.session.Query(s.q.selectEvents, chatID).WithContext(ctx).Consistency(s.serialRead()).
 		PageSize(loadPageSize).Iter()
-	var recs []chatnode.Record
+	var recs []chat.Record
 	for {
 		var seq int64
-		var r chatnode.Record
+		var r chat.Record
 		if !iter.Scan(&seq, &r.RequestID, &r.Data) {
 			break
 		}
@@ -256,7 +277,7 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 		return s.session.Query(s.q.selectTranscript, chatID).WithContext(ctx).Scan(&data)
 	})
 	if errors.Is(err, gocql.ErrNotFound) {
-		err = chatnode.ErrUnknownChat
+		err = chat.ErrUnknownChat
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read transcript of chat %q: %w", chatID, err)
@@ -264,7 +285,7 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	return data, nil
 }
 
-// Delete implements chatnode.Finisher: it deletes the chat's session row, so the
+// Delete implements chat.Finisher: it deletes the chat's session row, so the
 // chat is gone for Load. Its event rows stay until their TTL: they are the fence
 // that makes a stale owner's append collide (ErrSeqTaken) instead of landing in a
 // chat that has ended. Deleting the partition would let such an append through.
@@ -283,7 +304,7 @@ func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.
 	var secs int64
 	err := s.session.Query(s.q.selectTTL, chatID, int64(seq)).WithContext(ctx).Scan(&secs)
 	if errors.Is(err, gocql.ErrNotFound) {
-		err = chatnode.ErrUnknownChat
+		err = chat.ErrUnknownChat
 	}
 	if err != nil {
 		return 0, fmt.Errorf("cannot read TTL of record %d of chat %q: %w", seq, chatID, err)
@@ -294,7 +315,7 @@ func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.
 // Available reports whether the last probe of the availability watch succeeded: Cassandra
 // answered a read at the configured consistency level.
 func (s *Store) Available() bool {
-	return s.watch.available.Load()
+	return s.watch.Available()
 }
 
 // probeKey is a chat id no chat has; the probe reads it.
@@ -316,7 +337,7 @@ func (s *Store) probe(ctx context.Context) error {
 // Close stops the availability watch and closes the connections.
 func (s *Store) Close() error {
 	s.once.Do(func() {
-		s.watch.close()
+		s.watch.Close()
 		s.session.Close()
 	})
 	return nil

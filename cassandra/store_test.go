@@ -16,8 +16,8 @@ import (
 
 	"github.com/gocql/gocql"
 
-	"github.com/chatha/chatha/chatnode"
-	"github.com/chatha/chatha/chatnode/storetest"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/chat/storetest"
 )
 
 // These tests need a real Cassandra. Start one and export what the script prints:
@@ -121,13 +121,13 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// TestStoreConformance runs chatnode's store suite; all subtests share one keyspace, and
+// TestStoreConformance runs the chat store suite; all subtests share one keyspace, and
 // the suite's Close of each store is harmless to the others.
 func TestStoreConformance(t *testing.T) {
 	cfg := testConfig(t)
 	openStore(t, cfg)        // creates the keyspace, and drops it at the end
 	cfg.CreateSchema = false // the keyspace exists: each subtest only connects
-	storetest.Run(t, func(t *testing.T) chatnode.Store {
+	storetest.Run(t, func(t *testing.T) chat.Store {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		s, err := New(ctx, cfg, testLogger())
@@ -138,17 +138,17 @@ func TestStoreConformance(t *testing.T) {
 	})
 }
 
-func newRow(t testing.TB) chatnode.SessionRow {
-	return chatnode.SessionRow{
+func newRow(t testing.TB) chat.SessionRow {
+	return chat.SessionRow{
 		ChatID: storetest.ChatID(t), Service: "svc", Data: []byte("creator"),
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 }
 
-func records(from, to uint64, req string) []chatnode.Record {
-	var out []chatnode.Record
+func records(from, to uint64, req string) []chat.Record {
+	var out []chat.Record
 	for i := from; i <= to; i++ {
-		out = append(out, chatnode.Record{Seq: i, RequestID: fmt.Sprint(req, i), Data: []byte(fmt.Sprint("event ", i))})
+		out = append(out, chat.Record{Seq: i, RequestID: fmt.Sprint(req, i), Data: []byte(fmt.Sprint("event ", i))})
 	}
 	return out
 }
@@ -173,7 +173,7 @@ func TestCreateStoresRowAndRecords(t *testing.T) {
 
 func TestCreateRejectsBadSeqs(t *testing.T) {
 	s := openStore(t, testConfig(t))
-	for name, recs := range map[string][]chatnode.Record{
+	for name, recs := range map[string][]chat.Record{
 		"not from 1":   records(2, 3, "r"),
 		"gap":          append(records(1, 1, "r"), records(3, 3, "r")...),
 		"zero":         {{Seq: 0}},
@@ -239,7 +239,7 @@ func TestDeleteKeepsTheFence(t *testing.T) {
 	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Load(testCtx(t), row.ChatID); !errors.Is(err, chatnode.ErrUnknownChat) {
+	if _, _, err := s.Load(testCtx(t), row.ChatID); !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Load after Delete: %v, want ErrUnknownChat", err)
 	}
 	var n int
@@ -247,7 +247,7 @@ func TestDeleteKeepsTheFence(t *testing.T) {
 	if err := s.session.Query(q, row.ChatID).Scan(&n); err != nil || n != 5 {
 		t.Fatalf("%d records kept after Delete (%v), want 5", n, err)
 	}
-	if err := s.Append(testCtx(t), row.ChatID, records(5, 6, "stale")); !errors.Is(err, chatnode.ErrSeqTaken) {
+	if err := s.Append(testCtx(t), row.ChatID, records(5, 6, "stale")); !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("stale append after Delete: %v, want ErrSeqTaken", err)
 	}
 	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
@@ -264,7 +264,7 @@ func TestAppendRefusedWhenStoredByOther(t *testing.T) {
 	// The same bytes again, on a first try, are a refusal: only a retry after an unknown
 	// outcome may take them as its own.
 	err := s.Append(testCtx(t), row.ChatID, records(2, 2, "r"))
-	if !errors.Is(err, chatnode.ErrSeqTaken) {
+	if !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("err = %v, want ErrSeqTaken", err)
 	}
 }
@@ -295,7 +295,7 @@ func TestNewFailsOnUnreachableHost(t *testing.T) {
 
 func TestAvailableWhileCassandraAnswers(t *testing.T) {
 	s := openStore(t, testConfig(t))
-	s.watch.suspect()
+	s.watch.Suspect()
 	deadline := time.Now().Add(5 * time.Second)
 	for !s.Available() && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

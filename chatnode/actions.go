@@ -1,6 +1,10 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
+	"github.com/chatha/chatha/chat"
+
 	"cmp"
 	"context"
 	"slices"
@@ -8,93 +12,81 @@ import (
 
 // actionFunc turns an authenticated participant's request into the events to
 // append; nil events append nothing.
-type actionFunc func(n *Node, s *session, p *participant, req *Request) ([]eventRec, error)
+type actionFunc func(n *Node, s *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error)
 
 // actions are the chat API's per-chat actions.
 var actions = map[string]actionFunc{
 	"send":           sendAction,
-	"refresh":        func(*Node, *session, *participant, *Request) ([]eventRec, error) { return nil, nil },
-	"startTyping":    typingAction(EventTypingStarted),
-	"stopTyping":     typingAction(EventTypingStopped),
+	"refresh":        func(*Node, *session, *chat.Participant, *api.Request) ([]chat.Entry, error) { return nil, nil },
+	"startTyping":    typingAction(chat.EventTypingStarted),
+	"stopTyping":     typingAction(chat.EventTypingStopped),
 	"disconnect":     disconnectAction,
-	"pushUrl":        textAction(EventPushURL, "message"),
-	"customNotice":   textAction(EventCustomNotice, ""),
+	"pushUrl":        textAction(chat.EventPushURL, "message"),
+	"customNotice":   textAction(chat.EventCustomNotice, ""),
 	"updateNickname": nicknameAction,
 	"updateData":     dataAction,
 }
 
-func sendAction(_ *Node, _ *session, p *participant, req *Request) ([]eventRec, error) {
+func sendAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if req.Message == "" {
-		return nil, errMissing("message")
+		return nil, api.Missing("message")
 	}
-	return []eventRec{{Type: EventMessage, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
+	return []chat.Entry{{Type: chat.EventMessage, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
 }
 
-func typingAction(t EventType) actionFunc {
-	return func(_ *Node, _ *session, p *participant, req *Request) ([]eventRec, error) {
-		return []eventRec{{Type: t, From: p.ID, Text: req.Message}}, nil
+func typingAction(t chat.EventType) actionFunc {
+	return func(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
+		return []chat.Entry{{Type: t, From: p.ID, Text: req.Message}}, nil
 	}
 }
 
-func textAction(t EventType, required string) actionFunc {
-	return func(_ *Node, _ *session, p *participant, req *Request) ([]eventRec, error) {
+func textAction(t chat.EventType, required string) actionFunc {
+	return func(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 		if required != "" && req.Message == "" {
-			return nil, errMissing(required)
+			return nil, api.Missing(required)
 		}
-		return []eventRec{{Type: t, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
+		return []chat.Entry{{Type: t, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
 	}
 }
 
-func nicknameAction(_ *Node, _ *session, p *participant, req *Request) ([]eventRec, error) {
+func nicknameAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if req.Nickname == "" {
-		return nil, errMissing("nickname")
+		return nil, api.Missing("nickname")
 	}
-	return []eventRec{{Type: EventNicknameUpdated, From: p.ID, Text: req.Nickname}}, nil
+	return []chat.Entry{{Type: chat.EventNicknameUpdated, From: p.ID, Text: req.Nickname}}, nil
 }
 
-func dataAction(_ *Node, _ *session, p *participant, req *Request) ([]eventRec, error) {
+func dataAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
 	if len(req.UserData) == 0 {
-		return nil, errMissing("userData")
+		return nil, api.Missing("userData")
 	}
-	return []eventRec{{Type: EventDataUpdated, From: p.ID, Data: req.UserData}}, nil
+	return []chat.Entry{{Type: chat.EventDataUpdated, From: p.ID, Data: req.UserData}}, nil
 }
 
 // disconnectAction: the participant leaves; the chat ends when the client
 // leaves or nobody is left.
-func disconnectAction(_ *Node, s *session, p *participant, _ *Request) ([]eventRec, error) {
-	return []eventRec{leave(s, p)}, nil
-}
-
-func leave(s *session, p *participant) eventRec {
-	ev := eventRec{Type: EventParticipantLeft, From: p.ID, End: p.Type == PartyClient}
-	others := 0
-	for _, q := range s.parts {
-		if q.present && q != p {
-			others++
-		}
-	}
-	ev.End = ev.End || others == 0
-	return ev
+func disconnectAction(_ *Node, s *session, p *chat.Participant, _ *api.Request) ([]chat.Entry, error) {
+	return []chat.Entry{s.Leave(p)}, nil
 }
 
 // act runs a chat action for an authenticated participant.
-func (n *Node) act(ctx context.Context, id, action string, req *Request, reqID string) (*response, error) {
+func (n *Node) act(ctx context.Context, id, action string, req *api.Request, reqID string) (*api.Answer, error) {
 	fn, ok := actions[action]
 	if !ok {
-		return nil, errBadRequest("unknown action %q", action)
+		return nil, api.BadRequest("unknown action %q", action)
 	}
-	var resp *response
+	var resp *api.Answer
 	err := n.withSession(ctx, id, func(s *session) error {
-		p := s.authenticate(req.UserID, req.SecureKey)
+		p := s.Authenticate(req.UserID, req.SecureKey)
 		if p == nil {
-			return errBadKey
+			return api.ErrBadKey
 		}
-		p.lastSeen = n.now()
+		p.LastSeen = n.now()
 		pos := req.TranscriptPosition
 		if action == "refresh" && pos == 0 {
 			pos = 1
 		}
-		if action != "refresh" && !s.seenRequest(reqID) {
+		if action != "refresh" && !s.SeenRequest(reqID) {
 			if err := n.change(ctx, s, p, fn, req, reqID); err != nil {
 				return err
 			}
@@ -105,12 +97,12 @@ func (n *Node) act(ctx context.Context, id, action string, req *Request, reqID s
 	return resp, err
 }
 
-func (n *Node) change(ctx context.Context, s *session, p *participant, fn actionFunc, req *Request, reqID string) error {
+func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn actionFunc, req *api.Request, reqID string) error {
 	switch {
-	case s.ended:
-		return errEnded
-	case !p.present:
-		return errLeft
+	case s.Ended():
+		return api.ErrEnded
+	case !p.Present:
+		return api.ErrLeft
 	}
 	evs, err := fn(n, s, p, req)
 	if err != nil || len(evs) == 0 {
@@ -120,57 +112,46 @@ func (n *Node) change(ctx context.Context, s *session, p *participant, fn action
 }
 
 // joinAgent adds an agent to a chat and returns its credentials.
-func (n *Node) joinAgent(ctx context.Context, id string, req *Request, reqID string) (*response, error) {
-	var resp *response
+func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID string) (*api.Answer, error) {
+	var resp *api.Answer
 	err := n.withSession(ctx, id, func(s *session) error {
 		switch {
-		case s.ended:
-			return errEnded
-		case s.seenRequest(reqID):
-			return errDuplicateJoin
+		case s.Ended():
+			return api.ErrEnded
+		case s.SeenRequest(reqID):
+			return api.ErrDuplicateJoin
 		}
-		nick := req.nickname()
+		nick := req.Name()
 		if nick == "" {
 			nick = "Agent"
 		}
-		party, key, err := n.newParty(len(s.parts)+1, nick, PartyAgent)
+		party, key, err := n.newParty(len(s.Participants())+1, nick, chat.PartyAgent)
 		if err != nil {
 			return err
 		}
-		if err := n.commit(ctx, s, reqID, eventRec{Type: EventParticipantJoined, From: party.ID, Party: &party}); err != nil {
+		if err := n.commit(ctx, s, reqID, chat.Entry{Type: chat.EventParticipantJoined, From: party.ID, Party: &party}); err != nil {
 			return err
 		}
-		resp = n.reply(s, s.participant(party.ID), max(req.TranscriptPosition, 1))
+		resp = n.reply(s, s.Participant(party.ID), max(req.TranscriptPosition, 1))
 		resp.SecureKey = key
 		return nil
 	})
 	return resp, err
 }
 
-// queueEntry is a chat waiting for an agent.
-type queueEntry struct {
-	ChatID      string `json:"chatId"`
-	Service     string `json:"service"`
-	Nickname    string `json:"nickname"`
-	Subject     string `json:"subject,omitempty"`
-	CreatedAt   int64  `json:"createdAt"`
-	WaitSeconds int64  `json:"waitingSeconds"`
-	Alias       string `json:"alias"`
-}
-
 // Queue lists the chats held here that have no agent, oldest first.
-func (n *Node) queue() []queueEntry {
-	out := []queueEntry{}
+func (n *Node) queue() []api.QueueEntry {
+	out := []api.QueueEntry{}
 	now := n.now()
-	for _, s := range n.held() {
+	for _, s := range n.chats.all() {
 		s.mu.Lock()
-		if !s.gone && s.waitingForAgent() {
-			out = append(out, queueEntry{ChatID: s.id, Service: s.service, Nickname: s.parts[0].Nick, Subject: s.subject,
-				CreatedAt: s.created.UnixMilli(), WaitSeconds: int64(now.Sub(s.created).Seconds()), Alias: n.cfg.Name})
+		if !s.gone && s.WaitingForAgent() {
+			out = append(out, api.QueueEntry{ChatID: s.ID, Service: s.Service, Nickname: s.Participants()[0].Nick, Subject: s.Subject,
+				CreatedAt: s.Created.UnixMilli(), WaitSeconds: int64(now.Sub(s.Created).Seconds()), Alias: n.cfg.Name})
 		}
 		s.mu.Unlock()
 	}
-	slices.SortFunc(out, func(a, b queueEntry) int {
+	slices.SortFunc(out, func(a, b api.QueueEntry) int {
 		return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.ChatID, b.ChatID))
 	})
 	return out

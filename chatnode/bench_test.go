@@ -20,7 +20,7 @@ type benchRequest struct {
 	body []byte
 }
 
-func newBenchRequest(c chat, action string, form url.Values) *benchRequest {
+func newBenchRequest(c handle, action string, form url.Values) *benchRequest {
 	form.Set("userId", c.user)
 	form.Set("secureKey", c.key)
 	return &benchRequest{path: "/genesys/2/chat/support/" + c.id + "/" + action, body: []byte(form.Encode())}

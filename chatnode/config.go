@@ -1,7 +1,10 @@
 package chatnode
 
 import (
-	"context"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/membership"
+
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -12,42 +15,25 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 )
 
-// Values of the HA options that take a word.
-const (
-	RestoreNone   = "none"   // session-restoration-mode: never restore
-	RestoreSimple = "simple" // session-restoration-mode: restore chats this node does not hold
-
-	OnErrorClose    = "close"    // transcript-save-on-error: close the chat
-	OnErrorContinue = "continue" // transcript-save-on-error: keep going in memory
-
-	NoticesNone  = "none"  // transcript-save-notices: persist no notices
-	NoticesMajor = "major" // transcript-save-notices: persist notices but typing
-	NoticesAll   = "all"   // transcript-save-notices: persist everything
-
-	RestoreNoticesParticipants = "participants" // restore-notices: each participant leaves and joins again
-	RestoreNoticesNotice       = "notice"       // restore-notices: one Notice
-	RestoreNoticesNone         = "none"         // restore-notices: nothing visible
-)
-
 // Settings are the HA options of a node (config section "settings").
 type Settings struct {
 	// RestorationMode is session-restoration-mode: none or simple (default simple).
-	RestorationMode string
+	RestorationMode RestorationMode
 	// AutoSave is transcript-auto-save: 0 saves only at the end, 1 appends every
 	// event before it is acknowledged, 2 also sends Notices on save failure and recovery (default 1).
-	AutoSave int
+	AutoSave AutoSave
 	// SaveOnError is transcript-save-on-error: close or continue (default close).
-	SaveOnError string
+	SaveOnError SaveOnError
 	// ResendAttempts is transcript-resend-attempts: retries of a failed append (default 3).
 	ResendAttempts int
 	// ResendDelay is transcript-resend-delay: the pause between retries (default 200ms).
 	ResendDelay time.Duration
 	// SaveNotices is transcript-save-notices: none, major or all (default major).
-	SaveNotices string
+	SaveNotices SaveNotices
 	// RestoreDoPurge is session-restore-do-purge: after a restore, ask the old owner to purge (default true).
 	RestoreDoPurge bool
 	// RestoreNotices is restore-notices: participants, notice or none (default participants).
-	RestoreNotices string
+	RestoreNotices RestoreNotices
 	// FlexDisconnectTimeout is flex-disconnect-timeout: a participant silent this long is disconnected (default 45s; 0 is off).
 	FlexDisconnectTimeout time.Duration
 	// InactivityEnabled is inactivity-control-enabled (default false).
@@ -67,10 +53,10 @@ type Settings struct {
 // DefaultSettings returns the documented defaults of the HA options.
 func DefaultSettings() Settings {
 	return Settings{
-		RestorationMode:        RestoreSimple, // any node can take over any chat
-		AutoSave:               1,             // nothing is acknowledged before it is stored
-		SaveOnError:            OnErrorClose,  // never acknowledge what cannot be restored
-		ResendAttempts:         3,             // rides out a store leader change
+		RestorationMode:        RestoreSimple,  // any node can take over any chat
+		AutoSave:               AutoSaveAppend, // nothing is acknowledged before it is stored
+		SaveOnError:            OnErrorClose,   // never acknowledge what cannot be restored
+		ResendAttempts:         3,              // rides out a store leader change
 		ResendDelay:            200 * time.Millisecond,
 		SaveNotices:            NoticesMajor, // typing is too chatty to store
 		RestoreDoPurge:         true,         // frees the old owner's memory early
@@ -85,21 +71,16 @@ func DefaultSettings() Settings {
 
 // Validate reports the first option that is out of range, by its config name.
 func (s Settings) Validate() error {
+	for _, c := range []interface{ check() error }{s.RestorationMode, s.AutoSave, s.SaveOnError, s.SaveNotices, s.RestoreNotices} {
+		if err := c.check(); err != nil {
+			return err
+		}
+	}
 	switch {
-	case s.RestorationMode != RestoreNone && s.RestorationMode != RestoreSimple:
-		return fmt.Errorf("session-restoration-mode is %q, want none or simple", s.RestorationMode)
-	case s.AutoSave < 0 || s.AutoSave > 2:
-		return fmt.Errorf("transcript-auto-save is %d, want 0, 1 or 2", s.AutoSave)
-	case s.SaveOnError != OnErrorClose && s.SaveOnError != OnErrorContinue:
-		return fmt.Errorf("transcript-save-on-error is %q, want close or continue", s.SaveOnError)
 	case s.ResendAttempts < 0:
 		return fmt.Errorf("transcript-resend-attempts is %d, want 0 or more", s.ResendAttempts)
 	case s.ResendDelay < 0:
 		return errors.New("transcript-resend-delay is negative")
-	case s.SaveNotices != NoticesNone && s.SaveNotices != NoticesMajor && s.SaveNotices != NoticesAll:
-		return fmt.Errorf("transcript-save-notices is %q, want none, major or all", s.SaveNotices)
-	case s.RestoreNotices != RestoreNoticesParticipants && s.RestoreNotices != RestoreNoticesNotice && s.RestoreNotices != RestoreNoticesNone:
-		return fmt.Errorf("restore-notices is %q, want participants, notice or none", s.RestoreNotices)
 	case s.FlexDisconnectTimeout < 0 || s.InactivityAlert < 0 || s.InactivityAlert2 < 0 || s.InactivityClose < 0:
 		return errors.New("flex-disconnect-timeout and inactivity-control timeouts must not be negative")
 	case s.InactivityEnabled && s.InactivityAlert == 0:
@@ -117,12 +98,12 @@ type Config struct {
 	// Name is the node's stable name; it is the alias clients see.
 	Name string
 	// Incarnation tells this process apart from earlier ones of the same name
-	// (default: start time in µs, which JSON clients read exactly: under 2^53).
+	// (required: chatid.NewIncarnation, the same the process gossips).
 	Incarnation uint64
 	// Settings are the HA options.
 	Settings Settings
 	// Store keeps sessions and transcripts. Required.
-	Store Store
+	Store chat.Store
 	// ClusterToken guards the admin API; empty leaves it open.
 	ClusterToken string
 	// AgentToken guards the agent API; empty leaves it open.
@@ -142,8 +123,13 @@ type Config struct {
 	PauseThreshold time.Duration
 	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
 	PurgeTimeout time.Duration
-	// Purge asks a chat's previous owner to drop it after a restore; nil does nothing.
-	Purge func(ctx context.Context, owner, chatID string) error
+	// Cluster returns the current membership view, in which a restore finds
+	// the API address of the chat's previous owner to purge it; nil purges nothing.
+	Cluster func() *membership.View
+	// OnState is called with the node's mode and live-chat count each time
+	// either changes, in order, with the node's lock held: it must return at
+	// once and not call the node (membership.Member.Publish fits); nil does nothing.
+	OnState func(mode membership.Mode, sessions int)
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Metrics receives the node's metrics (default a new set).
@@ -155,7 +141,7 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with every default filled in, for a node named name on store.
-func DefaultConfig(name string, store Store) Config {
+func DefaultConfig(name string, store chat.Store) Config {
 	return Config{
 		Name:           name,
 		Settings:       DefaultSettings(),
@@ -170,9 +156,11 @@ func DefaultConfig(name string, store Store) Config {
 	}
 }
 
-// DefaultLocalConfig returns a Config for tests and laptops: short timeouts.
-func DefaultLocalConfig(name string, store Store) Config {
+// DefaultLocalConfig returns a Config for tests and laptops: short timeouts,
+// and an incarnation of its own.
+func DefaultLocalConfig(name string, store chat.Store) Config {
 	c := DefaultConfig(name, store)
+	c.Incarnation = chatid.NewIncarnation()
 	c.Settings.ResendDelay = 10 * time.Millisecond
 	c.SweepInterval = 100 * time.Millisecond
 	return c
@@ -183,6 +171,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("chatnode: Name is empty")
+	case c.Incarnation == 0:
+		return errors.New("chatnode: Incarnation is 0")
 	case c.Store == nil:
 		return errors.New("chatnode: Store is nil")
 	case c.MaxBodySize < 1024:
@@ -196,9 +186,6 @@ func (c Config) Validate() error {
 }
 
 func (c *Config) fillDefaults() {
-	if c.Incarnation == 0 {
-		c.Incarnation = uint64(time.Now().UnixMicro())
-	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -1,6 +1,7 @@
-// Package chatnode is the chat server: sessions, participants and their
-// transcripts held in memory, the HA options, restore from storage, purge, the
-// KPI counters, and the chat HTTP API (GMS Chat API v2 shape) on fasthttp.
+// Package chatnode is the chat node: it holds chats (chat.Session) in memory,
+// serves the chat HTTP API (GMS Chat API v2 shape) on fasthttp, and applies the
+// HA options: every change appended to the store before it is acknowledged,
+// restore from storage, purge, the KPI counters.
 //
 // Invariants:
 //   - Every change to a live chat is an event appended to the store before it is
@@ -14,6 +15,14 @@
 //     transcript. Typing notices not persisted under transcript-save-notices=major
 //     are transient: each other participant gets them once, outside the transcript.
 //
+// Cluster glue comes in through Config: OnState is told every change of the
+// node's mode and live-chat count (cmd wires it to membership.Member.Publish),
+// Cluster gives the membership view in which a restore finds the previous
+// owner to purge through api.Client, and CheckHeldChats is what the member
+// calls after a refutation. Readiness is the store's own health (chat.Health).
+//
 // Goroutines: one sweeper per Node (idle alerts and close, flex disconnect,
-// eviction of ended chats); request handlers run on fasthttp's goroutines.
+// eviction of ended chats) and one pause watch; final-transcript saves and
+// purges of a previous owner that is not live run in the background and
+// Close waits for them; request handlers run on fasthttp's goroutines.
 package chatnode

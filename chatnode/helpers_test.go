@@ -1,7 +1,9 @@
 package chatnode_test
 
 import (
-	"encoding/json"
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
+
 	"io"
 	"log/slog"
 	"net/url"
@@ -13,34 +15,6 @@ import (
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/sqlite"
 )
-
-// resp is a chat API answer as a client reads it.
-type resp struct {
-	Messages []struct {
-		From struct {
-			Nickname      string
-			ParticipantID int
-			Type          string
-		}
-		Index       int
-		Type        string
-		Text        string
-		MessageType string
-		UTCTime     int64
-	}
-	ChatID       string
-	UserID       string
-	SecureKey    string
-	Alias        string
-	NextPosition int
-	StatusCode   int
-	ChatEnded    bool
-	Errors       []struct {
-		Code    int
-		Message string
-	}
-	status int
-}
 
 func openStore(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
@@ -56,7 +30,7 @@ func tempStore(t testing.TB) *sqlite.Store {
 	return openStore(t, filepath.Join(t.TempDir(), "chatha.db"))
 }
 
-func newNode(t testing.TB, name string, store chatnode.Store, edit ...func(*chatnode.Config)) *chatnode.Node {
+func newNode(t testing.TB, name string, store chat.Store, edit ...func(*chatnode.Config)) *chatnode.Node {
 	t.Helper()
 	cfg := chatnode.DefaultLocalConfig(name, store)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -72,7 +46,7 @@ func newNode(t testing.TB, name string, store chatnode.Store, edit ...func(*chat
 }
 
 // call runs one request through the node's handler.
-func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, header ...string) resp {
+func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, header ...string) *api.Reply {
 	t.Helper()
 	var ctx fasthttp.RequestCtx
 	ctx.Request.Header.SetMethod(method)
@@ -83,29 +57,28 @@ func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, 
 	}
 	ctx.Request.SetBodyString(form.Encode())
 	n.Handler(&ctx)
-	var r resp
-	if err := json.Unmarshal(ctx.Response.Body(), &r); err != nil {
-		t.Fatalf("%s %s: body %q is not JSON: %v", method, path, ctx.Response.Body(), err)
+	r, err := api.DecodeReply(&ctx.Response)
+	if err != nil {
+		t.Fatalf("%s %s: %v: %q", method, path, err, ctx.Response.Body())
 	}
-	r.status = ctx.Response.StatusCode()
 	return r
 }
 
-// chat is a client's handle on one chat.
-type chat struct {
+// handle is a client's handle on one chat.
+type handle struct {
 	id, user, key string
 }
 
-func createChat(t testing.TB, n *chatnode.Node, form url.Values) (chat, resp) {
+func createChat(t testing.TB, n *chatnode.Node, form url.Values) (handle, *api.Reply) {
 	t.Helper()
 	r := call(t, n, "POST", "/genesys/2/chat/support", form)
-	if r.status != 200 || r.StatusCode != 0 || r.ChatID == "" || r.SecureKey == "" {
+	if r.Status != 200 || r.StatusCode != api.StatusOK || r.ChatID == "" || r.SecureKey == "" {
 		t.Fatalf("create: %+v", r)
 	}
-	return chat{r.ChatID, r.UserID, r.SecureKey}, r
+	return handle{r.ChatID, r.UserID, r.SecureKey}, r
 }
 
-func (c chat) do(t testing.TB, n *chatnode.Node, action string, kv ...string) resp {
+func (c handle) do(t testing.TB, n *chatnode.Node, action string, kv ...string) *api.Reply {
 	t.Helper()
 	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -114,17 +87,17 @@ func (c chat) do(t testing.TB, n *chatnode.Node, action string, kv ...string) re
 	return call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/"+action, form)
 }
 
-func (c chat) send(t testing.TB, n *chatnode.Node, text string) resp {
+func (c handle) send(t testing.TB, n *chatnode.Node, text string) *api.Reply {
 	t.Helper()
 	r := c.do(t, n, "send", "message", text)
-	if r.status != 200 || r.StatusCode != 0 {
+	if r.Status != 200 || r.StatusCode != api.StatusOK {
 		t.Fatalf("send %q: %+v", text, r)
 	}
 	return r
 }
 
 // texts returns "Type:text" of each message.
-func texts(r resp) []string {
+func texts(r *api.Reply) []string {
 	var out []string
 	for _, m := range r.Messages {
 		s := m.Type
@@ -136,7 +109,7 @@ func texts(r resp) []string {
 	return out
 }
 
-func checkDense(t testing.TB, r resp) {
+func checkDense(t testing.TB, r *api.Reply) {
 	t.Helper()
 	for i, m := range r.Messages {
 		if m.Index != i+1 {

@@ -2,6 +2,8 @@ package chatnode
 
 import (
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
 
 	"github.com/chatha/chatha/membership"
 )
@@ -16,6 +18,9 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	set.NewGauge("chatha_sessions_current", func() float64 { return float64(n.Sessions()) })
 	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == membership.ModeDraining) })
 	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == membership.ModeFull) })
+	if h, ok := n.cfg.Store.(chat.Health); ok {
+		set.NewGauge("chatha_store_available", func() float64 { return b2f(h.Available()) })
+	}
 	return &kpi{
 		created:    set.NewCounter("chatha_session_created_total"),
 		closed:     set.NewCounter("chatha_session_closed_total"),
@@ -34,24 +39,10 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// KPI is a snapshot of a node's counters, as GET /v1/kpi returns it.
-type KPI struct {
-	Node                 string `json:"node"`
-	Mode                 string `json:"mode"`
-	SessionCreated       uint64 `json:"session_created"`
-	SessionClosed        uint64 `json:"session_closed"`
-	SessionRestored      uint64 `json:"session_restored"`
-	SessionPurged        uint64 `json:"session_purged"`
-	SessionsCurrent      int    `json:"sessions_current"`
-	MessagesAccepted     uint64 `json:"messages_accepted"`
-	TranscriptSaveOK     uint64 `json:"transcript_save_ok"`
-	TranscriptSaveFailed uint64 `json:"transcript_save_failed"`
-}
-
 // KPI returns the node's counters now.
-func (n *Node) KPI() KPI {
+func (n *Node) KPI() api.KPI {
 	k := n.kpi
-	return KPI{
+	return api.KPI{
 		Node: n.cfg.Name, Mode: n.Mode().String(),
 		SessionCreated: k.created.Get(), SessionClosed: k.closed.Get(), SessionRestored: k.restored.Get(),
 		SessionPurged: k.purged.Get(), SessionsCurrent: n.Sessions(), MessagesAccepted: k.accepted.Get(),

@@ -1,10 +1,13 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,54 +27,50 @@ func (n *Node) newSecret(size int) (string, error) {
 }
 
 // newParty returns a participant with fresh ids and its secure key in clear.
-func (n *Node) newParty(id int, nick string, t PartyType) (partyRec, string, error) {
+func (n *Node) newParty(id int, nick string, t chat.PartyType) (chat.Party, string, error) {
 	userID, err := n.newSecret(8)
 	if err != nil {
-		return partyRec{}, "", err
+		return chat.Party{}, "", err
 	}
 	key, err := n.newSecret(20) // 160 bits
 	if err != nil {
-		return partyRec{}, "", err
+		return chat.Party{}, "", err
 	}
 	h := sha256.Sum256([]byte(key))
-	return partyRec{ID: id, UserID: userID, Nick: nick, Type: t, KeyHash: h[:]}, key, nil
+	return chat.Party{ID: id, UserID: userID, Nick: nick, Type: t, KeyHash: h[:]}, key, nil
 }
 
 // create starts a new chat for req and returns it with the creator's secure key.
-func (n *Node) create(ctx context.Context, service string, req *Request, reqID string) (*session, string, error) {
+func (n *Node) create(ctx context.Context, service string, req *api.Request, reqID string) (*session, string, error) {
 	if m := n.Mode(); m != membership.ModeActive {
-		return nil, "", errUnavailable("it is " + m.String())
+		return nil, "", api.Unavailable("it is " + m.String())
 	}
 	id, err := chatid.New(n.home, n.cfg.Rand)
 	if err != nil {
 		return nil, "", err
 	}
-	creator, key, err := n.newParty(1, req.nickname(), PartyClient)
+	creator, key, err := n.newParty(1, req.Name(), chat.PartyClient)
 	if err != nil {
 		return nil, "", err
 	}
-	rr := rowRec{Subject: req.Subject, Email: req.Email, UserData: req.UserData, Creator: creator}
-	row := SessionRow{ChatID: id, Service: service, CreatedAt: n.now().UTC().Truncate(time.Millisecond), Data: mustEncode(rr)}
-	s := newSession(row, rr)
-	s.epoch = n.epoch.Load()
-	evs := []eventRec{{Type: EventParticipantJoined, From: 1}}
+	cr := chat.Creation{Subject: req.Subject, Email: req.Email, UserData: req.UserData, Creator: creator}
+	row := chat.SessionRow{ChatID: id, Service: service, CreatedAt: n.now().UTC().Truncate(time.Millisecond), Data: cr.Encode()}
+	s := &session{Session: chat.NewSession(row, cr), epoch: n.epoch.Load()}
+	evs := []chat.Entry{{Type: chat.EventParticipantJoined, From: 1}}
 	if req.Text != "" {
-		evs = append(evs, eventRec{Type: EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
+		evs = append(evs, chat.Entry{Type: chat.EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
 	}
 	b := n.prepare(s, reqID, evs)
-	if n.cfg.Settings.AutoSave > 0 {
+	if n.cfg.Settings.AutoSave.Appends() {
 		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
 		if err != nil {
 			n.kpi.saveFailed.Inc()
-			return nil, "", errStore(err)
+			return nil, "", api.StoreFailed(err)
 		}
 		n.kpi.saveOK.Inc()
 	}
 	n.apply(s, b, reqID)
-	n.mu.Lock()
-	n.sessions[id] = s
-	n.mu.Unlock()
-	n.addLive(1)
+	n.chats.put(s)
 	n.kpi.created.Inc()
 	return s, key, nil
 }
@@ -80,23 +79,18 @@ func (n *Node) create(ctx context.Context, service string, req *Request, reqID s
 // fences the previous owner) and returns it, not yet in the node's map.
 func (n *Node) restore(ctx context.Context, id string) (*session, error) {
 	if _, err := chatid.Parse(id); err != nil {
-		return nil, errUnknownChat
+		return nil, api.ErrUnknownChat
 	}
 	s, err := n.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	previous := s.lastWriter
+	previous := s.Writer()
 	s.epoch = n.epoch.Load()
-	now := n.now()
-	for _, p := range s.parts {
-		p.lastSeen = now
-	}
-	s.lastMessage = now
-	if s.ended {
+	s.Restart(n.now())
+	if s.Ended() {
 		return s, nil
 	}
-	n.addLive(1) // every way commit fails takes it back
 	s.mu.Lock()
 	err = n.commit(ctx, s, "", n.restoreNotices(s)...)
 	s.mu.Unlock()
@@ -114,97 +108,36 @@ func (n *Node) load(ctx context.Context, id string) (*session, error) {
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
 	row, recs, err := n.cfg.Store.Load(c, id)
-	if errors.Is(err, ErrUnknownChat) {
+	if errors.Is(err, chat.ErrUnknownChat) {
 		if _, terr := n.cfg.Store.Transcript(c, id); terr == nil {
-			return nil, errEnded
+			return nil, api.ErrEnded
 		}
-		return nil, errUnknownChat
+		return nil, api.ErrUnknownChat
 	}
 	if err != nil {
-		return nil, errStore(err)
+		return nil, api.StoreFailed(err)
 	}
-	s, err := replay(row, recs)
+	cs, err := chat.Replay(row, recs)
 	if err != nil {
 		n.log.Error("cannot restore chat", "chat", id, "err", err)
-		return nil, errStore(err)
+		return nil, api.StoreFailed(err)
 	}
-	return s, nil
-}
-
-// replay rebuilds a session from its row and records.
-func replay(row SessionRow, recs []Record) (*session, error) {
-	var rr rowRec
-	if err := json.Unmarshal(row.Data, &rr); err != nil {
-		return nil, fmt.Errorf("cannot decode the session row of chat %s: %w", row.ChatID, err)
-	}
-	s := newSession(row, rr)
-	for _, r := range recs {
-		ev, err := decodeEvent(r.Data)
-		if err != nil {
-			return nil, fmt.Errorf("chat %s record %d: %w", row.ChatID, r.Seq, err)
-		}
-		if r.Seq != s.seq+1 {
-			return nil, fmt.Errorf("chat %s: record %d follows %d", row.ChatID, r.Seq, s.seq)
-		}
-		s.apply(ev, ev.Index > 0)
-		s.seq, s.lastWriter = r.Seq, ev.Node
-		s.rememberRequest(r.RequestID)
-	}
-	return s, nil
+	return &session{Session: cs}, nil
 }
 
 // restoreNotices are the events a restore appends: an internal Restored record,
 // then what restore-notices asks clients to see.
-func (n *Node) restoreNotices(s *session) []eventRec {
-	evs := []eventRec{{Type: EventRestored}}
+func (n *Node) restoreNotices(s *session) []chat.Entry {
+	evs := []chat.Entry{{Type: chat.EventRestored}}
 	switch n.cfg.Settings.RestoreNotices {
 	case RestoreNoticesNotice:
-		evs = append(evs, eventRec{Type: EventNotice, Text: "the chat moved to another server"})
+		evs = append(evs, chat.Entry{Type: chat.EventNotice, Text: "the chat moved to another server"})
 	case RestoreNoticesParticipants:
-		for _, p := range s.parts {
-			if p.present {
-				evs = append(evs, eventRec{Type: EventParticipantLeft, From: p.ID}, eventRec{Type: EventParticipantJoined, From: p.ID})
+		for _, p := range s.Participants() {
+			if p.Present {
+				evs = append(evs, chat.Entry{Type: chat.EventParticipantLeft, From: p.ID}, chat.Entry{Type: chat.EventParticipantJoined, From: p.ID})
 			}
 		}
 	}
 	return evs
-}
-
-// purgePrevious asks the chat's previous owner to drop it
-// (session-restore-do-purge) before the restored chat is served, so a
-// previous owner that is still running stops serving reads from its copy.
-// It waits at most PurgeTimeout; fencing protects writes either way.
-func (n *Node) purgePrevious(previous, id string) {
-	if !n.cfg.Settings.RestoreDoPurge || n.cfg.Purge == nil || previous == "" || previous == n.cfg.Name {
-		return
-	}
-	c, cancel := context.WithTimeout(context.Background(), n.cfg.PurgeTimeout)
-	defer cancel()
-	if err := n.cfg.Purge(c, previous, id); err != nil {
-		n.log.Info("cannot purge chat on its previous owner; fencing keeps it from writing", "chat", id, "previous", previous, "err", err)
-	}
-}
-
-// transcriptJSON is the final transcript kept after a chat ends.
-type transcriptJSON struct {
-	ChatID       string            `json:"chatId"`
-	Service      string            `json:"service"`
-	Subject      string            `json:"subject,omitempty"`
-	Email        string            `json:"emailAddress,omitempty"`
-	UserData     map[string]string `json:"userData,omitempty"`
-	CreatedAt    int64             `json:"createdAt"`
-	EndedAt      int64             `json:"endedAt"`
-	Participants []partyJSON       `json:"participants"`
-	Messages     []messageJSON     `json:"messages"`
-}
-
-func finalTranscript(s *session) []byte {
-	t := transcriptJSON{
-		ChatID: s.id, Service: s.service, Subject: s.subject, Email: s.email, UserData: s.userData,
-		CreatedAt: s.created.UnixMilli(), EndedAt: s.endedAt.UnixMilli(), Messages: messagesJSON(s.events, nil),
-	}
-	for _, p := range s.parts {
-		t.Participants = append(t.Participants, partyJSON{Nickname: p.Nick, ParticipantID: p.ID, Type: p.Type.String()})
-	}
-	return mustEncode(t)
 }

@@ -1,6 +1,10 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/chat"
+	"golang.org/x/sync/singleflight"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +16,9 @@ import (
 	"github.com/chatha/chatha/membership"
 )
 
+// errStale is the reason logged when a held chat proved older than the store.
+var errStale = errors.New("the store has records this node has not seen")
+
 // Node is a chat server. Create it with New, serve Handler, stop with Close.
 type Node struct {
 	cfg  Config
@@ -19,17 +26,12 @@ type Node struct {
 	home chatid.Home
 	kpi  *kpi
 
-	draining atomic.Bool
-	full     atomic.Bool
-	storeOK  atomic.Bool
-	live     atomic.Int64  // chats held that have not ended
-	epoch    atomic.Uint64 // bumped when held chats must be verified (stale.go)
-	lastRun  atomic.Int64  // monotonic ns since started when the node last ran
+	chats    *heldChats
+	restores singleflight.Group // one restore of a chat at a time
+	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
+	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
+	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
 	started  time.Time
-
-	mu        sync.Mutex // guards sessions and restoring
-	sessions  map[string]*session
-	restoring map[string]chan struct{}
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -44,12 +46,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
-		home:     chatid.HomeOf(cfg.Name, cfg.Incarnation),
-		sessions: map[string]*session{}, restoring: map[string]chan struct{}{},
-		stop: make(chan struct{}), started: time.Now(),
+		home:  chatid.HomeOf(cfg.Name, cfg.Incarnation),
+		chats: newHeldChats(cfg.Settings, cfg.OnState),
+		stop:  make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
-	n.storeOK.Store(true)
 	n.wg.Add(2)
 	go n.sweepLoop()
 	go n.pauseWatch()
@@ -62,6 +63,14 @@ func (n *Node) Close() {
 	n.wg.Wait()
 }
 
+// Ready reports whether the node can serve: its store is available (a store
+// without chat.Health always is). It follows the store's own checks, so it
+// recovers by itself when the store does, with or without traffic.
+func (n *Node) Ready() bool {
+	h, ok := n.cfg.Store.(chat.Health)
+	return !ok || h.Available()
+}
+
 // Name returns the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
@@ -70,31 +79,17 @@ func (n *Node) Incarnation() uint64 { return n.cfg.Incarnation }
 
 // Mode returns whether the node takes new chats, as it gossips it.
 func (n *Node) Mode() membership.Mode {
-	switch {
-	case n.draining.Load():
-		return membership.ModeDraining
-	case n.full.Load():
-		return membership.ModeFull
-	}
-	return membership.ModeActive
+	mode, _ := n.chats.state()
+	return mode
 }
 
 // SetDraining turns draining on or off.
-func (n *Node) SetDraining(on bool) { n.draining.Store(on) }
+func (n *Node) SetDraining(on bool) { n.chats.setDraining(on) }
 
 // Sessions returns how many live chats the node holds.
-func (n *Node) Sessions() int { return int(n.live.Load()) }
-
-// addLive changes the live count and updates the full mode with hysteresis.
-func (n *Node) addLive(d int64) {
-	live := n.live.Add(d)
-	limit := int64(n.cfg.Settings.LimitForSessions)
-	switch {
-	case live >= limit:
-		n.full.Store(true)
-	case live*100 < limit*int64(n.cfg.Settings.LimitsRestoreThreshold):
-		n.full.Store(false)
-	}
+func (n *Node) Sessions() int {
+	_, live := n.chats.state()
+	return live
 }
 
 func (n *Node) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -122,43 +117,37 @@ func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) e
 		s.mu.Unlock()
 		return err
 	}
-	return errLost
+	return api.ErrMoved
 }
 
 // lookup returns the held session, or restores it; concurrent lookups of one
 // chat share one restore.
 func (n *Node) lookup(ctx context.Context, id string) (*session, error) {
-	for {
-		n.mu.Lock()
-		if s := n.sessions[id]; s != nil {
-			n.mu.Unlock()
+	if s := n.chats.get(id); s != nil {
+		return s, nil
+	}
+	if n.cfg.Settings.RestorationMode == RestoreNone {
+		return nil, api.ErrUnknownChat
+	}
+	done := n.restores.DoChan(id, func() (any, error) {
+		if s := n.chats.get(id); s != nil { // restored by the flight before this one
 			return s, nil
 		}
-		if wait := n.restoring[id]; wait != nil {
-			n.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, errStore(ctx.Err())
-			}
-		}
-		if n.cfg.Settings.RestorationMode == RestoreNone {
-			n.mu.Unlock()
-			return nil, errUnknownChat
-		}
-		done := make(chan struct{})
-		n.restoring[id] = done
-		n.mu.Unlock()
 		s, err := n.restore(ctx, id)
-		n.mu.Lock()
-		delete(n.restoring, id)
-		if err == nil {
-			n.sessions[id] = s
+		if err != nil {
+			return nil, err
 		}
-		n.mu.Unlock()
-		close(done)
-		return s, err
+		n.chats.put(s)
+		return s, nil
+	})
+	select {
+	case r := <-done:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*session), nil
+	case <-ctx.Done():
+		return nil, api.StoreFailed(ctx.Err())
 	}
 }
 
@@ -168,22 +157,13 @@ func (n *Node) remove(s *session) {
 		return
 	}
 	s.gone = true
-	n.mu.Lock()
-	if n.sessions[s.id] == s {
-		delete(n.sessions, s.id)
-	}
-	n.mu.Unlock()
-	if !s.ended {
-		n.addLive(-1)
-	}
+	n.chats.remove(s)
 }
 
 // Purge drops a chat from memory without touching the store; it reports
 // whether the node held it.
 func (n *Node) Purge(id string) bool {
-	n.mu.Lock()
-	s := n.sessions[id]
-	n.mu.Unlock()
+	s := n.chats.get(id)
 	if s == nil {
 		return false
 	}
@@ -201,24 +181,7 @@ func (n *Node) Purge(id string) bool {
 // drop gives up a chat another node now owns; the caller holds s.mu.
 func (n *Node) drop(s *session, why error) {
 	n.remove(s)
-	n.log.Info("chat given up", "chat", s.id, "reason", why)
-}
-
-// held returns every session the node holds.
-func (n *Node) held() []*session {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	out := make([]*session, 0, len(n.sessions))
-	for _, s := range n.sessions {
-		out = append(out, s)
-	}
-	return out
-}
-
-// isLost reports whether a store error means another node owns the chat now,
-// or it was ended and removed elsewhere.
-func isLost(err error) bool {
-	return errors.Is(err, ErrSeqTaken) || errors.Is(err, ErrUnknownChat)
+	n.log.Info("chat given up", "chat", s.ID, "reason", why)
 }
 
 func (n *Node) now() time.Time { return n.cfg.Now() }

@@ -1,6 +1,10 @@
 package chatnode_test
 
 import (
+	"github.com/chatha/chatha/api"
+
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"errors"
 	"fmt"
@@ -27,15 +31,15 @@ func TestRestoreOnAnotherNode(t *testing.T) {
 	c.send(t, a, "two")
 	got := c.do(t, b, "refresh")
 	want := []string{"ParticipantJoined", "Message:one", "Message:two", "ParticipantLeft", "ParticipantJoined"}
-	if got.status != 200 || !slices.Equal(texts(got), want) || got.Alias != "b" {
-		t.Fatalf("refresh on b: %d %v alias %s, want %v", got.status, texts(got), got.Alias, want)
+	if got.Status != 200 || !slices.Equal(texts(got), want) || got.Alias != "b" {
+		t.Fatalf("refresh on b: %d %v alias %s, want %v", got.Status, texts(got), got.Alias, want)
 	}
 	checkDense(t, got)
 	c.send(t, b, "three")
 	// a still holds the chat in memory: its append is fenced, it gives the chat up.
 	stale := c.do(t, a, "send", "message", "from the stale owner")
-	if stale.status != 409 || stale.StatusCode != 1 {
-		t.Fatalf("stale owner's send: %d %+v", stale.status, stale)
+	if stale.Status != 409 || stale.StatusCode != api.StatusRetry {
+		t.Fatalf("stale owner's send: %d %+v", stale.Status, stale)
 	}
 	if a.Sessions() != 0 {
 		t.Fatalf("a still holds %d chats", a.Sessions())
@@ -51,13 +55,13 @@ func TestRestoreOnAnotherNode(t *testing.T) {
 
 func TestRestoreNoticesAndModes(t *testing.T) {
 	for _, tc := range []struct {
-		notices string
+		notices chatnode.RestoreNotices
 		want    []string
 	}{
 		{chatnode.RestoreNoticesNotice, []string{"ParticipantJoined", "Notice:the chat moved to another server"}},
 		{chatnode.RestoreNoticesNone, []string{"ParticipantJoined"}},
 	} {
-		t.Run(tc.notices, func(t *testing.T) {
+		t.Run(tc.notices.String(), func(t *testing.T) {
 			a, b, _ := twoNodes(t, func(c *chatnode.Config) { c.Settings.RestoreNotices = tc.notices })
 			c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
 			if got := texts(c.do(t, b, "refresh")); !slices.Equal(got, tc.want) {
@@ -68,8 +72,8 @@ func TestRestoreNoticesAndModes(t *testing.T) {
 	t.Run("restoration none", func(t *testing.T) {
 		a, b, _ := twoNodes(t, func(c *chatnode.Config) { c.Settings.RestorationMode = chatnode.RestoreNone })
 		c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
-		if r := c.do(t, b, "refresh"); r.status != 404 {
-			t.Fatalf("refresh on b with restoration none: %d", r.status)
+		if r := c.do(t, b, "refresh"); r.Status != 404 {
+			t.Fatalf("refresh on b with restoration none: %d", r.Status)
 		}
 	})
 }
@@ -78,8 +82,8 @@ func TestPurgeDropsFromMemoryOnly(t *testing.T) {
 	a, b, _ := twoNodes(t)
 	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"kept"}})
 	r := call(t, a, "POST", "/v1/admin/purge/"+c.id, nil)
-	if r.status != 200 || a.Sessions() != 0 || a.KPI().SessionPurged != 1 {
-		t.Fatalf("purge: %d, sessions %d", r.status, a.Sessions())
+	if r.Status != 200 || a.Sessions() != 0 || a.KPI().SessionPurged != 1 {
+		t.Fatalf("purge: %d, sessions %d", r.Status, a.Sessions())
 	}
 	if got := texts(c.do(t, b, "refresh")); !slices.Contains(got, "Message:kept") {
 		t.Fatalf("purge lost the stored transcript: %v", got)
@@ -93,11 +97,11 @@ func TestEndedChatIsKeptAndGone(t *testing.T) {
 	// b restores the ended chat read-only, or, once the final save removed the
 	// live rows, answers that it ended.
 	r := c.do(t, b, "refresh")
-	if !r.ChatEnded || r.StatusCode != 2 || (r.status != 200 && r.status != 410) {
-		t.Fatalf("refresh of an ended chat on b: %d %+v", r.status, r)
+	if !r.ChatEnded || r.StatusCode != api.StatusError || (r.Status != 200 && r.Status != 410) {
+		t.Fatalf("refresh of an ended chat on b: %d %+v", r.Status, r)
 	}
-	if s := c.do(t, b, "send", "message", "too late"); s.status != 410 || !s.ChatEnded {
-		t.Fatalf("send to an ended chat: %d %+v", s.status, s)
+	if s := c.do(t, b, "send", "message", "too late"); s.Status != 410 || !s.ChatEnded {
+		t.Fatalf("send to an ended chat: %d %+v", s.Status, s)
 	}
 }
 
@@ -122,12 +126,12 @@ func TestConcurrentOwnersRace(t *testing.T) {
 				form := url.Values{"userId": {c.user}, "secureKey": {c.key}, "message": {text}}
 				for attempt := 0; attempt < 20; attempt++ {
 					r := call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/send", form, "X-Request-Id", text)
-					if r.status == 200 {
+					if r.Status == 200 {
 						acked.Store(text, true)
 						break
 					}
-					if r.StatusCode != 1 {
-						t.Errorf("send %s: %d %+v", text, r.status, r.Errors)
+					if r.StatusCode != api.StatusRetry {
+						t.Errorf("send %s: %d %+v", text, r.Status, r.Errors)
 						return
 					}
 					lost.Add(1)
@@ -168,13 +172,13 @@ func TestConcurrentOwnersRace(t *testing.T) {
 
 // flaky is a store whose appends fail while broken is set.
 type flaky struct {
-	chatnode.Store
+	chat.Store
 	broken atomic.Bool
 }
 
 var errBroken = errors.New("store is down")
 
-func (f *flaky) Append(ctx context.Context, id string, recs []chatnode.Record) error {
+func (f *flaky) Append(ctx context.Context, id string, recs []chat.Record) error {
 	if f.broken.Load() {
 		return errBroken
 	}
@@ -187,15 +191,15 @@ func TestSaveOnErrorClose(t *testing.T) {
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.broken.Store(true)
 	r := c.do(t, n, "send", "message", "lost")
-	if r.status != 503 || r.StatusCode != 2 || !r.ChatEnded {
-		t.Fatalf("send on a broken store: %d %+v", r.status, r)
+	if r.Status != 503 || r.StatusCode != api.StatusError || !r.ChatEnded {
+		t.Fatalf("send on a broken store: %d %+v", r.Status, r)
 	}
 	if k := n.KPI(); k.TranscriptSaveFailed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 0 {
 		t.Fatalf("kpi = %+v", k)
 	}
 	j := call(t, n, "POST", "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {"Bob"}})
-	if j.status != 410 || !j.ChatEnded {
-		t.Fatalf("an agent could join a chat closed for a failed save: %d %+v", j.status, j)
+	if j.Status != 410 || !j.ChatEnded {
+		t.Fatalf("an agent could join a chat closed for a failed save: %d %+v", j.Status, j)
 	}
 	if r := c.do(t, n, "refresh", "transcriptPosition", "1"); !r.ChatEnded || slices.Contains(texts(r), "Message:lost") {
 		t.Fatalf("refresh after the close: %+v", texts(r))
@@ -207,13 +211,13 @@ func TestSaveOnErrorContinue(t *testing.T) {
 	st := &flaky{Store: openStore(t, path)}
 	n := newNode(t, "a", st, func(c *chatnode.Config) {
 		c.Settings.SaveOnError = chatnode.OnErrorContinue
-		c.Settings.AutoSave = 2
+		c.Settings.AutoSave = chatnode.AutoSaveNotify
 	})
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.broken.Store(true)
 	r := c.do(t, n, "send", "message", "kept in memory", "transcriptPosition", "2")
-	if r.status != 200 || !slices.Contains(texts(r), "Notice:the transcript could not be saved; the chat goes on") {
-		t.Fatalf("send on a broken store: %d %v", r.status, texts(r))
+	if r.Status != 200 || !slices.Contains(texts(r), "Notice:the transcript could not be saved; the chat goes on") {
+		t.Fatalf("send on a broken store: %d %v", r.Status, texts(r))
 	}
 	st.broken.Store(false)
 	c.send(t, n, "saved with the one before")
@@ -241,9 +245,9 @@ func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
 
 // staleLoad is a store whose Load misses the newest record, as a read racing
 // another node's append would.
-type staleLoad struct{ chatnode.Store }
+type staleLoad struct{ chat.Store }
 
-func (s staleLoad) Load(ctx context.Context, id string) (chatnode.SessionRow, []chatnode.Record, error) {
+func (s staleLoad) Load(ctx context.Context, id string) (chat.SessionRow, []chat.Record, error) {
 	row, recs, err := s.Store.Load(ctx, id)
 	if len(recs) > 0 {
 		recs = recs[:len(recs)-1]
@@ -259,8 +263,8 @@ func TestFailedRestoreKeepsCountsRight(t *testing.T) {
 	b := newNode(t, "b", staleLoad{openStore(t, path)})
 	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"hi"}})
 	r := c.do(t, b, "refresh")
-	if r.status != 409 || r.StatusCode != 1 {
-		t.Fatalf("restore from a stale read: %d %+v", r.status, r)
+	if r.Status != 409 || r.StatusCode != api.StatusRetry {
+		t.Fatalf("restore from a stale read: %d %+v", r.Status, r)
 	}
 	if got := b.Sessions(); got != 0 {
 		t.Fatalf("b counts %d live chats after a failed restore", got)

@@ -1,6 +1,10 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"time"
 )
@@ -62,11 +66,11 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	}
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
-	_, recs, err := n.cfg.Store.Load(c, s.id)
-	if err != nil && !isLost(err) {
-		return false, errStore(err)
+	_, recs, err := n.cfg.Store.Load(c, s.ID)
+	if err != nil && !chat.IsLost(err) {
+		return false, api.StoreFailed(err)
 	}
-	if err != nil || uint64(len(recs)) != s.seq {
+	if err != nil || uint64(len(recs)) != s.Seq() {
 		n.drop(s, errStale)
 		return false, nil
 	}

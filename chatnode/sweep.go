@@ -1,6 +1,8 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/chat"
+
 	"context"
 	"time"
 )
@@ -22,7 +24,7 @@ func (n *Node) sweepLoop() {
 
 func (n *Node) sweep() {
 	now := n.now()
-	for _, s := range n.held() {
+	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		n.sweepSession(s, now)
 		s.mu.Unlock()
@@ -35,8 +37,8 @@ func (n *Node) sweepSession(s *session, now time.Time) {
 	if s.gone {
 		return
 	}
-	if s.ended {
-		if now.Sub(s.endedAt) >= n.cfg.EndedRetention {
+	if s.Ended() {
+		if now.Sub(s.EndedAt()) >= n.cfg.EndedRetention {
 			n.remove(s)
 		}
 		return
@@ -53,37 +55,37 @@ func (n *Node) sweepSession(s *session, now time.Time) {
 }
 
 // silent returns the leave of the first participant past flex-disconnect-timeout.
-func (n *Node) silent(s *session, now time.Time) (eventRec, bool) {
+func (n *Node) silent(s *session, now time.Time) (chat.Entry, bool) {
 	limit := n.cfg.Settings.FlexDisconnectTimeout
 	if limit == 0 {
-		return eventRec{}, false
+		return chat.Entry{}, false
 	}
-	for _, p := range s.parts {
-		if p.present && p.Type != PartyExternal && now.Sub(p.lastSeen) >= limit {
-			return leave(s, p), true
+	for _, p := range s.Participants() {
+		if p.Present && p.Type != chat.PartyExternal && now.Sub(p.LastSeen) >= limit {
+			return s.Leave(p), true
 		}
 	}
-	return eventRec{}, false
+	return chat.Entry{}, false
 }
 
 // idle returns the inactivity-control event that is due, if any.
-func (n *Node) idle(s *session, now time.Time) (eventRec, bool) {
+func (n *Node) idle(s *session, now time.Time) (chat.Entry, bool) {
 	st := n.cfg.Settings
 	if !st.InactivityEnabled {
-		return eventRec{}, false
+		return chat.Entry{}, false
 	}
-	quiet := now.Sub(s.lastMessage)
-	alerts := 1
+	quiet, alerts := s.Quiet(now)
+	want := 1
 	if st.InactivityAlert2 > 0 {
-		alerts = 2
+		want = 2
 	}
 	switch {
-	case s.idleAlerts == 0 && quiet >= st.InactivityAlert:
-		return eventRec{Type: EventIdleAlert, Text: "the chat will close soon if nobody writes"}, true
-	case s.idleAlerts == 1 && alerts == 2 && quiet >= st.InactivityAlert+st.InactivityAlert2:
-		return eventRec{Type: EventIdleAlert, Text: "the chat will close soon if nobody writes"}, true
-	case s.idleAlerts >= alerts && quiet >= st.InactivityAlert+st.InactivityAlert2+st.InactivityClose:
-		return eventRec{Type: EventIdleClose, Text: "the chat was closed for inactivity", End: true}, true
+	case alerts == 0 && quiet >= st.InactivityAlert:
+		return chat.Entry{Type: chat.EventIdleAlert, Text: "the chat will close soon if nobody writes"}, true
+	case alerts == 1 && want == 2 && quiet >= st.InactivityAlert+st.InactivityAlert2:
+		return chat.Entry{Type: chat.EventIdleAlert, Text: "the chat will close soon if nobody writes"}, true
+	case alerts >= want && quiet >= st.InactivityAlert+st.InactivityAlert2+st.InactivityClose:
+		return chat.Entry{Type: chat.EventIdleClose, Text: "the chat was closed for inactivity", End: true}, true
 	}
-	return eventRec{}, false
+	return chat.Entry{}, false
 }

@@ -78,7 +78,7 @@ func TestFlexDisconnect(t *testing.T) {
 	n := clockedNode(t, clk, func(s *chatnode.Settings) { s.FlexDisconnectTimeout = 45 * time.Second })
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	j := call(t, n, "POST", "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {"Bob"}})
-	agent := chat{c.id, j.UserID, j.SecureKey}
+	agent := handle{c.id, j.UserID, j.SecureKey}
 	clk.Add(30 * time.Second)
 	c.do(t, n, "refresh")
 	clk.Add(20 * time.Second) // the agent is silent for 50s, the client for 20s
@@ -87,8 +87,8 @@ func TestFlexDisconnect(t *testing.T) {
 	if got[len(got)-1] != "ParticipantLeft" || n.Sessions() != 1 {
 		t.Fatalf("after the agent's silence: %v", got)
 	}
-	if r := agent.do(t, n, "send", "message", "back"); r.status != 409 {
-		t.Fatalf("a disconnected agent could send: %d", r.status)
+	if r := agent.do(t, n, "send", "message", "back"); r.Status != 409 {
+		t.Fatalf("a disconnected agent could send: %d", r.Status)
 	}
 	clk.Add(46 * time.Second)
 	n.SweepNow()

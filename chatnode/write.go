@@ -1,6 +1,10 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
+
+	"github.com/chatha/chatha/chat"
+
 	"bytes"
 	"context"
 	"errors"
@@ -9,11 +13,11 @@ import (
 
 // inTranscript reports whether events of type t take a transcript index
 // (otherwise they are transient or internal).
-func (n *Node) inTranscript(t EventType) bool {
+func (n *Node) inTranscript(t chat.EventType) bool {
 	switch t {
-	case EventTypingStarted, EventTypingStopped:
+	case chat.EventTypingStarted, chat.EventTypingStopped:
 		return n.cfg.Settings.SaveNotices == NoticesAll
-	case EventNotice, EventCustomNotice, EventPushURL, EventIdleAlert:
+	case chat.EventNotice, chat.EventCustomNotice, chat.EventPushURL, chat.EventIdleAlert:
 		return n.cfg.Settings.SaveNotices != NoticesNone
 	}
 	return t.Visible()
@@ -22,19 +26,19 @@ func (n *Node) inTranscript(t EventType) bool {
 // batch is a change prepared for storing: its events with indexes assigned and
 // the records to append.
 type batch struct {
-	evs  []eventRec
+	evs  []chat.Entry
 	inT  []bool
-	recs []Record
+	recs []chat.Record
 	seq  uint64 // the session's seq once stored
 }
 
 // prepare assigns indexes and sequence numbers to evs without changing s.
-func (n *Node) prepare(s *session, reqID string, evs []eventRec) batch {
-	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.seq}
-	if n.cfg.Settings.AutoSave > 0 {
+func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
+	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.Seq()}
+	if n.cfg.Settings.AutoSave.Appends() {
 		b.recs = append(b.recs, s.pending...)
 	}
-	idx, now := s.nextIndex, n.now().UnixMilli()
+	idx, now := s.NextIndex(), n.now().UnixMilli()
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Time == 0 {
@@ -44,9 +48,9 @@ func (n *Node) prepare(s *session, reqID string, evs []eventRec) batch {
 		if b.inT[i] = n.inTranscript(ev.Type); b.inT[i] {
 			ev.Index, idx = idx, idx+1
 		}
-		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave > 0 {
+		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave.Appends() {
 			b.seq++
-			b.recs = append(b.recs, Record{Seq: b.seq, RequestID: reqID, Data: mustEncode(ev)})
+			b.recs = append(b.recs, chat.Record{Seq: b.seq, RequestID: reqID, Data: ev.Encode()})
 		}
 	}
 	return b
@@ -54,9 +58,9 @@ func (n *Node) prepare(s *session, reqID string, evs []eventRec) batch {
 
 // commit stores evs as one fenced append, then applies them to s; the caller
 // holds s.mu. The error is an *Error fit for the client.
-func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...eventRec) error {
+func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...chat.Entry) error {
 	if s.gone {
-		return errLost
+		return api.ErrMoved
 	}
 	b := n.prepare(s, reqID, evs)
 	if len(b.recs) > 0 {
@@ -70,30 +74,28 @@ func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...even
 
 // save appends b's records and handles a failure per the HA options.
 func (n *Node) save(ctx context.Context, s *session, b batch) error {
-	err := n.append(ctx, s.id, b.recs)
+	err := n.append(ctx, s.ID, b.recs)
 	switch {
 	case err == nil:
 		s.pending = nil
 		n.kpi.saveOK.Inc()
-		n.storeOK.Store(true)
 		if s.saveFailing {
 			s.saveFailing = false
 			n.notifySave(s, "the transcript is being saved again")
 		}
 		return nil
-	case errors.Is(err, ErrUnknownChat): // ended and removed by another node
+	case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
 		n.drop(s, err)
-		return errEnded
-	case isLost(err):
+		return api.ErrEnded
+	case chat.IsLost(err):
 		n.drop(s, err)
-		return errLost
+		return api.ErrMoved
 	}
 	n.kpi.saveFailed.Inc()
-	n.storeOK.Store(false)
-	n.log.Warn("cannot save transcript", "chat", s.id, "err", err)
+	n.log.Warn("cannot save transcript", "chat", s.ID, "err", err)
 	if n.cfg.Settings.SaveOnError == OnErrorClose {
 		n.closeUnsaved(s)
-		return errSaveClosed
+		return api.ErrSaveClosed
 	}
 	s.pending, s.saveFailing = b.recs, true
 	n.notifySave(s, "the transcript could not be saved; the chat goes on")
@@ -102,25 +104,24 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 
 // notifySave shows every participant a transient Notice under transcript-auto-save=2.
 func (n *Node) notifySave(s *session, text string) {
-	if n.cfg.Settings.AutoSave == 2 {
-		s.show(eventRec{Type: EventNotice, Text: text}, n.now(), false)
+	if n.cfg.Settings.AutoSave.Notifies() {
+		s.Apply(chat.Entry{Type: chat.EventNotice, Text: text, Time: n.now().UnixMilli()}, false)
 	}
 }
 
 func (n *Node) apply(s *session, b batch, reqID string) {
-	wasEnded := s.ended
-	s.seq = b.seq
+	wasEnded := s.Ended()
 	if len(b.recs) > 0 {
-		s.lastWriter = n.cfg.Name
+		s.Taken(b.seq, n.cfg.Name)
 	}
 	for i := range b.evs {
-		s.apply(b.evs[i], b.inT[i])
-		if b.evs[i].Type == EventMessage {
+		s.Apply(b.evs[i], b.inT[i])
+		if b.evs[i].Type == chat.EventMessage {
 			n.kpi.accepted.Inc()
 		}
 	}
-	s.rememberRequest(reqID)
-	if s.ended && !wasEnded {
+	s.RememberRequest(reqID)
+	if s.Ended() && !wasEnded {
 		n.ended(s)
 	}
 }
@@ -128,23 +129,23 @@ func (n *Node) apply(s *session, b batch, reqID string) {
 // append stores recs with the configured retries. An append that failed in a
 // way that may still have stored it, then finds its seq taken, checks whether
 // the stored records are its own.
-func (n *Node) append(ctx context.Context, id string, recs []Record) error {
+func (n *Node) append(ctx context.Context, id string, recs []chat.Record) error {
 	ambiguous := false
 	return n.retry(ctx, func(c context.Context) error {
 		err := n.cfg.Store.Append(c, id, recs)
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, ErrSeqTaken) && ambiguous && n.storedAlready(ctx, id, recs):
+		case errors.Is(err, chat.ErrSeqTaken) && ambiguous && n.storedAlready(ctx, id, recs):
 			return nil
-		case !isLost(err):
+		case !chat.IsLost(err):
 			ambiguous = true
 		}
 		return err
-	}, isLost)
+	}, chat.IsLost)
 }
 
-func (n *Node) storedAlready(ctx context.Context, id string, recs []Record) bool {
+func (n *Node) storedAlready(ctx context.Context, id string, recs []chat.Record) bool {
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
 	_, stored, err := n.cfg.Store.Load(c, id)
@@ -176,21 +177,20 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // ended, for EndedRetention, so every participant who asks is told it closed.
 func (n *Node) closeUnsaved(s *session) {
 	n.kpi.closed.Inc()
-	n.addLive(-1)
-	s.ended, s.endedAt = true, n.now()
-	s.show(eventRec{Type: EventNotice, Text: "the chat was closed: its transcript could not be saved"}, s.endedAt, false)
-	n.log.Warn("chat closed without final save", "chat", s.id)
+	s.Apply(chat.Entry{Type: chat.EventNotice, Text: "the chat was closed: its transcript could not be saved", Time: n.now().UnixMilli(), End: true}, false)
+	n.chats.ended(s)
+	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 
 // ended counts a chat's end and saves its final transcript in the background.
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
-	n.addLive(-1)
-	final := finalTranscript(s)
+	n.chats.ended(s)
+	final := s.Final()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.saveFinal(s.id, final)
+		n.saveFinal(s.ID, final)
 	}()
 }
 
@@ -202,7 +202,7 @@ func (n *Node) saveFinal(id string, final []byte) {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
 	}
-	if n.cfg.Settings.AutoSave == 0 {
+	if !n.cfg.Settings.AutoSave.Appends() {
 		return
 	}
 	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {

@@ -1,13 +1,15 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // cluster is chat node and proxy processes gossiping on loopback over one store.
@@ -101,20 +103,10 @@ func states(t testing.TB, p *proc) map[string]string {
 	return out
 }
 
-// member is one entry of a proxy's cluster view.
-type member struct {
-	Name, State string
-	Incarnation uint64
-}
-
-func members(t testing.TB, p *proc) []member {
-	resp, err := client.Get("http://" + p.addr + "/v1/cluster")
+// members returns a proxy's cluster view.
+func members(t testing.TB, p *proc) []api.Member {
+	cv, err := clientOf(t, p.addr).Cluster(context.Background())
 	if err != nil {
-		t.Fatalf("GET /v1/cluster: %v", err)
-	}
-	defer resp.Body.Close()
-	var cv struct{ Members []member }
-	if err := json.NewDecoder(resp.Body).Decode(&cv); err != nil {
 		t.Fatal(err)
 	}
 	return cv.Members
@@ -122,13 +114,8 @@ func members(t testing.TB, p *proc) []member {
 
 // incarnation returns a node process's incarnation from its /healthz.
 func incarnation(t testing.TB, p *proc) uint64 {
-	resp, err := client.Get("http://" + p.addr + "/healthz")
+	h, err := clientOf(t, p.addr).Healthz(context.Background())
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h struct{ Incarnation uint64 }
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		t.Fatal(err)
 	}
 	return h.Incarnation
@@ -159,7 +146,11 @@ func (c *cluster) waitState(p *proc, what string, cond func(map[string]string) b
 
 // newProc prepares a chatha process.
 func newProc(name, addr string, args ...string) *proc {
-	p := &proc{name: name, addr: addr, cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	health, err := api.NewClient(api.ClientConfig{Addr: addr, Timeout: time.Second})
+	if err != nil {
+		panic("BUG: a process address that is not host:port: " + addr)
+	}
+	p := &proc{name: name, addr: addr, health: health, cmd: exec.Command(binary, args...), out: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	return p
 }
@@ -172,19 +163,19 @@ type party struct {
 
 func joinAgent(t *testing.T, base string, c chat, nick string) party {
 	t.Helper()
-	r := post(t, base, "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {nick}})
-	if r.status != 200 || r.SecureKey == "" {
-		t.Fatalf("agent join: %d %+v", r.status, r)
+	r := apitest.Answered(t)(clientOf(t, base).JoinAgent(context.Background(), c.id, &api.Request{Nickname: nick}))
+	if r.Status != 200 || r.SecureKey == "" {
+		t.Fatalf("agent join: %d %+v", r.Status, r)
 	}
 	return party{chat{c.id, r.UserID, r.SecureKey}, nick}
 }
 
 // transcript returns "index Type:text" lines of a full refresh.
-func transcript(t *testing.T, base string, c chat) ([]string, reply) {
+func transcript(t *testing.T, base string, c chat) ([]string, *api.Reply) {
 	t.Helper()
-	r := c.do(t, base, "refresh", "transcriptPosition", "1")
-	if r.status != 200 {
-		t.Fatalf("refresh: %d %+v", r.status, r)
+	r := c.do(t, base, "refresh", api.Request{TranscriptPosition: 1})
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %+v", r.Status, r)
 	}
 	var out []string
 	for _, m := range r.Messages {
@@ -219,11 +210,11 @@ func checkAcked(t *testing.T, lines []string, acked []string) {
 }
 
 // sendOK sends text and fails on any error reaching the client.
-func sendOK(t *testing.T, base string, p party, text string) reply {
+func sendOK(t *testing.T, base string, p party, text string) *api.Reply {
 	t.Helper()
-	r := p.do(t, base, "send", "message", text)
-	if r.status != 200 || r.StatusCode != 0 {
-		t.Fatalf("send %q as %s: %d %+v", text, p.name, r.status, r)
+	r := p.do(t, base, "send", api.Request{Message: text})
+	if r.Status != 200 || r.StatusCode != api.StatusOK {
+		t.Fatalf("send %q as %s: %d %+v", text, p.name, r.Status, r)
 	}
 	return r
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // TestDashboardInBrowser loads the proxy's dashboard in headless Chromium
@@ -22,7 +24,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	c := newCluster(t, 2)
 	px := c.addProxy("proxy-1")
-	create(t, px.addr, map[string][]string{"nickname": {"Ann"}, "text": {"hi"}})
+	create(t, px.addr, api.Request{Nickname: "Ann", Text: "hi"})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

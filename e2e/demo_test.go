@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -10,14 +9,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // TestDemo runs the README's first command, chatha demo: a chat goes through
 // its proxy, and Ctrl-C (SIGINT) stops the whole cluster.
 func TestDemo(t *testing.T) {
 	base := demoPort(t)
-	api := "127.0.0.1:" + strconv.Itoa(base)
-	p := newProc("demo", api, "demo", "--api", api, "--dir", filepath.Join(t.TempDir(), "demo"))
+	addr := "127.0.0.1:" + strconv.Itoa(base)
+	p := newProc("demo", addr, "demo", "--api", addr, "--dir", filepath.Join(t.TempDir(), "demo"))
 	p.start(t)
 	waitFor(t, 30*time.Second, "the demo to come up", func() bool {
 		if !p.running() {
@@ -25,9 +26,9 @@ func TestDemo(t *testing.T) {
 		}
 		return strings.Contains(p.out.String(), "Ctrl-C stops the cluster")
 	})
-	r := post(t, api, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello"}})
-	if r.status != 200 || !strings.HasPrefix(r.node, "node-") {
-		t.Fatalf("create through the demo's proxy: %d %+v", r.status, r)
+	r := createReply(t, addr, api.Request{Nickname: "Ann", Text: "hello"})
+	if r.Status != 200 || !strings.HasPrefix(r.Node, "node-") {
+		t.Fatalf("create through the demo's proxy: %d %+v", r.Status, r)
 	}
 	p.cmd.Process.Signal(syscall.SIGINT)
 	if err := p.wait(t); err != nil {

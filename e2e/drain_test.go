@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // TestDrainWithCtl: a node drained with chatha ctl gets no new chats, keeps
@@ -16,9 +17,8 @@ func TestDrainWithCtl(t *testing.T) {
 	px := pxp.addr
 	var mine []chat
 	for len(mine) < 3 {
-		r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
-		if r.node == "node-1" {
-			mine = append(mine, r.chat())
+		if r := createReply(t, px, api.Request{Nickname: "Ann"}); r.Node == "node-1" {
+			mine = append(mine, chatOf(r))
 		}
 	}
 	ctl := func(args ...string) string {
@@ -31,13 +31,13 @@ func TestDrainWithCtl(t *testing.T) {
 	ctl("drain", "node-1")
 	waitFor(t, 10*time.Second, "node-1 shown draining", func() bool { return strings.Contains(ctl("status"), "draining") })
 	for range 10 {
-		if r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Bob"}}); r.node != "node-2" {
-			t.Fatalf("a new chat went to %q while node-1 drains", r.node)
+		if r := createReply(t, px, api.Request{Nickname: "Bob"}); r.Node != "node-2" {
+			t.Fatalf("a new chat went to %q while node-1 drains", r.Node)
 		}
 	}
 	for _, ch := range mine {
-		if r := ch.do(t, px, "send", "message", "still here"); r.status != 200 || r.node != "node-1" {
-			t.Fatalf("a draining node stopped serving its chat: %d on %s", r.status, r.node)
+		if r := ch.do(t, px, "send", api.Request{Message: "still here"}); r.Status != 200 || r.Node != "node-1" {
+			t.Fatalf("a draining node stopped serving its chat: %d on %s", r.Status, r.Node)
 		}
 	}
 	wait := exec.Command(binary, "ctl", "--proxy", "http://"+px, "drain", "node-1", "--wait")
@@ -49,7 +49,7 @@ func TestDrainWithCtl(t *testing.T) {
 	}
 	go func() { done <- wait.Wait() }()
 	for _, ch := range mine {
-		ch.do(t, px, "disconnect")
+		ch.do(t, px, "disconnect", api.Request{})
 	}
 	select {
 	case err := <-done:

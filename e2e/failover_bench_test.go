@@ -1,10 +1,11 @@
 package e2e
 
 import (
-	"net/url"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // BenchmarkFailoverKill9 kills the node serving a chat with SIGKILL 20 times
@@ -16,15 +17,15 @@ func BenchmarkFailoverKill9(b *testing.B) {
 		c := newCluster(b, 3)
 		px := c.addProxy("proxy-1").addr
 		for range 20 {
-			r := post(b, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})
-			cl := party{r.chat(), "Ann"}
-			c.nodes[r.node].kill(b)
+			r := createReply(b, px, api.Request{Nickname: "Ann", Text: "hi"})
+			cl := party{chatOf(r), "Ann"}
+			c.nodes[r.Node].kill(b)
 			start := time.Now()
-			if s := cl.do(b, px, "send", "message", "after"); s.status != 200 || s.StatusCode != 0 {
+			if s := cl.do(b, px, "send", api.Request{Message: "after"}); s.Status != 200 || s.StatusCode != api.StatusOK {
 				b.Fatalf("send after the kill: %+v\nproxy:\n%s", s, c.proxies[0].out)
 			}
 			took = append(took, time.Since(start))
-			c.waitIncarnation(c.proxies[0], c.restartNode(r.node))
+			c.waitIncarnation(c.proxies[0], c.restartNode(r.Node))
 		}
 		slices.Sort(took)
 		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")

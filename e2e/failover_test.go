@@ -7,6 +7,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/chatha/chatha/api"
 )
 
 // storeURL returns the store the failover tests run on: SQLite in a temp
@@ -26,31 +28,31 @@ func TestNodeKilledChatContinuesOnAnother(t *testing.T) {
 	store := storeURL(t)
 	a := startNode(t, "a", store)
 	b := startNode(t, "b", store)
-	c := create(t, a.addr, map[string][]string{"nickname": {"Ann"}, "text": {"m0"}})
+	c := create(t, a.addr, api.Request{Nickname: "Ann", Text: "m0"})
 	want := []string{"ParticipantJoined", "Message:m0"}
 	for i := 1; i <= 5; i++ {
 		text := fmt.Sprintf("m%d", i)
-		if r := c.do(t, a.addr, "send", "message", text); r.status != 200 || r.StatusCode != 0 {
+		if r := c.do(t, a.addr, "send", api.Request{Message: text}); r.Status != 200 || r.StatusCode != api.StatusOK {
 			t.Fatalf("send %s: %+v", text, r)
 		}
 		want = append(want, "Message:"+text)
 	}
 	a.kill(t)
 
-	r := c.do(t, b.addr, "refresh", "transcriptPosition", "1")
+	r := c.do(t, b.addr, "refresh", api.Request{TranscriptPosition: 1})
 	want = append(want, "ParticipantLeft", "ParticipantJoined")
-	if r.status != 200 || r.Alias != "b" || !slices.Equal(lines(r), want) {
-		t.Fatalf("refresh on b: %d alias %q\n got %v\nwant %v\n%s", r.status, r.Alias, lines(r), want, b.out)
+	if r.Status != 200 || r.Alias != "b" || !slices.Equal(lines(r), want) {
+		t.Fatalf("refresh on b: %d alias %q\n got %v\nwant %v\n%s", r.Status, r.Alias, lines(r), want, b.out)
 	}
 	for i, m := range r.Messages {
 		if m.Index != i+1 {
 			t.Fatalf("index %d at position %d", m.Index, i+1)
 		}
 	}
-	if s := c.do(t, b.addr, "send", "message", "after the kill"); s.status != 200 || s.StatusCode != 0 {
+	if s := c.do(t, b.addr, "send", api.Request{Message: "after the kill"}); s.Status != 200 || s.StatusCode != api.StatusOK {
 		t.Fatalf("send on b: %+v", s)
 	}
-	final := c.do(t, b.addr, "refresh", "transcriptPosition", "1")
+	final := c.do(t, b.addr, "refresh", api.Request{TranscriptPosition: 1})
 	if !slices.Equal(lines(final), append(want, "Message:after the kill")) {
 		t.Fatalf("final transcript %v", lines(final))
 	}

@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // binary is the chatha binary TestMain builds.
@@ -64,6 +64,7 @@ type proc struct {
 	name   string
 	addr   string
 	gossip string
+	health *api.Client // with a short timeout: a process that hangs must not stall a poll
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	done   chan error
@@ -129,8 +130,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 func (p *proc) waitHealthy(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		if r, err := client.Get("http://" + p.addr + "/healthz"); err == nil {
-			r.Body.Close()
+		if _, err := p.health.Healthz(context.Background()); err == nil {
 			return nil
 		}
 		select {
@@ -174,78 +174,53 @@ func (p *proc) wait(t testing.TB) error {
 	}
 }
 
-// reply is a chat API answer.
-type reply struct {
-	Messages []struct {
-		From struct {
-			Nickname string
-			Type     string
-		}
-		Index int
-		Type  string
-		Text  string
-	}
-	ChatID, UserID, SecureKey, Alias string
-	NextPosition, StatusCode         int
-	ChatEnded                        bool
-	Errors                           []struct{ Code int }
-	status                           int
-	node                             string
-}
+// clients holds one API client per address a test talks to.
+var clients sync.Map
 
-var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
-
-func post(t testing.TB, base, path string, form url.Values) reply {
+// clientOf returns the API client of the node or proxy at addr.
+func clientOf(t testing.TB, addr string) *api.Client {
 	t.Helper()
-	r, err := postForm(base, path, form)
-	if err != nil {
-		t.Fatal(err)
+	if c, ok := clients.Load(addr); ok {
+		return c.(*api.Client)
 	}
-	return r
-}
-
-// postForm posts a form and decodes the answer; any HTTP status is an answer.
-func postForm(base, path string, form url.Values) (reply, error) {
-	resp, err := client.PostForm("http://"+base+path, form)
-	if err != nil {
-		return reply{}, fmt.Errorf("POST %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var r reply
-	if err := json.Unmarshal(body, &r); err != nil {
-		return r, fmt.Errorf("POST %s: %d %q is not JSON", path, resp.StatusCode, body)
-	}
-	r.status, r.node = resp.StatusCode, resp.Header.Get("X-Chatha-Node")
-	return r, nil
+	actual, _ := clients.LoadOrStore(addr, apitest.Client(t, addr))
+	return actual.(*api.Client)
 }
 
 // chat is a client's handle on one chat.
 type chat struct{ id, user, key string }
 
-// chat returns the handle a create or join answer gives.
-func (r reply) chat() chat { return chat{r.ChatID, r.UserID, r.SecureKey} }
+// chatOf returns the handle a create or join answer gives.
+func chatOf(r *api.Reply) chat { return chat{r.ChatID, r.UserID, r.SecureKey} }
 
-func create(t testing.TB, base string, form url.Values) chat {
+// createReply creates a chat of service "support" at base.
+func createReply(t testing.TB, base string, req api.Request) *api.Reply {
 	t.Helper()
-	r := post(t, base, "/genesys/2/chat/support", form)
-	if r.status != 200 || r.StatusCode != 0 {
-		t.Fatalf("create: %d %+v", r.status, r)
-	}
-	return r.chat()
+	return apitest.Answered(t)(clientOf(t, base).Create(context.Background(), "support", &req))
 }
 
-func (c chat) do(t testing.TB, base, action string, kv ...string) reply {
+func create(t testing.TB, base string, req api.Request) chat {
 	t.Helper()
-	form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		form.Set(kv[i], kv[i+1])
+	r := createReply(t, base, req)
+	if r.Status != 200 || r.StatusCode != api.StatusOK {
+		t.Fatalf("create: %d %+v", r.Status, r)
 	}
-	return post(t, base, "/genesys/2/chat/support/"+c.id+"/"+action, form)
+	return chatOf(r)
+}
+
+// act runs action as the participant c, with req's other fields.
+func (c chat) act(t testing.TB, base, action string, req api.Request) (*api.Reply, error) {
+	req.UserID, req.SecureKey = c.user, c.key
+	return clientOf(t, base).Act(context.Background(), "support", c.id, action, &req)
+}
+
+func (c chat) do(t testing.TB, base, action string, req api.Request) *api.Reply {
+	t.Helper()
+	return apitest.Answered(t)(c.act(t, base, action, req))
 }
 
 // lines returns "Type:text" of each message.
-func lines(r reply) []string {
+func lines(r *api.Reply) []string {
 	var out []string
 	for _, m := range r.Messages {
 		s := m.Type

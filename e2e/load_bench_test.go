@@ -1,8 +1,8 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // benchChats is the number of idle chats BenchmarkIdleChatsRSS holds.
@@ -48,6 +50,7 @@ func startBenchNode(b *testing.B, db string) *proc {
 // fillChats creates n chats of 10 events with the given concurrency and
 // returns the number of acknowledged writes.
 func fillChats(b *testing.B, addr string, n, workers int) int64 {
+	c := clientOf(b, addr)
 	var next, writes atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -55,7 +58,7 @@ func fillChats(b *testing.B, addr string, n, workers int) int64 {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				if err := oneChat(addr, &writes); err != nil {
+				if err := oneChat(c, &writes); err != nil {
 					b.Error(err)
 					return
 				}
@@ -66,15 +69,16 @@ func fillChats(b *testing.B, addr string, n, workers int) int64 {
 	return writes.Load()
 }
 
-func oneChat(addr string, writes *atomic.Int64) error {
-	r, err := acked(postForm(addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hello, I have a question about my order"}}))
+func oneChat(c *api.Client, writes *atomic.Int64) error {
+	ctx := context.Background()
+	r, err := acked(c.Create(ctx, "support", &api.Request{Nickname: "Ann", Text: "hello, I have a question about my order"}))
 	if err != nil {
 		return err
 	}
 	writes.Add(1)
 	for i := range 8 {
-		form := url.Values{"userId": {r.UserID}, "secureKey": {r.SecureKey}, "message": {fmt.Sprintf("message number %d of this chat", i)}}
-		if _, err := acked(postForm(addr, "/genesys/2/chat/support/"+r.ChatID+"/send", form)); err != nil {
+		req := &api.Request{UserID: r.UserID, SecureKey: r.SecureKey, Message: fmt.Sprintf("message number %d of this chat", i)}
+		if _, err := acked(c.Act(ctx, "support", r.ChatID, "send", req)); err != nil {
 			return err
 		}
 		writes.Add(1)
@@ -83,9 +87,9 @@ func oneChat(addr string, writes *atomic.Int64) error {
 }
 
 // acked turns an answer that acknowledged nothing into an error.
-func acked(r reply, err error) (reply, error) {
-	if err == nil && (r.status != 200 || r.StatusCode != 0) {
-		err = fmt.Errorf("not acknowledged: %d %+v", r.status, r.Errors)
+func acked(r *api.Reply, err error) (*api.Reply, error) {
+	if err == nil && (r.Status != 200 || r.StatusCode != api.StatusOK) {
+		err = fmt.Errorf("not acknowledged: %d %+v", r.Status, r.Errors)
 	}
 	return r, err
 }

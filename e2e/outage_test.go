@@ -1,14 +1,15 @@
 package e2e
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/url"
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // TestCassandraOutageClosesWithoutAck runs a chat node on the 3-node Cassandra
@@ -26,8 +27,8 @@ func TestCassandraOutageClosesWithoutAck(t *testing.T) {
 		t.Skip("needs a 3-node Cassandra: deploy/dev/cassandra.sh start --nodes 3, and CHATHA_TEST_STORE")
 	}
 	a := startNode(t, "a", store, "--transcript-resend-attempts", "1", "--transcript-resend-delay", "100ms")
-	c := create(t, a.addr, url.Values{"nickname": {"Ann"}})
-	if r := c.do(t, a.addr, "send", "message", "before"); r.status != 200 || r.StatusCode != 0 {
+	c := create(t, a.addr, api.Request{Nickname: "Ann"})
+	if r := c.do(t, a.addr, "send", api.Request{Message: "before"}); r.Status != 200 || r.StatusCode != api.StatusOK {
 		t.Fatalf("send before the outage: %+v", r)
 	}
 
@@ -42,22 +43,18 @@ func TestCassandraOutageClosesWithoutAck(t *testing.T) {
 		}
 	}
 	t.Cleanup(restart)
-	slow := &http.Client{Timeout: 2 * time.Minute}
-	resp, err := slow.PostForm("http://"+a.addr+"/genesys/2/chat/support/"+c.id+"/send",
-		url.Values{"userId": {c.user}, "secureKey": {c.key}, "message": {"during"}})
+	slow, err := api.NewClient(api.ClientConfig{Addr: a.addr, Timeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var during reply
-	json.NewDecoder(resp.Body).Decode(&during)
-	resp.Body.Close()
-	if resp.StatusCode != 503 || during.StatusCode != 2 || !during.ChatEnded {
-		t.Fatalf("send without quorum: %d %+v, want 503, statusCode 2, chat ended", resp.StatusCode, during)
+	during := apitest.Answered(t)(slow.Act(context.Background(), "support", c.id, "send", &api.Request{UserID: c.user, SecureKey: c.key, Message: "during"}))
+	if during.Status != 503 || during.StatusCode != api.StatusError || !during.ChatEnded {
+		t.Fatalf("send without quorum: %d %+v, want 503, statusCode 2, chat ended", during.Status, during)
 	}
 	waitFor(t, 30*time.Second, "the node to log the outage", func() bool {
 		return strings.Contains(a.out.String(), "cassandra status changed to UNAVAILABLE")
 	})
-	if r := c.do(t, a.addr, "refresh"); !r.ChatEnded {
+	if r := c.do(t, a.addr, "refresh", api.Request{}); !r.ChatEnded {
 		t.Fatalf("the closed chat is not ended for its client: %+v", r)
 	}
 

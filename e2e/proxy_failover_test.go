@@ -1,9 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"maps"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // TestFailoverThroughProxy is the acceptance scenario: a chat through the
@@ -20,30 +22,30 @@ import (
 func TestFailoverThroughProxy(t *testing.T) {
 	c := newCluster(t, 3)
 	px := c.addProxy("proxy-1").addr
-	created := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
-	if created.status != 200 || created.node == "" || created.Alias != created.node {
+	created := createReply(t, px, api.Request{Nickname: "Ann"})
+	if created.Status != 200 || created.Node == "" || created.Alias != created.Node {
 		t.Fatalf("create: %+v", created)
 	}
-	ann := party{created.chat(), "Ann"}
+	ann := party{chatOf(created), "Ann"}
 	agent := joinAgent(t, px, ann.chat, "Bob")
 	acked := []string{}
 	for i, p := range []party{ann, agent, ann} {
 		text := fmt.Sprintf("before-%d", i)
-		if r := sendOK(t, px, p, text); r.node != created.node {
-			t.Fatalf("send went to %s, not the home %s", r.node, created.node)
+		if r := sendOK(t, px, p, text); r.Node != created.Node {
+			t.Fatalf("send went to %s, not the home %s", r.Node, created.Node)
 		}
 		acked = append(acked, text)
 	}
 
-	c.nodes[created.node].kill(t)
+	c.nodes[created.Node].kill(t)
 	start := time.Now()
 	r := sendOK(t, px, ann, "after-kill")
 	took := time.Since(start)
 	acked = append(acked, "after-kill")
-	if r.node == created.node || r.node == "" || r.Alias != r.node {
-		t.Fatalf("after the kill: X-Chatha-Node %q alias %q (killed %s)", r.node, r.Alias, created.node)
+	if r.Node == created.Node || r.Node == "" || r.Alias != r.Node {
+		t.Fatalf("after the kill: X-Chatha-Node %q alias %q (killed %s)", r.Node, r.Alias, created.Node)
 	}
-	t.Logf("first answer %v after the kill, from %s", took, r.node)
+	t.Logf("first answer %v after the kill, from %s", took, r.Node)
 	sendOK(t, px, agent, "agent-after-kill")
 	acked = append(acked, "agent-after-kill")
 
@@ -136,11 +138,11 @@ type created struct {
 func createMany(t *testing.T, base string, n int) []created {
 	out := make([]created, n)
 	parallel(t, n, func(i int) error {
-		r, err := postForm(base, "/genesys/2/chat/support", url.Values{"nickname": {fmt.Sprintf("c%d", i)}})
-		if err != nil || r.status != 200 {
+		r, err := clientOf(t, base).Create(context.Background(), "support", &api.Request{Nickname: fmt.Sprintf("c%d", i)})
+		if err != nil || r.Status != 200 {
 			return fmt.Errorf("create %d: %v %+v", i, err, r)
 		}
-		out[i] = created{r.chat(), r.node}
+		out[i] = created{chatOf(r), r.Node}
 		return nil
 	})
 	return out
@@ -153,12 +155,12 @@ func routes(t *testing.T, base string, chats []created) map[string]string {
 	out := map[string]string{}
 	parallel(t, len(chats), func(i int) error {
 		ch := chats[i]
-		r, err := postForm(base, "/genesys/2/chat/support/"+ch.id+"/refresh", url.Values{"userId": {ch.user}, "secureKey": {ch.key}})
-		if err != nil || r.status != 200 {
-			return fmt.Errorf("refresh %s: %v %d %+v", ch.id, err, r.status, r.Errors)
+		r, err := ch.act(t, base, "refresh", api.Request{})
+		if err != nil || r.Status != 200 {
+			return fmt.Errorf("refresh %s: %v %+v", ch.id, err, r)
 		}
 		mu.Lock()
-		out[ch.id] = r.node
+		out[ch.id] = r.Node
 		mu.Unlock()
 		return nil
 	})
@@ -206,14 +208,14 @@ func TestPausedNodeNeverAppends(t *testing.T) {
 	agents := map[string]party{}
 	var victim string
 	for i := 0; len(mine) < 3 && i < 40; i++ {
-		r := post(t, px, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
+		r := createReply(t, px, api.Request{Nickname: "Ann"})
 		if victim == "" {
-			victim = r.node
+			victim = r.Node
 		}
-		if r.node != victim {
+		if r.Node != victim {
 			continue
 		}
-		cl := party{r.chat(), "Ann"}
+		cl := party{chatOf(r), "Ann"}
 		mine = append(mine, cl)
 		agents[cl.id] = joinAgent(t, px, cl.chat, "Bob")
 		sendOK(t, px, cl, "before-pause")
@@ -229,7 +231,7 @@ func TestPausedNodeNeverAppends(t *testing.T) {
 	took := c.waitState(pxp, victim+" dead", func(m map[string]string) bool { return m[victim] == "dead" })
 	t.Logf("%s declared dead %v after SIGSTOP", victim, took)
 	for _, cl := range mine {
-		if r := sendOK(t, px, cl, "during-pause"); r.node == victim {
+		if r := sendOK(t, px, cl, "during-pause"); r.Node == victim {
 			t.Fatal("a message was served by the paused node")
 		}
 		sendOK(t, px, agents[cl.id], "agent-during-pause")
@@ -285,9 +287,9 @@ func TestSIGTERMNodeLeavesAndChatsContinue(t *testing.T) {
 				default:
 				}
 				text := fmt.Sprintf("m-%d", j)
-				r, err := postForm(px, "/genesys/2/chat/support/"+cl.id+"/send", url.Values{"userId": {cl.user}, "secureKey": {cl.key}, "message": {text}})
-				if err != nil || r.status != 200 || r.StatusCode != 0 {
-					failed[i] = fmt.Sprintf("send during SIGTERM: %v %d %+v", err, r.status, r.Errors)
+				r, err := cl.act(t, px, "send", api.Request{Message: text})
+				if err != nil || r.Status != 200 || r.StatusCode != api.StatusOK {
+					failed[i] = fmt.Sprintf("send during SIGTERM: %v %+v", err, r)
 					return
 				}
 				sent[i] = append(sent[i], text)
@@ -322,7 +324,7 @@ func TestSIGTERMNodeLeavesAndChatsContinue(t *testing.T) {
 	}
 	for i, cl := range theirs {
 		lines, r := transcript(t, px, cl.chat)
-		if r.node == victim {
+		if r.Node == victim {
 			t.Fatal("a chat is still served by the stopped node")
 		}
 		checkAcked(t, lines, sent[i])

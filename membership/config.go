@@ -21,8 +21,8 @@ type Config struct {
 	// APIAddr is the host:port of this member's HTTP API, gossiped in Meta;
 	// empty for a member with no API.
 	APIAddr string
-	// Incarnation identifies this process start and goes into Meta; 0 (the
-	// default) makes New pick a random one.
+	// Incarnation identifies this process start and goes into Meta (required:
+	// chatid.NewIncarnation for a chat node, the same the node has).
 	Incarnation uint64
 	// BindAddr is the host:port to gossip on, UDP and TCP; port 0 picks a
 	// free port. Default "0.0.0.0:7946".
@@ -49,6 +49,9 @@ type Config struct {
 	// UpdateTimeout bounds how long UpdateMeta and Leave wait for their
 	// broadcast to go out (default 2s).
 	UpdateTimeout time.Duration
+	// PublishInterval is the least time between two broadcasts of Publish
+	// (default 250ms).
+	PublishInterval time.Duration
 	// MaxDeparted is how many dead or left members a View remembers, so a
 	// chat whose home died can still be told apart from one whose home is
 	// unknown (default 256).
@@ -100,12 +103,13 @@ func DefaultConfig() *Config {
 	mc.DeadNodeReclaimTime = 3 * time.Second
 	return &Config{
 		BindAddr:          "0.0.0.0:7946",
-		JoinAttempts:      5,               // a peer that is restarting has ~5 s to come up
-		JoinRetryInterval: time.Second,     // one try per second keeps the log readable
-		UpdateTimeout:     2 * time.Second, // a broadcast is done in a few GossipIntervals
-		MaxDeparted:       256,             // a few KiB, enough for many restarts
-		Logger:            slog.Default(),  // the process logger unless told otherwise
-		Memberlist:        mc,              // tuned above
+		JoinAttempts:      5,                      // a peer that is restarting has ~5 s to come up
+		JoinRetryInterval: time.Second,            // one try per second keeps the log readable
+		UpdateTimeout:     2 * time.Second,        // a broadcast is done in a few GossipIntervals
+		PublishInterval:   250 * time.Millisecond, // load spreads within a second; bursts cost 4 broadcasts a second
+		MaxDeparted:       256,                    // a few KiB, enough for many restarts
+		Logger:            slog.Default(),         // the process logger unless told otherwise
+		Memberlist:        mc,                     // tuned above
 	}
 }
 
@@ -118,6 +122,7 @@ func DefaultLocalConfig() *Config {
 	c.JoinAttempts = 3
 	c.JoinRetryInterval = 100 * time.Millisecond
 	c.UpdateTimeout = time.Second
+	c.PublishInterval = 50 * time.Millisecond
 	mc := c.Memberlist
 	mc.ProbeInterval = 150 * time.Millisecond
 	mc.ProbeTimeout = 75 * time.Millisecond
@@ -147,6 +152,8 @@ func (c *Config) validateIdentity() error {
 		return errors.New("empty Name")
 	case !c.Role.valid():
 		return fmt.Errorf("Role %d is not a valid role", c.Role)
+	case c.Incarnation == 0:
+		return errors.New("zero Incarnation (each process start needs its own)")
 	}
 	return nil
 }
@@ -183,6 +190,8 @@ func (c *Config) validateKnobs() error {
 		return fmt.Errorf("JoinRetryInterval is negative (%s)", c.JoinRetryInterval)
 	case c.UpdateTimeout <= 0:
 		return fmt.Errorf("UpdateTimeout is %s, want > 0", c.UpdateTimeout)
+	case c.PublishInterval <= 0:
+		return fmt.Errorf("PublishInterval is %s, want > 0", c.PublishInterval)
 	case c.MaxDeparted < 0:
 		return fmt.Errorf("MaxDeparted is %d, want >= 0", c.MaxDeparted)
 	case c.Logger == nil:

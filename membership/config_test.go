@@ -7,7 +7,7 @@ import (
 
 func TestDefaultsAreValid(t *testing.T) {
 	for name, c := range map[string]*Config{"DefaultConfig": DefaultConfig(), "DefaultLocalConfig": DefaultLocalConfig()} {
-		c.Name, c.Role = "n1", RoleNode
+		c.Name, c.Role, c.Incarnation = "n1", RoleNode, 1
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -18,6 +18,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	for field, change := range map[string]func(*Config){
 		"Name":                      func(c *Config) { c.Name = "" },
 		"Role":                      func(c *Config) { c.Role = RoleUnknown },
+		"Incarnation":               func(c *Config) { c.Incarnation = 0 },
 		"BindAddr":                  func(c *Config) { c.BindAddr = "nohost" },
 		"AdvertiseAddr":             func(c *Config) { c.AdvertiseAddr = "example.com:7946" },
 		"APIAddr":                   func(c *Config) { c.APIAddr = "h:99999" },

@@ -11,14 +11,18 @@
 // the home of a chat whose node died can still be named; Checksum lets two
 // proxies compare their routing inputs.
 //
-// Goroutines: the package starts none of its own. memberlist runs its
-// listeners, probe, gossip and push/pull loops; this package's callbacks
-// (events, probe results, log lines) run on them and only update the
-// member table under its mutex, never calling back into memberlist.
+// A chat node's mode and session count go out through Publish, which
+// coalesces bursts into at most one metadata broadcast per PublishInterval,
+// always ending with the latest values. SetKeys rotates the gossip keys.
+//
+// Goroutines: memberlist runs its listeners, probe, gossip and push/pull
+// loops; this package's callbacks (events, probe results, log lines) run on
+// them and only update the member table under its mutex, never calling back
+// into memberlist. Publish's broadcasts run on timer goroutines, one at a time.
 //
 // What memberlist keeps private is recovered from its log lines (see
 // logwatch.go): a failed probe of ours marks a member suspect, and a
 // refutation of a suspicion or death notice about ourselves counts in
-// Refutations. A graceful leave is told apart from a failure by the
+// Refutations and calls the OnRefute subscriber. A graceful leave is told apart from a failure by the
 // Leaving flag a member gossips in its Meta just before it leaves.
 package membership

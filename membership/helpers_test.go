@@ -22,10 +22,14 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// lastIncarnation numbers the members the tests start, so each has its own.
+var lastIncarnation atomic.Uint64
+
 // testConfig returns a local config for a chat node called name that joins join.
 func testConfig(name string, join ...string) *Config {
 	c := DefaultLocalConfig()
 	c.Name, c.Role, c.APIAddr, c.Join = name, RoleNode, "127.0.0.1:8080", join
+	c.Incarnation = lastIncarnation.Add(1)
 	c.Logger = testLogger()
 	return c
 }

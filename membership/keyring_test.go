@@ -103,3 +103,42 @@ func TestAcceptKeysAtStart(t *testing.T) {
 		t.Fatalf("keyring = %d keys, %v; want the key in use first, then the accepted one", len(keys), err)
 	}
 }
+
+// TestSetKeysRotates runs the three steps of a rotation through SetKeys, as a
+// config reload does, and checks the keyring after each.
+func TestSetKeysRotates(t *testing.T) {
+	c := testConfig("rot")
+	c.SecretKey = key(1)
+	m := startMember(t, c)
+	for _, step := range []struct {
+		keys Keys
+		want [][]byte
+	}{
+		{Keys{Primary: key(1), Accept: [][]byte{key(2)}}, [][]byte{key(1), key(2)}},
+		{Keys{Primary: key(2), Accept: [][]byte{key(1)}}, [][]byte{key(2), key(1)}},
+		{Keys{Primary: key(2)}, [][]byte{key(2)}},
+	} {
+		if err := m.SetKeys(step.keys); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := m.Keys()
+		if len(got) != len(step.want) || !bytes.Equal(got[0], step.want[0]) {
+			t.Fatalf("after SetKeys(%x...): %d keys, first %x", step.keys.Primary[:1], len(got), got[0][:1])
+		}
+	}
+	if err := m.SetKeys(Keys{}); err == nil {
+		t.Fatal("SetKeys turned encryption off")
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	k, err := ParseKeys("AQEBAQEBAQEBAQEBAQEBAQ==", " AgICAgICAgICAgICAgICAg==, ")
+	if err != nil || len(k.Primary) != 16 || len(k.Accept) != 1 {
+		t.Fatalf("ParseKeys = %+v, %v", k, err)
+	}
+	for _, bad := range [][2]string{{"", "AQ=="}, {"not base64", ""}, {"AQ==", "%%"}} {
+		if _, err := ParseKeys(bad[0], bad[1]); err == nil {
+			t.Errorf("ParseKeys(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}

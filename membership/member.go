@@ -1,8 +1,6 @@
 package membership
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log"
@@ -34,9 +32,11 @@ type Member struct {
 	meta  *localMeta
 	table *table
 
+	pub *publisher
+
 	refutations atomic.Uint64
-	refuted     chan struct{} // capacity 1: at most one pending signal
-	started     atomic.Bool   // refutations count once New has returned
+	onRefute    atomic.Pointer[func()]
+	started     atomic.Bool // refutations count once New has returned
 	left        atomic.Bool
 	closed      atomic.Bool
 }
@@ -68,7 +68,8 @@ func start(cfg *Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: *cfg, meta: meta, refuted: make(chan struct{}, 1)}
+	m := &Member{cfg: *cfg, meta: meta}
+	m.pub = &publisher{interval: cfg.PublishInterval, send: m.sendState}
 	m.cfg.Join = slices.Clone(cfg.Join)
 	m.table = newTable(cfg.Logger, cfg.MaxDeparted)
 	m.mc = m.memberlistConfig()
@@ -80,18 +81,9 @@ func start(cfg *Config) (*Member, error) {
 	return m, nil
 }
 
-// initialMeta returns the metadata a member starts with, picking a random
-// incarnation unless cfg has one.
+// initialMeta returns the metadata a member starts with.
 func initialMeta(cfg *Config) (*localMeta, error) {
-	inc := cfg.Incarnation
-	if inc == 0 {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("cannot pick an incarnation: %w", err)
-		}
-		inc = binary.BigEndian.Uint64(b[:]) | 1 // never 0
-	}
-	return newLocalMeta(Meta{Role: cfg.Role, APIAddr: cfg.APIAddr, Mode: ModeActive, Incarnation: inc})
+	return newLocalMeta(Meta{Role: cfg.Role, APIAddr: cfg.APIAddr, Mode: ModeActive, Incarnation: cfg.Incarnation})
 }
 
 // memberlistConfig returns the copy of cfg.Memberlist this member runs with.

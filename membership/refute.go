@@ -9,9 +9,8 @@ func (m *Member) noteRefute() {
 		return
 	}
 	m.refutations.Add(1)
-	select {
-	case m.refuted <- struct{}{}:
-	default: // a signal is already pending
+	if fn := m.onRefute.Load(); fn != nil {
+		(*fn)()
 	}
 }
 
@@ -21,6 +20,7 @@ func (m *Member) noteRefute() {
 // chat node checks the chats it holds against the store after one.
 func (m *Member) Refutations() uint64 { return m.refutations.Load() }
 
-// Refuted returns a channel that receives a value after one or more
-// refutations since the last receive. It is meant for one reader.
-func (m *Member) Refuted() <-chan struct{} { return m.refuted }
+// OnRefute makes fn be called after each refutation, on memberlist's
+// goroutine: it must return at once. A chat node subscribes its check of
+// held chats. A later call replaces fn.
+func (m *Member) OnRefute(fn func()) { m.onRefute.Store(&fn) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/proxy/ring"
 )
@@ -88,7 +89,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	}
 	p.noNode.Inc()
 	ctx.Response.Reset()
-	writeError(ctx, fasthttp.StatusServiceUnavailable, 1, codeNoNode, errNoNode.Error(), "retry in a moment")
+	api.WriteError(ctx, "", api.ErrNoNode)
 }
 
 // retryable: a node without the chat any more (409) is asked again, and then

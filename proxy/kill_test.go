@@ -1,10 +1,13 @@
 package proxy_test
 
 import (
+	"context"
 	"net"
-	"net/url"
 	"sync"
 	"testing"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // killable is a listener whose connections can all be cut at once, as a
@@ -39,16 +42,17 @@ func (k *killable) kill() {
 // cut; the request that finds it cut is answered by the successor.
 func TestFailoverOnCutKeepAlive(t *testing.T) {
 	c := newCluster(t, 3)
-	created := post(t, c.addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}})
-	auth := url.Values{"userId": {created.UserID}, "secureKey": {created.SecureKey}, "message": {"x"}}
+	pc, ctx := apitest.Client(t, c.addr), context.Background()
+	created := apitest.Answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann"}))
+	auth := &api.Request{UserID: created.UserID, SecureKey: created.SecureKey, Message: "x"}
 	for range 3 { // warm the pooled connections to the home
-		post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/send", auth)
+		apitest.Answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
 	}
-	c.kills[created.node]()
+	c.kills[created.Node]()
 	for i := range 5 {
-		r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/send", auth)
-		if r.status != 200 || r.node == created.node {
-			t.Fatalf("send %d after the home was cut: %d on %s %+v", i, r.status, r.node, r)
+		r := apitest.Answered(t)(pc.Act(ctx, "support", created.ChatID, "send", auth))
+		if r.Status != 200 || r.Node == created.Node {
+			t.Fatalf("send %d after the home was cut: %d on %s %+v", i, r.Status, r.Node, r)
 		}
 	}
 }

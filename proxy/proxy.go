@@ -1,14 +1,11 @@
 package proxy
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/VictoriaMetrics/metrics"
 )
@@ -40,7 +37,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), broken: newBrokenSet(), stop: make(chan struct{})}
-	p.clients = &clients{byAddr: map[string]*fasthttp.HostClient{}, cfg: &p.cfg}
+	p.clients = &clients{byAddr: map[string]nodeClients{}, cfg: &p.cfg}
 	p.registerMetrics()
 	p.table.Store(newTable(cfg.Views(), p.clients))
 	p.wg.Add(1)
@@ -130,41 +127,8 @@ func (p *Proxy) probeAll() {
 }
 
 func (p *Proxy) probe(b *backend) error {
-	status, _, err := p.get(b, "/readyz", "")
-	if err == nil && status != fasthttp.StatusOK {
-		err = fmt.Errorf("readyz answered %d", status)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ProbeTimeout)
+	defer cancel()
+	_, err := b.api.Readyz(ctx)
 	return err
 }
-
-// get sends a GET to a node and returns its status and a copy of the body.
-func (p *Proxy) get(b *backend, path, auth string) (int, []byte, error) {
-	return p.call(b, fasthttp.MethodGet, path, auth, p.cfg.ProbeTimeout)
-}
-
-// adminPost sends a POST to a node's admin API with the cluster token.
-func (p *Proxy) adminPost(b *backend, path string) (int, []byte, error) {
-	auth := ""
-	if p.cfg.ClusterToken != "" {
-		auth = "Bearer " + p.cfg.ClusterToken
-	}
-	return p.call(b, fasthttp.MethodPost, path, auth, p.cfg.RequestTimeout)
-}
-
-// call sends one request of the proxy's own to a node.
-func (p *Proxy) call(b *backend, method, path, auth string, timeout time.Duration) (int, []byte, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(method)
-	req.SetRequestURI("http://" + b.addr + path)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if err := b.client.DoTimeout(req, resp, timeout); err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
-}
-
-var errNoNode = errors.New("no chat node can serve this request now")

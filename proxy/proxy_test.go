@@ -1,19 +1,22 @@
 package proxy_test
 
 import (
-	"encoding/json"
+	"context"
 	"log/slog"
 	"net"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
+	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/membership/membertest"
 	"github.com/chatha/chatha/proxy"
 	"github.com/chatha/chatha/sqlite"
 )
@@ -35,23 +38,6 @@ func serve(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
 	return ln.Addr().String(), stop
 }
 
-// join starts a real gossip member on loopback.
-func join(t testing.TB, name string, role membership.Role, api string, inc uint64, seed *membership.Member) *membership.Member {
-	t.Helper()
-	cfg := membership.DefaultLocalConfig()
-	cfg.Name, cfg.Role, cfg.APIAddr, cfg.Logger, cfg.Incarnation = name, role, api, quiet, inc
-	cfg.BindAddr = "127.0.0.1:0"
-	if seed != nil {
-		cfg.Join = []string{seed.Addr()}
-	}
-	m, err := membership.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Shutdown() })
-	return m
-}
-
 // cluster is chat nodes on one SQLite file, each with a gossip member, and a
 // proxy whose member joined them.
 type cluster struct {
@@ -71,40 +57,47 @@ func newCluster(t *testing.T, nodes int) *cluster {
 	c := &cluster{stops: map[string]func(){}, kills: map[string]func(){}}
 	var seed *membership.Member
 	for i := range nodes {
-		name := string(rune('a' + i))
-		cfg := chatnode.DefaultLocalConfig(name, store)
-		cfg.Logger = quiet
-		n, err := chatnode.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(n.Close)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		kl := &killable{Listener: ln}
-		srv := &fasthttp.Server{Handler: n.Handler}
-		go srv.Serve(kl)
-		t.Cleanup(func() { srv.Shutdown() })
-		addr := ln.Addr().String()
-		c.stops[name] = func() { srv.Shutdown() }
-		c.kills[name] = kl.kill
-		m := join(t, name, membership.RoleNode, addr, n.Incarnation(), seed)
-		if seed == nil {
-			seed = m
-		}
+		seed = c.addNode(t, string(rune('a'+i)), store, seed)
 	}
-	c.proxy = startProxy(t, seed, nodes)
+	c.proxy = startProxy(t, seed, nodes, 0)
 	c.addr, _ = serve(t, c.proxy.Handler)
 	return c
 }
 
-// startProxy joins a proxy member through seed, waits until it sees nodes
-// chat nodes alive, and starts a proxy on its view.
-func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
+// addNode starts a chat node on store, serving on loopback, with a gossip
+// member that joins seed (or starts the cluster), and returns the member.
+func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *membership.Member) *membership.Member {
 	t.Helper()
-	pm := join(t, "proxy", membership.RoleProxy, "", 0, seed)
+	cfg := chatnode.DefaultLocalConfig(name, store)
+	cfg.Logger = quiet
+	n, err := chatnode.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := &killable{Listener: ln}
+	srv := &fasthttp.Server{Handler: n.Handler}
+	go srv.Serve(kl)
+	t.Cleanup(func() { srv.Shutdown() })
+	c.stops[name] = func() { srv.Shutdown() }
+	c.kills[name] = kl.kill
+	m := membertest.Join(t, name, membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
+	if seed == nil {
+		return m
+	}
+	return seed
+}
+
+// startProxy joins a proxy member through seed, waits until it sees nodes
+// chat nodes alive, and starts a proxy on its view that probes every
+// probeEvery (0: no probes).
+func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration) *proxy.Proxy {
+	t.Helper()
+	pm := membertest.Join(t, "proxy", membership.RoleProxy, "", 0, seed)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(pm.Current().Live(membership.RoleNode)) < nodes {
 		if time.Now().After(deadline) {
@@ -113,7 +106,7 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cfg := proxy.DefaultConfig("proxy", pm.Current)
-	cfg.Logger, cfg.ProbeInterval = quiet, 0
+	cfg.Logger, cfg.ProbeInterval = quiet, probeEvery
 	p, err := proxy.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -127,55 +120,28 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int) *proxy.Proxy {
 func inFrontOf(t testing.TB, backend fasthttp.RequestHandler) (*proxy.Proxy, string) {
 	t.Helper()
 	addr, _ := serve(t, backend)
-	node := join(t, "n", membership.RoleNode, addr, 7, nil)
+	node := membertest.Join(t, "n", membership.RoleNode, addr, 7, nil)
 	id, _ := chatid.New(chatid.HomeOf("n", 7), zeros{})
-	return startProxy(t, node, 1), id
-}
-
-type answer struct {
-	ChatID, UserID, SecureKey, Alias string
-	StatusCode                       int
-	Messages                         []struct{ Type, Text string }
-	node                             string
-	status                           int
-}
-
-func post(t *testing.T, addr, path string, form url.Values) answer {
-	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod("POST")
-	req.SetRequestURI("http://" + addr + path)
-	req.Header.SetContentType("application/x-www-form-urlencoded")
-	req.SetBodyString(form.Encode())
-	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	var a answer
-	if err := json.Unmarshal(resp.Body(), &a); err != nil {
-		t.Fatalf("%s: %q", path, resp.Body())
-	}
-	a.node, a.status = string(resp.Header.Peek("X-Chatha-Node")), resp.StatusCode()
-	return a
+	return startProxy(t, node, 1, 0), id
 }
 
 func TestRoutesToHomeAndFailsOver(t *testing.T) {
 	c := newCluster(t, 3)
-	created := post(t, c.addr, "/genesys/2/chat/support", url.Values{"nickname": {"Ann"}, "text": {"hi"}})
-	if created.status != 200 || created.node == "" || created.node != created.Alias {
+	pc, ctx := apitest.Client(t, c.addr), context.Background()
+	created := apitest.Answered(t)(pc.Create(ctx, "support", &api.Request{Nickname: "Ann", Text: "hi"}))
+	if created.Status != 200 || created.Node == "" || created.Node != created.Alias {
 		t.Fatalf("create: %+v", created)
 	}
-	auth := url.Values{"userId": {created.UserID}, "secureKey": {created.SecureKey}}
+	auth := &api.Request{UserID: created.UserID, SecureKey: created.SecureKey}
 	for range 3 {
-		if r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth); r.node != created.node {
-			t.Fatalf("refresh went to %s, home is %s", r.node, created.node)
+		if r := apitest.Answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth)); r.Node != created.Node {
+			t.Fatalf("refresh went to %s, home is %s", r.Node, created.Node)
 		}
 	}
-	c.stops[created.node]() // connections to the home are refused from now on
-	r := post(t, c.addr, "/genesys/2/chat/support/"+created.ChatID+"/refresh", auth)
-	if r.status != 200 || r.node == created.node || r.Alias != r.node {
-		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.status, r.node, r)
+	c.stops[created.Node]() // connections to the home are refused from now on
+	r := apitest.Answered(t)(pc.Refresh(ctx, "support", created.ChatID, auth))
+	if r.Status != 200 || r.Node == created.Node || r.Alias != r.Node {
+		t.Fatalf("refresh after the home stopped: %d on %s: %+v", r.Status, r.Node, r)
 	}
 	if len(r.Messages) != 4 || r.Messages[2].Type != "ParticipantLeft" {
 		t.Fatalf("restored transcript: %+v", r.Messages)
@@ -188,9 +154,9 @@ func TestClusterAPIAndUnknownChat(t *testing.T) {
 	if len(cv.Members) != 3 || cv.RingChecksum == "" {
 		t.Fatalf("cluster view: %+v", cv)
 	}
-	r := post(t, c.addr, "/genesys/2/chat/support/nope/refresh", url.Values{})
-	if r.status != 404 {
-		t.Fatalf("malformed chat id through the proxy: %d", r.status)
+	r := apitest.Answered(t)(apitest.Client(t, c.addr).Refresh(context.Background(), "support", "nope", nil))
+	if r.Status != 404 {
+		t.Fatalf("malformed chat id through the proxy: %d", r.Status)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy/ring"
 )
@@ -16,7 +17,8 @@ type backend struct {
 	name   string
 	addr   string
 	meta   membership.Meta
-	client *fasthttp.HostClient
+	client *fasthttp.HostClient // forwarding
+	api    *api.Client          // the proxy's own calls (probes, KPIs, queue, admin)
 }
 
 // table is an immutable routing snapshot of one membership view.
@@ -31,16 +33,22 @@ type table struct {
 // new view does not drop warm connections.
 type clients struct {
 	mu sync.Mutex // guards byAddr
-	// byAddr holds the client of each address seen.
-	byAddr map[string]*fasthttp.HostClient
+	// byAddr holds the clients of each address seen.
+	byAddr map[string]nodeClients
 	cfg    *Config
 }
 
-func (c *clients) get(addr string) *fasthttp.HostClient {
+// nodeClients are the clients of one node address; both share its connections.
+type nodeClients struct {
+	forward *fasthttp.HostClient
+	api     *api.Client
+}
+
+func (c *clients) get(addr string) nodeClients {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if hc := c.byAddr[addr]; hc != nil {
-		return hc
+	if nc, ok := c.byAddr[addr]; ok {
+		return nc
 	}
 	hc := &fasthttp.HostClient{
 		Addr:                          addr,
@@ -55,8 +63,11 @@ func (c *clients) get(addr string) *fasthttp.HostClient {
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		Dial:                          dialer(c.cfg.DialTimeout),
 	}
-	c.byAddr[addr] = hc
-	return hc
+	// A host:port address always makes a client.
+	ac, _ := api.NewClient(api.ClientConfig{Addr: addr, Token: c.cfg.ClusterToken, HostClient: hc})
+	nc := nodeClients{forward: hc, api: ac}
+	c.byAddr[addr] = nc
+	return nc
 }
 
 func dialer(timeout time.Duration) fasthttp.DialFunc {
@@ -75,7 +86,8 @@ func newTable(v *membership.View, cl *clients) *table {
 		all = append(all, rn)
 		if n.Live() && !n.Meta.Leaving && n.Meta.APIAddr != "" {
 			t.alive = append(t.alive, rn)
-			t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr)}
+			nc := cl.get(n.Meta.APIAddr)
+			t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, api: nc.api}
 		}
 	}
 	t.homes = ring.NewHomeIndex(all)

@@ -75,6 +75,9 @@ func (s *Store) commit(batch []*write) {
 		}
 		return nil
 	})
+	if err != nil {
+		s.watch.Suspect() // a failed commit: is the database still writable?
+	}
 	for i, w := range batch {
 		if err != nil {
 			errs[i] = err

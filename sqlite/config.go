@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,6 +24,11 @@ type Config struct {
 	MaxBatch int
 	// SweepInterval is how often expired rows are deleted (default 1m).
 	SweepInterval time.Duration
+	// ProbeInterval is how often a probe write checks that the database can
+	// be written (default 1s); a failed write asks for one at once.
+	ProbeInterval time.Duration
+	// Logger receives the availability changes (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // DefaultConfig returns the production defaults for the database at path.
@@ -34,6 +40,7 @@ func DefaultConfig(path string) Config {
 		TTL:           24 * time.Hour,  // outlives any live chat; orphans clean themselves up
 		MaxBatch:      256,             // bounds the latency one commit adds to its writers
 		SweepInterval: time.Minute,     // expiry is coarse; sweeping often only costs locks
+		ProbeInterval: time.Second,     // a full disk is seen within a second; one small commit a second is nothing
 	}
 }
 
@@ -50,8 +57,8 @@ func (c Config) Validate() error {
 		return errors.New("sqlite: TTL must be positive")
 	case c.MaxBatch < 1:
 		return errors.New("sqlite: MaxBatch must be at least 1")
-	case c.SweepInterval <= 0:
-		return errors.New("sqlite: SweepInterval must be positive")
+	case c.SweepInterval <= 0 || c.ProbeInterval <= 0:
+		return errors.New("sqlite: SweepInterval and ProbeInterval must be positive")
 	}
 	return nil
 }
@@ -87,8 +94,10 @@ func (c *Config) set(key, v string) error {
 		c.TTL, err = time.ParseDuration(v)
 	case "max-batch":
 		c.MaxBatch, err = strconv.Atoi(v)
+	case "probe-interval":
+		c.ProbeInterval, err = time.ParseDuration(v)
 	default:
-		return fmt.Errorf("unknown option %q (want synchronous, busy-timeout, ttl or max-batch)", key)
+		return fmt.Errorf("unknown option %q (want synchronous, busy-timeout, ttl, max-batch or probe-interval)", key)
 	}
 	if err != nil {
 		return fmt.Errorf("option %s: %w", key, err)

@@ -1,4 +1,4 @@
-// Package sqlite is chatha's embedded store: chatnode.Store on one SQLite file
+// Package sqlite is chatha's embedded store: chat.Store on one SQLite file
 // (modernc.org/sqlite, pure Go), with the same semantics as the Cassandra store.
 //
 // Several node processes may share one database file on one machine: the file is

@@ -5,17 +5,30 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/health"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-var _ chatnode.Store = (*Store)(nil)
+var (
+	_ chat.Store  = (*Store)(nil)
+	_ chat.Health = (*Store)(nil)
+)
+
+// Stable event codes of the availability log lines; dashboards and alerts match on them.
+const (
+	// EventUnavailable is logged with "sqlite status changed to UNAVAILABLE".
+	EventUnavailable = "CHATHA-SQLITE-001"
+	// EventAvailable is logged with "sqlite status changed to AVAILABLE".
+	EventAvailable = "CHATHA-SQLITE-002"
+)
 
 // ErrClosed is returned by writes on a closed Store.
 var ErrClosed = errors.New("sqlite store is closed")
@@ -42,9 +55,13 @@ CREATE TABLE IF NOT EXISTS transcripts (
 	chat_id  TEXT PRIMARY KEY,
 	data     BLOB NOT NULL,
 	saved_at INTEGER NOT NULL
-) WITHOUT ROWID;`
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS probe (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL
+);`
 
-// Store is the embedded chatnode.Store. It is safe for concurrent use.
+// Store is the embedded chat.Store. It is safe for concurrent use.
 type Store struct {
 	cfg Config
 	w   *sql.DB // one connection: the committer's and the sweeper's
@@ -52,6 +69,7 @@ type Store struct {
 	ins *sql.Stmt
 	has *sql.Stmt
 
+	watch  *health.Watch
 	writes chan *write
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -72,7 +90,16 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the folder of %s: %w", cfg.Path, err)
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{})}
+	var err error
+	s.watch, err = health.New(health.Config{Name: "sqlite", Probe: s.probe, Interval: cfg.ProbeInterval, Timeout: cfg.BusyTimeout + time.Second,
+		Logger: cfg.Logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
+	if err != nil {
+		return nil, err
+	}
 	if err := s.open(); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -80,7 +107,24 @@ func Open(cfg Config) (*Store, error) {
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.sweepLoop()
+	go s.watch.Run()
 	return s, nil
+}
+
+// Available reports whether the last probe could write to the database.
+// Probes run every ProbeInterval, and at once after a failed commit, so a
+// full disk or an unwritable file is seen within a probe, and so is its
+// recovery, whether or not anything else is written meanwhile.
+func (s *Store) Available() bool { return s.watch.Available() }
+
+// probe commits one small write through the committer, as appends are.
+func (s *Store) probe(ctx context.Context) error {
+	return s.submit(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)`, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("cannot write the probe row: %w", err)
+		}
+		return nil
+	})
 }
 
 func (s *Store) open() error {
@@ -108,9 +152,12 @@ func (s *Store) open() error {
 	return nil
 }
 
-// Close stops the committer and the sweeper and closes the database.
+// Close stops the watch, the committer and the sweeper and closes the database.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() {
+		s.watch.Close()
+		close(s.stop)
+	})
 	s.wg.Wait()
 	return s.closeDBs()
 }
@@ -127,8 +174,8 @@ func (s *Store) closeDBs() error {
 
 func (s *Store) expiry() int64 { return time.Now().Add(s.cfg.TTL).UnixMilli() }
 
-// Create implements chatnode.Creator.
-func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []chatnode.Record) error {
+// Create implements chat.Creator.
+func (s *Store) Create(ctx context.Context, row chat.SessionRow, first []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		exp := s.expiry()
 		res, err := tx.Exec(`INSERT OR IGNORE INTO sessions (chat_id, service, created_at, data, expires_at) VALUES (?, ?, ?, ?, ?)`,
@@ -137,19 +184,19 @@ func (s *Store) Create(ctx context.Context, row chatnode.SessionRow, first []cha
 			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chatnode.ErrChatExists)
+			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chat.ErrChatExists)
 		}
 		return s.insert(tx, row.ChatID, first, exp)
 	})
 }
 
-// Append implements chatnode.Appender.
-func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+// Append implements chat.Appender.
+func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.Stmt(s.has).QueryRow(chatID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("cannot append to chat %s: %w", chatID, chatnode.ErrUnknownChat)
+			return fmt.Errorf("cannot append to chat %s: %w", chatID, chat.ErrUnknownChat)
 		}
 		if err != nil {
 			return fmt.Errorf("cannot append to chat %s: %w", chatID, err)
@@ -159,7 +206,7 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chatnode.Recor
 }
 
 // insert stores recs, failing with ErrSeqTaken if any seq is already there.
-func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp int64) error {
+func (s *Store) insert(tx *sql.Tx, chatID string, recs []chat.Record, exp int64) error {
 	ins := tx.Stmt(s.ins)
 	for _, r := range recs {
 		res, err := ins.Exec(chatID, int64(r.Seq), r.RequestID, r.Data, exp)
@@ -167,15 +214,15 @@ func (s *Store) insert(tx *sql.Tx, chatID string, recs []chatnode.Record, exp in
 			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, chatnode.ErrSeqTaken)
+			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, chat.ErrSeqTaken)
 		}
 	}
 	return nil
 }
 
-// Load implements chatnode.Loader.
-func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, []chatnode.Record, error) {
-	row := chatnode.SessionRow{ChatID: chatID}
+// Load implements chat.Loader.
+func (s *Store) Load(ctx context.Context, chatID string) (chat.SessionRow, []chat.Record, error) {
+	row := chat.SessionRow{ChatID: chatID}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
@@ -185,7 +232,7 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 	err = tx.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
 		Scan(&row.Service, &created, &row.Data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chatnode.ErrUnknownChat)
+		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
@@ -195,15 +242,15 @@ func (s *Store) Load(ctx context.Context, chatID string) (chatnode.SessionRow, [
 	return row, recs, err
 }
 
-func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chatnode.Record, error) {
+func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chat.Record, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
 	}
 	defer rows.Close()
-	var recs []chatnode.Record
+	var recs []chat.Record
 	for rows.Next() {
-		var r chatnode.Record
+		var r chat.Record
 		var seq int64
 		if err := rows.Scan(&seq, &r.RequestID, &r.Data); err != nil {
 			return nil, fmt.Errorf("cannot read a record of chat %s: %w", chatID, err)
@@ -217,7 +264,7 @@ func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chatnode.Record,
 	return recs, nil
 }
 
-// SaveTranscript implements chatnode.Finisher.
+// SaveTranscript implements chat.Finisher.
 func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []byte) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at) VALUES (?, ?, ?)`,
@@ -229,7 +276,7 @@ func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []
 	})
 }
 
-// Delete implements chatnode.Finisher.
+// Delete implements chat.Finisher.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
@@ -242,12 +289,12 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 	})
 }
 
-// Transcript implements chatnode.TranscriptReader.
+// Transcript implements chat.TranscriptReader.
 func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	var data []byte
 	err := s.r.QueryRowContext(ctx, `SELECT data FROM transcripts WHERE chat_id = ?`, chatID).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chatnode.ErrUnknownChat)
+		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the transcript of chat %s: %w", chatID, err)
@@ -260,7 +307,7 @@ func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.
 	var exp int64
 	err := s.r.QueryRowContext(ctx, `SELECT expires_at FROM events WHERE chat_id = ? AND seq = ?`, chatID, int64(seq)).Scan(&exp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chatnode.ErrUnknownChat)
+		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chat.ErrUnknownChat)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the expiry of record %d of chat %s: %w", seq, chatID, err)

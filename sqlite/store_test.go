@@ -6,11 +6,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/chatha/chatha/chatnode"
-	"github.com/chatha/chatha/chatnode/storetest"
+	"github.com/chatha/chatha/chat"
+	"github.com/chatha/chatha/chat/storetest"
 )
 
-func openTemp(t *testing.T) chatnode.Store {
+func openTemp(t *testing.T) chat.Store {
 	t.Helper()
 	s, err := Open(DefaultConfig(filepath.Join(t.TempDir(), "chatha.db")))
 	if err != nil {
@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
 // node processes sharing it would: the suite's writes alternate between them.
 func TestTwoHandlesOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	storetest.Run(t, func(t *testing.T) chatnode.Store {
+	storetest.Run(t, func(t *testing.T) chat.Store {
 		a, err := Open(DefaultConfig(path))
 		if err != nil {
 			t.Fatal(err)
@@ -45,7 +45,7 @@ type alternating struct {
 	n     atomic.Int64
 }
 
-func (a *alternating) Append(ctx context.Context, chatID string, recs []chatnode.Record) error {
+func (a *alternating) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	if a.n.Add(1)%2 == 0 {
 		return a.other.Append(ctx, chatID, recs)
 	}

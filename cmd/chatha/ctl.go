@@ -1,49 +1,54 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // ctl talks to a proxy's cluster API.
 type ctl struct {
-	base  string
-	token string
-	out   io.Writer
-	http  *http.Client
+	client *api.Client
+	out    io.Writer
 }
 
-const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] status | kpi | drain NAME [--wait] | undrain NAME"
+// ctlTimeout bounds each call to the proxy.
+const ctlTimeout = 10 * time.Second
+
+const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] [--config FILE] status | kpi | drain NAME [--wait] | undrain NAME"
 
 func runCtl(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha ctl", flag.ContinueOnError)
 	base := fs.String("proxy", "http://127.0.0.1:8080", "proxy `URL`")
 	token := fs.String("cluster-token", "", "bearer `token` of the admin API")
+	config := fs.String("config", "", "YAML config `file` (keys proxy, cluster-token)")
 	wait := fs.Bool("wait", false, "with drain: return when the node has no chats left")
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err}
+	given, err := parseCommandLine(fs, args, stderr)
+	if err != nil {
+		return err
 	}
-	if *token == "" {
-		*token = os.Getenv(envName("cluster-token"))
-	}
-	c := &ctl{base: strings.TrimSuffix(*base, "/"), token: *token, out: stdout, http: &http.Client{Timeout: 10 * time.Second}}
 	rest := fs.Args()
 	if len(rest) > 1 && rest[len(rest)-1] == "--wait" { // flags after the node name
-		*wait, rest = true, rest[:len(rest)-1]
+		*wait, given["wait"], rest = true, true, rest[:len(rest)-1]
 	}
+	if err := fillFlags(fs, given, config); err != nil {
+		return err
+	}
+	client, err := api.NewClient(api.ClientConfig{Addr: *base, Token: *token, Timeout: ctlTimeout})
+	if err != nil {
+		return usageError{fmt.Errorf("--proxy: %w", err)}
+	}
+	c := &ctl{client: client, out: stdout}
 	switch {
 	case len(rest) == 1 && rest[0] == "status":
 		return c.status()
@@ -52,33 +57,15 @@ func runCtl(args []string, stdout, stderr io.Writer) error {
 	case len(rest) == 2 && rest[0] == "drain":
 		return c.drain(rest[1], *wait)
 	case len(rest) == 2 && rest[0] == "undrain":
-		return c.admin(rest[1], "undrain")
+		return c.admin(rest[1], "undrain", c.client.UndrainNode)
 	}
 	return usageError{errors.New(ctlUsage)}
 }
 
-// clusterMember is a member as GET /v1/cluster returns it.
-type clusterMember struct {
-	Name, Role, Address, State, Mode string
-	Sessions                         int
-	Incarnation                      uint64
-}
-
-func (c *ctl) get(path string, v any) error {
-	resp, err := c.http.Get(c.base + path)
-	if err != nil {
-		return fmt.Errorf("cannot reach the proxy: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-func (c *ctl) members() ([]clusterMember, error) {
-	var cv struct{ Members []clusterMember }
-	err := c.get("/v1/cluster", &cv)
+func (c *ctl) members() ([]api.Member, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	cv, err := c.client.Cluster(ctx)
 	return cv.Members, err
 }
 
@@ -95,38 +82,30 @@ func (c *ctl) status() error {
 	return w.Flush()
 }
 
+// kpi prints the cluster's summed counters, one per line, by name.
 func (c *ctl) kpi() error {
-	var k struct {
-		Nodes map[string]map[string]any
-		Total map[string]float64
-	}
-	if err := c.get("/v1/kpi", &k); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	k, err := c.client.ClusterKPI(ctx)
+	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(k.Total))
-	for key := range k.Total {
-		keys = append(keys, key)
+	b, _ := json.Marshal(k.Total) // the counters by their API names
+	var total map[string]float64
+	if err := json.Unmarshal(b, &total); err != nil {
+		return fmt.Errorf("BUG: KPI sums are not all numbers: %w", err)
 	}
-	sort.Strings(keys)
-	for _, key := range keys {
-		fmt.Fprintf(c.out, "%-24s %.0f\n", key, k.Total[key])
+	for _, key := range slices.Sorted(maps.Keys(total)) {
+		fmt.Fprintf(c.out, "%-24s %.0f\n", key, total[key])
 	}
 	return nil
 }
 
-func (c *ctl) admin(name, action string) error {
-	req, _ := http.NewRequest(http.MethodPost, c.base+"/v1/nodes/"+name+"/"+action, nil)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the proxy: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s %s", action, name, resp.Status, body)
+func (c *ctl) admin(name, action string, call func(context.Context, string) (api.NodeState, error)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	if _, err := call(ctx, name); err != nil {
+		return fmt.Errorf("%s %s: %w", action, name, err)
 	}
 	fmt.Fprintf(c.out, "%s: %s\n", name, action+"ed")
 	return nil
@@ -135,7 +114,7 @@ func (c *ctl) admin(name, action string) error {
 // drain marks the node draining and, with wait, shows its remaining chats
 // until none are left.
 func (c *ctl) drain(name string, wait bool) error {
-	if err := c.admin(name, "drain"); err != nil || !wait {
+	if err := c.admin(name, "drain", c.client.DrainNode); err != nil || !wait {
 		return err
 	}
 	start := -1

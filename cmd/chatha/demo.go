@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/chatha/chatha/api"
 )
 
 // demo is a whole cluster on this machine: nodes and a proxy as child
@@ -29,12 +30,12 @@ type demo struct {
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha demo", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 3, "number of chat nodes")
-	api := fs.String("api", "127.0.0.1:8080", "`host:port` of the proxy; nodes take the next ports")
+	apiAddr := fs.String("api", "127.0.0.1:8080", "`host:port` of the proxy; nodes take the next ports")
 	dir := fs.String("dir", "./chatha-demo", "`folder` for the store and logs")
 	if _, err := parseFlags(fs, args, nil, stderr); err != nil {
 		return err
 	}
-	host, port, err := splitPort(*api)
+	host, port, err := splitPort(*apiAddr)
 	if err != nil || *nodes < 1 || *nodes > 50 {
 		return usageError{fmt.Errorf("want --api HOST:PORT and --nodes 1 to 50 (%v)", err)}
 	}
@@ -50,7 +51,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := d.start(host, port, *nodes); err != nil {
 		return err
 	}
-	d.banner(*api, host, port, *nodes)
+	d.banner(*apiAddr, host, port, *nodes)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	<-ctx.Done()
@@ -109,7 +110,7 @@ func freePort(host string) (string, error) {
 }
 
 // spawn starts one child with its output in DIR/NAME.log and waits for its API.
-func (d *demo) spawn(name string, args []string, api string) error {
+func (d *demo) spawn(name string, args []string, addr string) error {
 	logf, err := os.Create(filepath.Join(d.dir, name+".log"))
 	if err != nil {
 		return err
@@ -122,11 +123,14 @@ func (d *demo) spawn(name string, args []string, api string) error {
 		return fmt.Errorf("cannot start %s: %w", name, err)
 	}
 	d.procs = append(d.procs, cmd)
+	health, err := api.NewClient(api.ClientConfig{Addr: addr, Timeout: time.Second}) // a child that hangs must not stall the poll
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if r, err := healthClient.Get("http://" + api + "/healthz"); err == nil {
-			r.Body.Close()
-			fmt.Fprintf(d.out, "  %-7s pid %-7d http://%s   (log %s)\n", name, cmd.Process.Pid, api, logf.Name())
+		if _, err := health.Healthz(context.Background()); err == nil {
+			fmt.Fprintf(d.out, "  %-7s pid %-7d http://%s   (log %s)\n", name, cmd.Process.Pid, addr, logf.Name())
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -134,7 +138,7 @@ func (d *demo) spawn(name string, args []string, api string) error {
 	return errors.New(name + " did not start; see " + logf.Name())
 }
 
-func (d *demo) banner(api, host string, port, nodes int) {
+func (d *demo) banner(addr, host string, port, nodes int) {
 	fmt.Fprintf(d.out, `
 chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
 
@@ -144,11 +148,8 @@ chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
 
 Kill a node with kill -9 PID and keep chatting through the proxy: the chat moves
 to another node and carries on. Ctrl-C stops the cluster.
-`, nodes, d.dir, api, api, api)
+`, nodes, d.dir, addr, addr, addr)
 }
-
-// healthClient polls a child's /healthz; a child that hangs must not stall the poll.
-var healthClient = &http.Client{Timeout: time.Second}
 
 // stop ends every child with SIGTERM, then SIGKILL after a grace period.
 func (d *demo) stop() {

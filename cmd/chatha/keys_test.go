@@ -17,7 +17,7 @@ func TestReloadKeepsCommandLineKeys(t *testing.T) {
 	a, b := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
 	enc := base64.StdEncoding.EncodeToString
 	cfg := membership.DefaultLocalConfig()
-	cfg.Name, cfg.Role, cfg.BindAddr, cfg.SecretKey = "n", membership.RoleNode, "127.0.0.1:0", a
+	cfg.Name, cfg.Role, cfg.BindAddr, cfg.SecretKey, cfg.Incarnation = "n", membership.RoleNode, "127.0.0.1:0", a, 1
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	m, err := membership.New(cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 )
@@ -81,14 +82,14 @@ func (c *common) logger(stderr io.Writer) *slog.Logger {
 // registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
 func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	*s = chatnode.DefaultSettings()
-	fs.StringVar(&s.RestorationMode, "session-restoration-mode", s.RestorationMode, "restore chats this node does not hold: none or simple")
-	fs.IntVar(&s.AutoSave, "transcript-auto-save", s.AutoSave, "0: save at end only; 1: append before ack; 2: 1 plus save notices")
-	fs.StringVar(&s.SaveOnError, "transcript-save-on-error", s.SaveOnError, "on a failed save: close or continue")
+	fs.TextVar(&s.RestorationMode, "session-restoration-mode", s.RestorationMode, "restore chats this node does not hold: none or simple")
+	fs.TextVar(&s.AutoSave, "transcript-auto-save", s.AutoSave, "0: save at end only; 1: append before ack; 2: 1 plus save notices")
+	fs.TextVar(&s.SaveOnError, "transcript-save-on-error", s.SaveOnError, "on a failed save: close or continue")
 	fs.IntVar(&s.ResendAttempts, "transcript-resend-attempts", s.ResendAttempts, "retries of a failed append")
 	fs.DurationVar(&s.ResendDelay, "transcript-resend-delay", s.ResendDelay, "delay between retries")
-	fs.StringVar(&s.SaveNotices, "transcript-save-notices", s.SaveNotices, "notices persisted: none, major or all")
+	fs.TextVar(&s.SaveNotices, "transcript-save-notices", s.SaveNotices, "notices persisted: none, major or all")
 	fs.BoolVar(&s.RestoreDoPurge, "session-restore-do-purge", s.RestoreDoPurge, "after a restore, ask the old owner to purge")
-	fs.StringVar(&s.RestoreNotices, "restore-notices", s.RestoreNotices, "shown after a restore: participants, notice or none")
+	fs.TextVar(&s.RestoreNotices, "restore-notices", s.RestoreNotices, "shown after a restore: participants, notice or none")
 	fs.DurationVar(&s.FlexDisconnectTimeout, "flex-disconnect-timeout", s.FlexDisconnectTimeout, "disconnect a participant silent this long (0: never)")
 	fs.BoolVar(&s.InactivityEnabled, "inactivity-control-enabled", s.InactivityEnabled, "send idle alerts and close idle chats")
 	fs.DurationVar(&s.InactivityAlert, "inactivity-control-timeout-alert", s.InactivityAlert, "idle time before an IdleAlert")
@@ -128,22 +129,27 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, uint64(time.Now().UnixMicro())
+	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
-	storeMetrics(cfg.Metrics, store)
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	var member *membership.Member
 	if f.gossip != "" {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
 			return err
 		}
-		cfg.Purge = purger(member, f.clusterToken, log)
+		cfg.Cluster, cfg.OnState = member.Current, member.Publish
 	}
 	node, err := chatnode.New(cfg)
 	if err != nil {
+		if member != nil {
+			member.Shutdown()
+		}
 		return usageError{err}
 	}
 	defer node.Close()
+	if member != nil {
+		member.OnRefute(node.CheckHeldChats)
+	}
 	return serveNode(node, member, ln, &f, log, stdout)
 }
 
@@ -152,7 +158,6 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if member != nil {
-		go publishNode(ctx, member, node, log)
 		defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
 	}
 	errc := make(chan error, 1)

@@ -20,6 +20,19 @@ var errHelp = errors.New("help shown")
 // config named by --config. Precedence: flag, environment, config, default.
 // It returns the names of the flags given on the command line.
 func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.Writer) (map[string]bool, error) {
+	given, err := parseCommandLine(fs, args, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return given, fillFlags(fs, given, configPath)
+}
+
+// parseCommandLine parses args into fs and returns the names of the flags
+// given; the arguments after the flags are left in fs.Args().
+func parseCommandLine(fs *flag.FlagSet, args []string, stderr io.Writer) (map[string]bool, error) {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -27,11 +40,15 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 		}
 		return nil, usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given, nil
+}
+
+// fillFlags sets every flag not given on the command line from its CHATHA_*
+// environment variable, else from the YAML config at *configPath (itself a
+// flag, or CHATHA_CONFIG).
+func fillFlags(fs *flag.FlagSet, given map[string]bool, configPath *string) error {
 	if configPath != nil && !given["config"] {
 		if v, ok := os.LookupEnv(envName("config")); ok {
 			*configPath = v
@@ -39,10 +56,10 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 	}
 	conf, err := loadConfig(configPath)
 	if err != nil {
-		return nil, usageError{err}
+		return usageError{err}
 	}
 	if err := checkKeys(fs, conf); err != nil {
-		return nil, usageError{err}
+		return usageError{err}
 	}
 	var setErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -55,7 +72,7 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 			setErr = wrapSet(fs.Set(f.Name, v), "config key "+f.Name)
 		}
 	})
-	return given, setErr
+	return setErr
 }
 
 func wrapSet(err error, where string) error {

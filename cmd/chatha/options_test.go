@@ -41,7 +41,7 @@ settings:
 		t.Errorf("name %q: the flag must win", f.name)
 	case f.clusterToken != "env-token":
 		t.Errorf("cluster token %q: the environment must beat the config", f.clusterToken)
-	case f.api != "127.0.0.1:9000" || s.RestoreNotices != "notice":
+	case f.api != "127.0.0.1:9000" || s.RestoreNotices != chatnode.RestoreNoticesNotice:
 		t.Errorf("config values not read: api %q notices %q", f.api, s.RestoreNotices)
 	case s.ResendAttempts != 5:
 		t.Errorf("resend attempts %d, want 5 from the environment", s.ResendAttempts)
@@ -57,6 +57,8 @@ func TestConfigErrors(t *testing.T) {
 	for name, body := range map[string]string{
 		"unknown key":  "name: a\nsettings:\n  no-such-option: 1\n",
 		"bad value":    "settings:\n  transcript-resend-delay: soon\n",
+		"bad word":     "settings:\n  restore-notices: loud\n",
+		"bad number":   "settings:\n  transcript-auto-save: 3\n",
 		"invalid yaml": "name: [unclosed\n",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -70,6 +72,9 @@ func TestConfigErrors(t *testing.T) {
 			_, err := parseFlags(fs, []string{"--config", conf}, &f.config, io.Discard)
 			if _, ok := err.(usageError); !ok {
 				t.Fatalf("err = %v, want a usage error", err)
+			}
+			if key := strings.Fields(strings.TrimPrefix(body, "settings:\n"))[0]; key != "name:" && !strings.Contains(err.Error(), strings.TrimSuffix(key, ":")) {
+				t.Fatalf("err = %v, does not name %s", err, key)
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy"
 )
@@ -39,7 +40,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
-	member, err := joinGossip(&f, membership.RoleProxy, uint64(time.Now().UnixMicro()), log)
+	member, err := joinGossip(&f, membership.RoleProxy, chatid.NewIncarnation(), log)
 	if err != nil {
 		return err
 	}

@@ -7,15 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
-
 	"github.com/chatha/chatha/cassandra"
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/sqlite"
 )
 
 // openStore opens the store a --store URL names.
-func openStore(url string, log *slog.Logger) (chatnode.Store, error) {
+func openStore(url string, log *slog.Logger) (chat.Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		cfg, err := sqlite.ParseURL(url)
@@ -41,16 +39,4 @@ func openStore(url string, log *slog.Logger) (chatnode.Store, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("--store %q: want sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE[?OPTIONS]", url)
-}
-
-// storeMetrics exports the store's availability as a gauge when it has one.
-func storeMetrics(set *metrics.Set, s chatnode.Store) {
-	if a, ok := s.(interface{ Available() bool }); ok {
-		set.NewGauge("chatha_store_available", func() float64 {
-			if a.Available() {
-				return 1
-			}
-			return 0
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package chatnode
+package chat
 
 import (
 	"encoding/json"
@@ -102,47 +102,75 @@ type Event struct {
 	Time time.Time
 }
 
-// partyRec is a participant as stored in a join record or the session row.
-type partyRec struct {
-	ID      int       `json:"id"`
-	UserID  string    `json:"u"`
-	Nick    string    `json:"n"`
-	Type    PartyType `json:"t"`
-	KeyHash []byte    `json:"k"`
+// Party is a participant as stored in a join entry or the session row.
+type Party struct {
+	// ID is the participant's number in the chat: the creator is 1, then 2, ...
+	ID int `json:"id"`
+	// UserID is the participant's public id.
+	UserID string `json:"u"`
+	// Nick is the nickname the participant joined with.
+	Nick string `json:"n"`
+	// Type is the participant's kind.
+	Type PartyType `json:"t"`
+	// KeyHash is the SHA-256 of the participant's secure key, never the key.
+	KeyHash []byte `json:"k"`
 }
 
-// eventRec is the stored form of an event.
-type eventRec struct {
-	Type  EventType         `json:"t"`
-	Index int               `json:"i,omitempty"`
-	From  int               `json:"f,omitempty"`
-	Text  string            `json:"x,omitempty"`
-	MType string            `json:"m,omitempty"`
-	Time  int64             `json:"ts"`
-	Party *partyRec         `json:"p,omitempty"`
-	Data  map[string]string `json:"d,omitempty"`
-	End   bool              `json:"e,omitempty"`
-	Node  string            `json:"n,omitempty"`
+// Entry is one change to a chat: the content of one stored Record, and what
+// a live change applies to the Session.
+type Entry struct {
+	// Type is what happened.
+	Type EventType `json:"t"`
+	// Index is the transcript position; 0 for transient and internal entries.
+	Index int `json:"i,omitempty"`
+	// From is the participant id of the author; 0 is the system.
+	From int `json:"f,omitempty"`
+	// Text is the message, notice text, URL or new nickname.
+	Text string `json:"x,omitempty"`
+	// MType is the client's optional message subtype.
+	MType string `json:"m,omitempty"`
+	// Time is when it happened, in Unix milliseconds.
+	Time int64 `json:"ts"`
+	// Party is the participant a join adds.
+	Party *Party `json:"p,omitempty"`
+	// Data is the userData a DataUpdated entry sets.
+	Data map[string]string `json:"d,omitempty"`
+	// End marks the entry that ends the chat.
+	End bool `json:"e,omitempty"`
+	// Node is the name of the node that wrote the entry.
+	Node string `json:"n,omitempty"`
 }
 
-// rowRec is the stored form of what is fixed at creation.
-type rowRec struct {
-	Subject  string            `json:"subject,omitempty"`
-	Email    string            `json:"email,omitempty"`
+// Creation is the stored form of what is fixed when a chat is created
+// (SessionRow.Data).
+type Creation struct {
+	// Subject is the create request's subject.
+	Subject string `json:"subject,omitempty"`
+	// Email is the create request's emailAddress.
+	Email string `json:"email,omitempty"`
+	// UserData is the create request's userData.
 	UserData map[string]string `json:"userData,omitempty"`
-	Creator  partyRec          `json:"creator"`
+	// Creator is the participant who created the chat (ID 1).
+	Creator Party `json:"creator"`
 }
 
-func decodeEvent(data []byte) (eventRec, error) {
-	var r eventRec
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("cannot decode a stored event: %w", err)
+// DecodeEntry reads an entry from a record's Data.
+func DecodeEntry(data []byte) (Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, fmt.Errorf("cannot decode a stored event: %w", err)
 	}
-	if !r.Type.valid() {
-		return r, fmt.Errorf("cannot decode a stored event: unknown type %d", r.Type)
+	if !e.Type.valid() {
+		return e, fmt.Errorf("cannot decode a stored event: unknown type %d", e.Type)
 	}
-	return r, nil
+	return e, nil
 }
+
+// Encode returns the entry as a record's Data.
+func (e *Entry) Encode() []byte { return mustEncode(e) }
+
+// Encode returns the creation data as a SessionRow's Data.
+func (c *Creation) Encode() []byte { return mustEncode(c) }
 
 func mustEncode(v any) []byte {
 	b, err := json.Marshal(v)

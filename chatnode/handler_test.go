@@ -1,6 +1,7 @@
 package chatnode_test
 
 import (
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatnode"
 	"net/url"
 	"slices"
@@ -34,7 +35,7 @@ func TestChatFlow(t *testing.T) {
 		t.Fatalf("refresh from 3: %v next %d", texts(from3), from3.NextPosition)
 	}
 	end := c.do(t, n, "disconnect")
-	if !end.ChatEnded || end.StatusCode != 2 {
+	if !end.ChatEnded || end.StatusCode != api.StatusError {
 		t.Fatalf("disconnect: %+v", end)
 	}
 	if k := n.KPI(); k.SessionCreated != 1 || k.SessionClosed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 2 {
@@ -46,14 +47,14 @@ func TestAgentJoinQueueAndTyping(t *testing.T) {
 	n := newNode(t, "a", tempStore(t))
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	q := call(t, n, "GET", "/agent/1/queue", nil)
-	if q.status != 200 {
+	if q.Status != 200 {
 		t.Fatalf("queue: %+v", q)
 	}
 	j := call(t, n, "POST", "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {"Bob"}})
-	if j.status != 200 || j.SecureKey == "" || j.UserID == c.user {
+	if j.Status != 200 || j.SecureKey == "" || j.UserID == c.user {
 		t.Fatalf("join: %+v", j)
 	}
-	agent := chat{c.id, j.UserID, j.SecureKey}
+	agent := handle{c.id, j.UserID, j.SecureKey}
 	agent.do(t, n, "startTyping")
 	got := c.do(t, n, "refresh", "transcriptPosition", "3")
 	if !slices.Equal(texts(got), []string{"TypingStarted"}) || got.Messages[0].From.Type != "Agent" {
@@ -89,27 +90,27 @@ func TestBadInput(t *testing.T) {
 		form               url.Values
 		status, code       int
 	}{
-		{"create without nickname", "POST", "/genesys/2/chat/support", url.Values{"subject": {"x"}}, 400, 101},
-		{"bad service name", "POST", "/genesys/2/chat/sup%20port", url.Values{"nickname": {"a"}}, 400, 100},
-		{"unknown chat", "POST", base + strings.Repeat("0", 32) + "/send", with("message", "x"), 404, 103},
-		{"malformed chat id", "POST", base + "nope/send", with("message", "x"), 404, 103},
-		{"wrong key", "POST", base + c.id + "/send", url.Values{"userId": {c.user}, "secureKey": {"bad"}, "message": {"x"}}, 403, 104},
-		{"unknown action", "POST", base + c.id + "/explode", ok, 400, 100},
-		{"send without message", "POST", base + c.id + "/send", ok, 400, 101},
-		{"message too large", "POST", base + c.id + "/send", with("message", strings.Repeat("x", 16<<10+1)), 413, 102},
-		{"nickname too large", "POST", "/genesys/2/chat/support", url.Values{"nickname": {strings.Repeat("n", 2000)}}, 413, 102},
-		{"bad position", "POST", base + c.id + "/refresh", with("transcriptPosition", "-3"), 400, 100},
-		{"GET on chat API", "GET", base + c.id + "/refresh", nil, 405, 111},
-		{"no such endpoint", "GET", "/nope/nope", nil, 404, 110},
-		{"agent without token", "POST", "/agent/1/chat/" + c.id + "/join", url.Values{"nickname": {"b"}}, 401, 109},
-		{"admin without token", "POST", "/v1/admin/drain", nil, 401, 109},
-		{"invalid utf-8", "POST", base + c.id + "/send", with("message", "\xff\xfe"), 400, 100},
+		{"create without nickname", "POST", "/genesys/2/chat/support", url.Values{"subject": {"x"}}, 400, api.CodeMissingField},
+		{"bad service name", "POST", "/genesys/2/chat/sup%20port", url.Values{"nickname": {"a"}}, 400, api.CodeBadRequest},
+		{"unknown chat", "POST", base + strings.Repeat("0", 32) + "/send", with("message", "x"), 404, api.CodeUnknownChat},
+		{"malformed chat id", "POST", base + "nope/send", with("message", "x"), 404, api.CodeUnknownChat},
+		{"wrong key", "POST", base + c.id + "/send", url.Values{"userId": {c.user}, "secureKey": {"bad"}, "message": {"x"}}, 403, api.CodeBadKey},
+		{"unknown action", "POST", base + c.id + "/explode", ok, 400, api.CodeBadRequest},
+		{"send without message", "POST", base + c.id + "/send", ok, 400, api.CodeMissingField},
+		{"message too large", "POST", base + c.id + "/send", with("message", strings.Repeat("x", 16<<10+1)), 413, api.CodeTooLarge},
+		{"nickname too large", "POST", "/genesys/2/chat/support", url.Values{"nickname": {strings.Repeat("n", 2000)}}, 413, api.CodeTooLarge},
+		{"bad position", "POST", base + c.id + "/refresh", with("transcriptPosition", "-3"), 400, api.CodeBadRequest},
+		{"GET on chat API", "GET", base + c.id + "/refresh", nil, 405, api.CodeMethod},
+		{"no such endpoint", "GET", "/nope/nope", nil, 404, api.CodeNotFound},
+		{"agent without token", "POST", "/agent/1/chat/" + c.id + "/join", url.Values{"nickname": {"b"}}, 401, api.CodeUnauthorized},
+		{"admin without token", "POST", "/v1/admin/drain", nil, 401, api.CodeUnauthorized},
+		{"invalid utf-8", "POST", base + c.id + "/send", with("message", "\xff\xfe"), 400, api.CodeBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := call(t, n, tc.method, tc.path, tc.form)
-			if r.status != tc.status || len(r.Errors) != 1 || r.Errors[0].Code != tc.code || r.Errors[0].Message == "" {
-				t.Fatalf("got %d %+v, want %d code %d", r.status, r.Errors, tc.status, tc.code)
+			if r.Status != tc.status || len(r.Errors) != 1 || r.Errors[0].Code != tc.code || r.Errors[0].Message == "" {
+				t.Fatalf("got %d %+v, want %d code %d", r.Status, r.Errors, tc.status, tc.code)
 			}
 		})
 	}
@@ -124,7 +125,7 @@ func TestRequestIDIsAppendedOnce(t *testing.T) {
 	form := url.Values{"userId": {c.user}, "secureKey": {c.key}, "message": {"once"}}
 	for range 3 {
 		r := call(t, n, "POST", "/genesys/2/chat/support/"+c.id+"/send", form, "X-Request-Id", "req-1")
-		if r.status != 200 {
+		if r.Status != 200 {
 			t.Fatalf("send: %+v", r)
 		}
 	}
@@ -138,12 +139,12 @@ func TestDrainAndLimit(t *testing.T) {
 		c.Settings.LimitForSessions = 3
 		c.Settings.LimitsRestoreThreshold = 50
 	})
-	var chats []chat
+	var chats []handle
 	for range 3 {
 		c, _ := createChat(t, n, url.Values{"nickname": {"x"}})
 		chats = append(chats, c)
 	}
-	if r := call(t, n, "POST", "/genesys/2/chat/support", url.Values{"nickname": {"y"}}); r.status != 503 || r.StatusCode != 1 {
+	if r := call(t, n, "POST", "/genesys/2/chat/support", url.Values{"nickname": {"y"}}); r.Status != 503 || r.StatusCode != api.StatusRetry {
 		t.Fatalf("create on a full node: %+v", r)
 	}
 	chats[0].do(t, n, "disconnect")
@@ -155,7 +156,7 @@ func TestDrainAndLimit(t *testing.T) {
 		t.Fatalf("mode %v, want active", n.Mode())
 	}
 	call(t, n, "POST", "/v1/admin/drain", nil)
-	if r := call(t, n, "POST", "/genesys/2/chat/support", url.Values{"nickname": {"y"}}); r.status != 503 {
+	if r := call(t, n, "POST", "/genesys/2/chat/support", url.Values{"nickname": {"y"}}); r.Status != 503 {
 		t.Fatalf("create on a draining node: %+v", r)
 	}
 	chats[2].send(t, n, "a draining node keeps serving its chats")

@@ -1,23 +1,20 @@
 package chatnode
 
 import (
-	"bytes"
+	"github.com/chatha/chatha/api"
+
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
 
-// maxRequestID bounds the X-Request-Id kept with events.
-const maxRequestID = 128
-
-var serviceName = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+// errMethod answers a chat, agent or admin request with the wrong method.
+var errMethod = api.MethodNotAllowed("POST for chat actions and GET for reads")
 
 // Server returns a fasthttp server for the node's API with its body limit and
 // JSON error answers set.
@@ -41,10 +38,10 @@ func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		n.writeError(ctx, errTooLarge("request body", n.cfg.MaxBodySize))
+		n.writeError(ctx, api.TooLarge("request body", n.cfg.MaxBodySize))
 		return
 	}
-	n.writeError(ctx, errBadRequest("cannot read the request: %v", err))
+	n.writeError(ctx, api.BadRequest("cannot read the request: %v", err))
 }
 
 // Handler serves the chat, agent and operations APIs.
@@ -61,7 +58,7 @@ func (n *Node) Handler(ctx *fasthttp.RequestCtx) {
 	case len(parts) == 1:
 		err = n.serveProbe(ctx, parts[0])
 	default:
-		err = errNotFound
+		err = api.ErrNotFound
 	}
 	if err != nil {
 		n.writeError(ctx, err)
@@ -73,10 +70,10 @@ func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
 	if !ctx.IsPost() {
 		return errMethod
 	}
-	if !serviceName.MatchString(parts[0]) {
-		return errBadRequest("service name must be 1 to 64 letters, digits, '_', '.' or '-'")
+	if err := api.CheckService(parts[0]); err != nil {
+		return err
 	}
-	req, reqID, err := n.parseRequest(ctx)
+	req, reqID, err := api.ReadRequest(ctx, n.cfg.MaxMessageSize)
 	if err != nil {
 		return err
 	}
@@ -90,65 +87,51 @@ func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(ctx, http.StatusOK, resp)
+		api.WriteJSON(ctx, http.StatusOK, resp)
 		return nil
 	}
-	return errNotFound
+	return api.ErrNotFound
 }
 
-func (n *Node) serveCreate(ctx *fasthttp.RequestCtx, c context.Context, service string, req *Request, reqID string) error {
-	if req.nickname() == "" {
-		return errMissing("nickname")
+func (n *Node) serveCreate(ctx *fasthttp.RequestCtx, c context.Context, service string, req *api.Request, reqID string) error {
+	if req.Name() == "" {
+		return api.Missing("nickname")
 	}
 	s, key, err := n.create(c, service, req, reqID)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
-	resp := n.reply(s, s.participant(1), max(req.TranscriptPosition, 1))
+	resp := n.reply(s, s.Participant(1), max(req.TranscriptPosition, 1))
 	s.mu.Unlock()
 	resp.SecureKey = key
-	writeJSON(ctx, http.StatusOK, resp)
+	api.WriteJSON(ctx, http.StatusOK, resp)
 	return nil
-}
-
-// parseRequest reads a form or JSON body into a Request, and the request id.
-func (n *Node) parseRequest(ctx *fasthttp.RequestCtx) (*Request, string, error) {
-	id := ctx.Request.Header.Peek("X-Request-Id")
-	if len(id) > maxRequestID {
-		return nil, "", errTooLarge("X-Request-Id", maxRequestID)
-	}
-	parse := ParseForm
-	if bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) {
-		parse = ParseJSON
-	}
-	req, err := parse(ctx.PostBody(), n.cfg.MaxMessageSize)
-	return req, string(id), err
 }
 
 // serveAgent handles /agent/1/chat/{chatId}/join and /agent/1/queue.
 func (n *Node) serveAgent(ctx *fasthttp.RequestCtx, parts []string) error {
-	if !bearer(ctx, n.cfg.AgentToken) {
-		return errUnauthorized
+	if !api.Authorized(ctx, n.cfg.AgentToken) {
+		return api.ErrUnauthorized
 	}
 	switch {
 	case len(parts) == 1 && parts[0] == "queue":
 		if !ctx.IsGet() {
 			return errMethod
 		}
-		writeJSON(ctx, http.StatusOK, map[string]any{"chats": n.queue()})
+		api.WriteJSON(ctx, http.StatusOK, api.Queue{Chats: n.queue()})
 		return nil
 	case len(parts) == 3 && parts[0] == "chat" && parts[2] == "join":
 		return n.serveJoin(ctx, parts[1])
 	}
-	return errNotFound
+	return api.ErrNotFound
 }
 
 func (n *Node) serveJoin(ctx *fasthttp.RequestCtx, id string) error {
 	if !ctx.IsPost() {
 		return errMethod
 	}
-	req, reqID, err := n.parseRequest(ctx)
+	req, reqID, err := api.ReadRequest(ctx, n.cfg.MaxMessageSize)
 	if err != nil {
 		return err
 	}
@@ -158,17 +141,8 @@ func (n *Node) serveJoin(ctx *fasthttp.RequestCtx, id string) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, http.StatusOK, resp)
+	api.WriteJSON(ctx, http.StatusOK, resp)
 	return nil
-}
-
-// bearer reports whether the request carries token; an empty token lets everyone in.
-func bearer(ctx *fasthttp.RequestCtx, token string) bool {
-	if token == "" {
-		return true
-	}
-	got, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	return ok && subtle.ConstantTimeCompare(got, []byte(token)) == 1
 }
 
 // serveOps handles /v1/kpi and /v1/admin/....
@@ -177,14 +151,14 @@ func (n *Node) serveOps(ctx *fasthttp.RequestCtx, parts []string) error {
 		if !ctx.IsGet() {
 			return errMethod
 		}
-		writeJSON(ctx, http.StatusOK, n.KPI())
+		api.WriteJSON(ctx, http.StatusOK, n.KPI())
 		return nil
 	}
 	if parts[0] != "admin" {
-		return errNotFound
+		return api.ErrNotFound
 	}
-	if !bearer(ctx, n.cfg.ClusterToken) {
-		return errUnauthorized
+	if !api.Authorized(ctx, n.cfg.ClusterToken) {
+		return api.ErrUnauthorized
 	}
 	if !ctx.IsPost() {
 		return errMethod
@@ -199,12 +173,12 @@ func (n *Node) serveAdmin(ctx *fasthttp.RequestCtx, parts []string) error {
 	case len(parts) == 1 && parts[0] == "undrain":
 		n.SetDraining(false)
 	case len(parts) == 2 && parts[0] == "purge":
-		writeJSON(ctx, http.StatusOK, map[string]any{"chatId": parts[1], "purged": n.Purge(parts[1])})
+		api.WriteJSON(ctx, http.StatusOK, api.Purged{ChatID: parts[1], Purged: n.Purge(parts[1])})
 		return nil
 	default:
-		return errNotFound
+		return api.ErrNotFound
 	}
-	writeJSON(ctx, http.StatusOK, map[string]any{"name": n.cfg.Name, "mode": n.Mode().String(), "sessions": n.Sessions()})
+	api.WriteJSON(ctx, http.StatusOK, api.NodeState{Name: n.cfg.Name, Mode: n.Mode().String(), Sessions: n.Sessions()})
 	return nil
 }
 
@@ -215,18 +189,18 @@ func (n *Node) serveProbe(ctx *fasthttp.RequestCtx, name string) error {
 	}
 	switch name {
 	case "healthz":
-		writeJSON(ctx, http.StatusOK, map[string]any{"status": "ok", "name": n.cfg.Name, "incarnation": n.cfg.Incarnation})
+		api.WriteJSON(ctx, http.StatusOK, api.Health{Status: "ok", Name: n.cfg.Name, Incarnation: n.cfg.Incarnation})
 	case "readyz":
-		status, ready := http.StatusOK, n.storeOK.Load()
+		status, ready := http.StatusOK, n.Ready()
 		if !ready {
 			status = http.StatusServiceUnavailable
 		}
-		writeJSON(ctx, status, map[string]any{"ready": ready, "name": n.cfg.Name, "mode": n.Mode().String()})
+		api.WriteJSON(ctx, status, api.Readiness{Ready: ready, Name: n.cfg.Name, Mode: n.Mode().String()})
 	case "metrics":
 		ctx.SetContentType("text/plain; version=0.0.4")
 		n.cfg.Metrics.WritePrometheus(ctx)
 	default:
-		return errNotFound
+		return api.ErrNotFound
 	}
 	return nil
 }

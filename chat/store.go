@@ -1,4 +1,4 @@
-package chatnode
+package chat
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type SessionRow struct {
 	Service string
 	// CreatedAt is when the chat was created (UTC, millisecond precision is kept).
 	CreatedAt time.Time
-	// Data is the encoded creation data (creator, its key hash, user data); opaque to stores.
+	// Data is the encoded Creation (creator, its key hash, user data); opaque to stores.
 	Data []byte
 }
 
@@ -38,7 +38,7 @@ type Record struct {
 	Seq uint64
 	// RequestID is the X-Request-Id of the write that appended the record, or "".
 	RequestID string
-	// Data is the encoded event.
+	// Data is the encoded Entry.
 	Data []byte
 }
 
@@ -90,4 +90,20 @@ type Store interface {
 	TranscriptReader
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Health is implemented by stores that watch whether they can serve. A node
+// is ready while its store is available; a store without Health is taken as
+// always available.
+type Health interface {
+	// Available reports whether the store's last check found it able to
+	// write. It must return at once, and recover by itself once the store
+	// works again, whether or not anyone writes meanwhile.
+	Available() bool
+}
+
+// IsLost reports whether a store error means another node owns the chat now,
+// or it was ended and removed elsewhere.
+func IsLost(err error) bool {
+	return errors.Is(err, ErrSeqTaken) || errors.Is(err, ErrUnknownChat)
 }

@@ -1,8 +1,9 @@
-package chatnode
+package api
 
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,25 +18,72 @@ const (
 	maxUserDataKey  = 128
 	maxUserDataVal  = 4096
 	maxPosition     = 1 << 30
+	maxRequestID    = 128 // the X-Request-Id kept with events
 )
+
+var serviceName = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
 
 // Request holds the fields of a chat API request, copied out of the body.
 type Request struct {
+	// Nickname, FirstName and LastName name a new participant.
 	Nickname, FirstName, LastName string
-	Subject, Email, Text          string
-	UserID, SecureKey, Alias      string
-	Message, MessageType          string
+	// Subject, Email and Text (a first message) go with a create.
+	Subject, Email, Text string
+	// UserID and SecureKey authenticate a participant; Alias is sent back.
+	UserID, SecureKey, Alias string
+	// Message and MessageType are what send (and pushUrl, customNotice) sends.
+	Message, MessageType string
 	// TranscriptPosition is 0 when the request has none.
 	TranscriptPosition int
 	// UserData holds userData[key] fields.
 	UserData map[string]string
 }
 
-func (r *Request) nickname() string {
+// Name returns the nickname, or else firstName and lastName.
+func (r *Request) Name() string {
 	if r.Nickname != "" {
 		return r.Nickname
 	}
 	return strings.TrimSpace(r.FirstName + " " + r.LastName)
+}
+
+// CheckService reports whether name is a valid chat service name.
+func CheckService(name string) error {
+	if !serviceName.MatchString(name) {
+		return BadRequest("service name must be 1 to 64 letters, digits, '_', '.' or '-'")
+	}
+	return nil
+}
+
+// ReadRequest reads a chat API request: its form or JSON body, and its X-Request-Id.
+func ReadRequest(ctx *fasthttp.RequestCtx, maxMessage int) (*Request, string, error) {
+	id := ctx.Request.Header.Peek("X-Request-Id")
+	if len(id) > maxRequestID {
+		return nil, "", TooLarge("X-Request-Id", maxRequestID)
+	}
+	parse := ParseForm
+	if bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) {
+		parse = ParseJSON
+	}
+	req, err := parse(ctx.PostBody(), maxMessage)
+	return req, string(id), err
+}
+
+// Encode returns r as a form body: its fields that are set.
+func (r *Request) Encode() []byte {
+	var args fasthttp.Args
+	for _, key := range fields {
+		if v := *r.field(key); v != "" {
+			args.Add(key, v)
+		}
+	}
+	if r.TranscriptPosition > 0 {
+		args.Add("transcriptPosition", strconv.Itoa(r.TranscriptPosition))
+	}
+	for k, v := range r.UserData {
+		args.Add("userData["+k+"]", v)
+	}
+	return args.QueryString()
 }
 
 // ParseForm reads an application/x-www-form-urlencoded body.
@@ -56,7 +104,7 @@ func ParseForm(body []byte, maxMessage int) (*Request, error) {
 func ParseJSON(body []byte, maxMessage int) (*Request, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, errBadRequest("body is not a JSON object: %v", err)
+		return nil, BadRequest("body is not a JSON object: %v", err)
 	}
 	r := &Request{}
 	for k, raw := range fields {
@@ -85,7 +133,7 @@ func jsonScalar(key string, raw json.RawMessage) (string, error) {
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", errBadRequest("field %s: %v", key, err)
+			return "", BadRequest("field %s: %v", key, err)
 		}
 		return s, nil
 	}
@@ -95,18 +143,18 @@ func jsonScalar(key string, raw json.RawMessage) (string, error) {
 	if string(raw) == "null" {
 		return "", nil
 	}
-	return "", errBadRequest("field %s must be a string or a number", key)
+	return "", BadRequest("field %s must be a string or a number", key)
 }
 
 func (r *Request) setUserData(raw json.RawMessage) error {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return errBadRequest("userData must be an object of strings: %v", err)
+		return BadRequest("userData must be an object of strings: %v", err)
 	}
 	for k, v := range m {
 		s, ok := v.(string)
 		if !ok {
-			return errBadRequest("userData[%s] must be a string", k)
+			return BadRequest("userData[%s] must be a string", k)
 		}
 		if err := r.setData(k, s); err != nil {
 			return err
@@ -119,7 +167,7 @@ func (r *Request) setUserData(raw json.RawMessage) error {
 // ignored, as GMS clients send fields of their own.
 func (r *Request) set(key, v string, maxMessage int) error {
 	if !utf8.ValidString(v) {
-		return errBadRequest("field %s is not valid UTF-8", key)
+		return BadRequest("field %s is not valid UTF-8", key)
 	}
 	if name, ok := strings.CutPrefix(key, "userData["); ok && strings.HasSuffix(name, "]") {
 		return r.setData(strings.TrimSuffix(name, "]"), v)
@@ -127,14 +175,14 @@ func (r *Request) set(key, v string, maxMessage int) error {
 	switch key {
 	case "message", "text":
 		if len(v) > maxMessage {
-			return errTooLarge("field "+key, maxMessage)
+			return TooLarge("field "+key, maxMessage)
 		}
 	case "transcriptPosition":
 		return r.setPosition(v)
 	}
 	if dst := r.field(key); dst != nil {
 		if key != "message" && key != "text" && len(v) > maxField {
-			return errTooLarge("field "+key, maxField)
+			return TooLarge("field "+key, maxField)
 		}
 		*dst = v
 	}
@@ -145,6 +193,9 @@ func (r *Request) set(key, v string, maxMessage int) error {
 func (r *Request) known(key string) bool {
 	return r.field(key) != nil || key == "transcriptPosition" || strings.HasPrefix(key, "userData[")
 }
+
+// fields are the names of the text fields of a request.
+var fields = []string{"nickname", "firstName", "lastName", "subject", "emailAddress", "text", "userId", "secureKey", "alias", "message", "messageType"}
 
 func (r *Request) field(key string) *string {
 	switch key {
@@ -180,7 +231,7 @@ func (r *Request) setPosition(v string) error {
 	}
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 1 || p > maxPosition {
-		return errBadRequest("transcriptPosition must be a whole number from 1 to %d", maxPosition)
+		return BadRequest("transcriptPosition must be a whole number from 1 to %d", maxPosition)
 	}
 	r.TranscriptPosition = p
 	return nil
@@ -189,17 +240,17 @@ func (r *Request) setPosition(v string) error {
 func (r *Request) setData(k, v string) error {
 	switch {
 	case k == "" || len(k) > maxUserDataKey:
-		return errBadRequest("userData keys must be 1 to %d bytes", maxUserDataKey)
+		return BadRequest("userData keys must be 1 to %d bytes", maxUserDataKey)
 	case !utf8.ValidString(k) || !utf8.ValidString(v):
-		return errBadRequest("userData[%s] is not valid UTF-8", k)
+		return BadRequest("userData[%s] is not valid UTF-8", k)
 	case len(v) > maxUserDataVal:
-		return errTooLarge("userData["+k+"]", maxUserDataVal)
+		return TooLarge("userData["+k+"]", maxUserDataVal)
 	}
 	if r.UserData == nil {
 		r.UserData = map[string]string{}
 	}
 	if _, dup := r.UserData[k]; !dup && len(r.UserData) >= maxUserDataKeys {
-		return errBadRequest("at most %d userData keys", maxUserDataKeys)
+		return BadRequest("at most %d userData keys", maxUserDataKeys)
 	}
 	r.UserData[k] = v
 	return nil

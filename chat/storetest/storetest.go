@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite every chatnode.Store implementation
+// Package storetest is the conformance suite every chat.Store implementation
 // runs: the same tests against the embedded SQLite store and a real Cassandra.
 package storetest
 
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatha/chatha/chatnode"
+	"github.com/chatha/chatha/chat"
 )
 
 // TTLer is implemented by stores whose intermediate rows expire.
@@ -23,13 +23,13 @@ type TTLer interface {
 }
 
 // Opener returns a store for one test; the suite closes it.
-type Opener func(t *testing.T) chatnode.Store
+type Opener func(t *testing.T) chat.Store
 
 // Run runs the whole suite against the stores open returns.
 func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s chatnode.Store)
+		fn   func(t *testing.T, s chat.Store)
 	}{
 		{"CreateLoad", testCreateLoad},
 		{"CreateTwice", testCreateTwice},
@@ -66,25 +66,25 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func recs(from, to uint64, reqPrefix string) []chatnode.Record {
-	var out []chatnode.Record
+func recs(from, to uint64, reqPrefix string) []chat.Record {
+	var out []chat.Record
 	for i := from; i <= to; i++ {
-		out = append(out, chatnode.Record{Seq: i, RequestID: fmt.Sprintf("%s%d", reqPrefix, i), Data: []byte(fmt.Sprintf("event %d %s", i, reqPrefix))})
+		out = append(out, chat.Record{Seq: i, RequestID: fmt.Sprintf("%s%d", reqPrefix, i), Data: []byte(fmt.Sprintf("event %d %s", i, reqPrefix))})
 	}
 	return out
 }
 
-func create(t *testing.T, s chatnode.Store, first uint64) string {
+func create(t *testing.T, s chat.Store, first uint64) string {
 	t.Helper()
 	id := ChatID(t)
-	row := chatnode.SessionRow{ChatID: id, Service: "svc", CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Data: []byte(`{"creator":1}`)}
+	row := chat.SessionRow{ChatID: id, Service: "svc", CreatedAt: time.Now().UTC().Truncate(time.Millisecond), Data: []byte(`{"creator":1}`)}
 	if err := s.Create(ctx(t), row, recs(1, first, "c")); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	return id
 }
 
-func mustLoad(t *testing.T, s chatnode.Store, id string) (chatnode.SessionRow, []chatnode.Record) {
+func mustLoad(t *testing.T, s chat.Store, id string) (chat.SessionRow, []chat.Record) {
 	t.Helper()
 	row, rs, err := s.Load(ctx(t), id)
 	if err != nil {
@@ -93,7 +93,7 @@ func mustLoad(t *testing.T, s chatnode.Store, id string) (chatnode.SessionRow, [
 	return row, rs
 }
 
-func checkDense(t *testing.T, rs []chatnode.Record, n uint64) {
+func checkDense(t *testing.T, rs []chat.Record, n uint64) {
 	t.Helper()
 	if uint64(len(rs)) != n {
 		t.Fatalf("loaded %d records, want %d", len(rs), n)
@@ -105,7 +105,7 @@ func checkDense(t *testing.T, rs []chatnode.Record, n uint64) {
 	}
 }
 
-func testCreateLoad(t *testing.T, s chatnode.Store) {
+func testCreateLoad(t *testing.T, s chat.Store) {
 	id := create(t, s, 2)
 	row, rs := mustLoad(t, s, id)
 	if row.ChatID != id || row.Service != "svc" || !bytes.Equal(row.Data, []byte(`{"creator":1}`)) || row.CreatedAt.IsZero() {
@@ -117,11 +117,11 @@ func testCreateLoad(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testCreateTwice(t *testing.T, s chatnode.Store) {
+func testCreateTwice(t *testing.T, s chat.Store) {
 	id := create(t, s, 1)
-	row := chatnode.SessionRow{ChatID: id, Service: "other", CreatedAt: time.Now(), Data: []byte("x")}
+	row := chat.SessionRow{ChatID: id, Service: "other", CreatedAt: time.Now(), Data: []byte("x")}
 	err := s.Create(ctx(t), row, recs(1, 1, "again"))
-	if !errors.Is(err, chatnode.ErrChatExists) {
+	if !errors.Is(err, chat.ErrChatExists) {
 		t.Fatalf("second Create err = %v, want ErrChatExists", err)
 	}
 	got, rs := mustLoad(t, s, id)
@@ -130,7 +130,7 @@ func testCreateTwice(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testAppendInOrder(t *testing.T, s chatnode.Store) {
+func testAppendInOrder(t *testing.T, s chat.Store) {
 	id := create(t, s, 1)
 	for i := uint64(2); i <= 20; i++ {
 		if err := s.Append(ctx(t), id, recs(i, i, "a")); err != nil {
@@ -147,10 +147,10 @@ func testAppendInOrder(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testConflict(t *testing.T, s chatnode.Store) {
+func testConflict(t *testing.T, s chat.Store) {
 	id := create(t, s, 3)
 	err := s.Append(ctx(t), id, recs(3, 3, "stale"))
-	if !errors.Is(err, chatnode.ErrSeqTaken) {
+	if !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("Append on a taken seq: err = %v, want ErrSeqTaken", err)
 	}
 	_, rs := mustLoad(t, s, id)
@@ -160,11 +160,11 @@ func testConflict(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testAllOrNothing(t *testing.T, s chatnode.Store) {
+func testAllOrNothing(t *testing.T, s chat.Store) {
 	id := create(t, s, 2)
 	// Seq 2 is taken, 3 and 4 are free: nothing may be stored.
 	err := s.Append(ctx(t), id, recs(2, 4, "x"))
-	if !errors.Is(err, chatnode.ErrSeqTaken) {
+	if !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("err = %v, want ErrSeqTaken", err)
 	}
 	_, rs := mustLoad(t, s, id)
@@ -176,7 +176,7 @@ func testAllOrNothing(t *testing.T, s chatnode.Store) {
 
 // testConcurrentAppend has two writers race for every seq of one chat, as a
 // stale owner and a new owner would: each seq goes to exactly one of them.
-func testConcurrentAppend(t *testing.T, s chatnode.Store) {
+func testConcurrentAppend(t *testing.T, s chat.Store) {
 	id := create(t, s, 1)
 	const n = 30
 	won := [2][]uint64{}
@@ -190,7 +190,7 @@ func testConcurrentAppend(t *testing.T, s chatnode.Store) {
 				switch {
 				case err == nil:
 					won[w] = append(won[w], i)
-				case !errors.Is(err, chatnode.ErrSeqTaken):
+				case !errors.Is(err, chat.ErrSeqTaken):
 					t.Errorf("writer %d seq %d: %v", w, i, err)
 				}
 			}
@@ -216,17 +216,17 @@ func testConcurrentAppend(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testLoadUnknown(t *testing.T, s chatnode.Store) {
+func testLoadUnknown(t *testing.T, s chat.Store) {
 	_, _, err := s.Load(ctx(t), ChatID(t))
-	if !errors.Is(err, chatnode.ErrUnknownChat) {
+	if !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Load of an unknown chat: err = %v, want ErrUnknownChat", err)
 	}
-	if _, err := s.Transcript(ctx(t), ChatID(t)); !errors.Is(err, chatnode.ErrUnknownChat) {
+	if _, err := s.Transcript(ctx(t), ChatID(t)); !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Transcript of an unknown chat: err = %v, want ErrUnknownChat", err)
 	}
 }
 
-func testTranscriptAndDelete(t *testing.T, s chatnode.Store) {
+func testTranscriptAndDelete(t *testing.T, s chat.Store) {
 	id := create(t, s, 5)
 	final := []byte(`{"messages":[1,2,3,4,5]}`)
 	if err := s.SaveTranscript(ctx(t), id, final); err != nil {
@@ -235,12 +235,12 @@ func testTranscriptAndDelete(t *testing.T, s chatnode.Store) {
 	if err := s.Delete(ctx(t), id); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if _, _, err := s.Load(ctx(t), id); !errors.Is(err, chatnode.ErrUnknownChat) {
+	if _, _, err := s.Load(ctx(t), id); !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Load after Delete: err = %v, want ErrUnknownChat", err)
 	}
 	// A stale owner that still holds the chat appends at a seq it had.
 	err := s.Append(ctx(t), id, recs(5, 6, "stale"))
-	if !errors.Is(err, chatnode.ErrSeqTaken) && !errors.Is(err, chatnode.ErrUnknownChat) {
+	if !errors.Is(err, chat.ErrSeqTaken) && !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Append to a deleted chat: err = %v, want ErrSeqTaken or ErrUnknownChat", err)
 	}
 	got, err := s.Transcript(ctx(t), id)
@@ -249,7 +249,7 @@ func testTranscriptAndDelete(t *testing.T, s chatnode.Store) {
 	}
 }
 
-func testTTL(t *testing.T, s chatnode.Store) {
+func testTTL(t *testing.T, s chat.Store) {
 	ttler, ok := s.(TTLer)
 	if !ok {
 		t.Fatalf("%T does not report TTLs of intermediate rows", s)

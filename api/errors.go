@@ -1,0 +1,172 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chat"
+)
+
+// Error is an API error: what went wrong, the HTTP status and answer
+// statusCode it maps to, and an error code clients can test. Handlers return
+// it; WriteError turns it into an answer. A Client returns it for an answer
+// that is not a success.
+type Error struct {
+	// HTTPStatus is the answer's HTTP status.
+	HTTPStatus int
+	// StatusCode is the answer's statusCode: StatusRetry or StatusError.
+	StatusCode int
+	// Code is a stable number for the kind of error.
+	Code int
+	// Message says what is wrong.
+	Message string
+	// Advice says what the client can do.
+	Advice string
+	// Ended tells the client the chat is over.
+	Ended bool
+}
+
+func (e *Error) Error() string {
+	if e.Code == 0 { // an answer that carried no error code
+		return e.Message
+	}
+	return fmt.Sprintf("%d %s", e.Code, e.Message)
+}
+
+// Values of an answer's statusCode.
+const (
+	StatusOK    = 0 // done
+	StatusRetry = 1 // not done: send the request again (to another node)
+	StatusError = 2 // not done, or the chat ended
+)
+
+// Error codes.
+const (
+	CodeBadRequest   = 100 // malformed body or field
+	CodeMissingField = 101 // a required field is missing
+	CodeTooLarge     = 102 // body or field over its limit
+	CodeUnknownChat  = 103 // no such chat
+	CodeBadKey       = 104 // wrong userId or secureKey
+	CodeChatEnded    = 105 // the chat is over
+	CodeMoved        = 106 // another node serves the chat now
+	CodeUnavailable  = 107 // this node takes no new chats (draining or full)
+	CodeStore        = 108 // the store failed
+	CodeUnauthorized = 109 // missing or wrong token
+	CodeNotFound     = 110 // no such endpoint or action
+	CodeMethod       = 111 // wrong HTTP method
+	CodeNotAllowed   = 112 // the participant cannot do that now
+	CodeNoNode       = 120 // no chat node can serve (proxy)
+	CodeInternal     = 199 // a bug
+)
+
+// Errors with a fixed text.
+var (
+	// ErrUnknownChat: no such chat.
+	ErrUnknownChat = &Error{HTTPStatus: http.StatusNotFound, StatusCode: StatusError, Code: CodeUnknownChat,
+		Message: "no such chat", Advice: "check chatId, or create a new chat"}
+	// ErrBadKey: the credentials match no participant.
+	ErrBadKey = &Error{HTTPStatus: http.StatusForbidden, StatusCode: StatusError, Code: CodeBadKey,
+		Message: "userId and secureKey do not match a participant of this chat", Advice: "send the userId and secureKey the chat was joined with"}
+	// ErrEnded: the chat is over.
+	ErrEnded = &Error{HTTPStatus: http.StatusGone, StatusCode: StatusError, Code: CodeChatEnded, Ended: true,
+		Message: "the chat has ended", Advice: "start a new chat"}
+	// ErrMoved: another node owns the chat now (fencing); a router retries.
+	ErrMoved = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusRetry, Code: CodeMoved,
+		Message: "another node serves this chat now", Advice: "retry the request; a router sends it to the chat's owner"}
+	// ErrSaveClosed: the chat was closed because its transcript could not be saved.
+	ErrSaveClosed = &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusError, Code: CodeStore, Ended: true,
+		Message: "the transcript could not be saved, so the chat was closed", Advice: "start a new chat"}
+	// ErrUnauthorized: the bearer token is missing or wrong.
+	ErrUnauthorized = &Error{HTTPStatus: http.StatusUnauthorized, StatusCode: StatusError, Code: CodeUnauthorized,
+		Message: "missing or wrong bearer token", Advice: "send Authorization: Bearer TOKEN"}
+	// ErrNotFound: no such endpoint.
+	ErrNotFound = &Error{HTTPStatus: http.StatusNotFound, StatusCode: StatusError, Code: CodeNotFound,
+		Message: "no such endpoint", Advice: "see the API in the README"}
+	// ErrLeft: the participant has left.
+	ErrLeft = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "the participant has left the chat", Advice: "join again"}
+	// ErrDuplicateJoin: a join retried with its request id; its key is not kept.
+	ErrDuplicateJoin = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "this join request was already carried out; its secure key is not kept", Advice: "join with a new request id"}
+	// ErrNoNode: no chat node could serve the request (proxy).
+	ErrNoNode = &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeNoNode,
+		Message: "no chat node can serve this request now", Advice: "retry in a moment"}
+)
+
+// BadRequest is a malformed request.
+func BadRequest(format string, a ...any) *Error {
+	return &Error{HTTPStatus: http.StatusBadRequest, StatusCode: StatusError, Code: CodeBadRequest,
+		Message: fmt.Sprintf(format, a...), Advice: "fix the request and send it again"}
+}
+
+// Missing is a request without a required field.
+func Missing(field string) *Error {
+	return &Error{HTTPStatus: http.StatusBadRequest, StatusCode: StatusError, Code: CodeMissingField,
+		Message: fmt.Sprintf("field %s is required", field), Advice: "send the field"}
+}
+
+// TooLarge is a body or field over its limit.
+func TooLarge(what string, limit int) *Error {
+	return &Error{HTTPStatus: http.StatusRequestEntityTooLarge, StatusCode: StatusError, Code: CodeTooLarge,
+		Message: fmt.Sprintf("%s is larger than %d bytes", what, limit), Advice: "send less"}
+}
+
+// Unreadable is a request the proxy could not read (most often over its body limit).
+func Unreadable(err error) *Error {
+	return &Error{HTTPStatus: http.StatusRequestEntityTooLarge, StatusCode: StatusError, Code: CodeTooLarge,
+		Message: "cannot read the request: " + err.Error(), Advice: "send less"}
+}
+
+// MethodNotAllowed is a request with the wrong HTTP method; use says which to use.
+func MethodNotAllowed(use string) *Error {
+	return &Error{HTTPStatus: http.StatusMethodNotAllowed, StatusCode: StatusError, Code: CodeMethod,
+		Message: "method not allowed", Advice: "use " + use}
+}
+
+// NotFound is a request for something that does not exist; advice says where to look.
+func NotFound(what, advice string) *Error {
+	return &Error{HTTPStatus: http.StatusNotFound, StatusCode: StatusError, Code: CodeNotFound, Message: what, Advice: advice}
+}
+
+// Unavailable is a create on a node that takes no new chats.
+func Unavailable(why string) *Error {
+	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeUnavailable,
+		Message: "this node takes no new chats: " + why, Advice: "retry on another node"}
+}
+
+// StoreFailed is a request the store could not serve now.
+func StoreFailed(err error) *Error {
+	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeStore,
+		Message: "storage is not available: " + err.Error(), Advice: "retry in a moment"}
+}
+
+// NodeUnreachable is a call of the proxy's own to a node that failed.
+func NodeUnreachable(name string, err error) *Error {
+	return &Error{HTTPStatus: http.StatusBadGateway, StatusCode: StatusRetry, Code: CodeNoNode,
+		Message: "cannot reach " + name + ": " + err.Error(), Advice: "retry"}
+}
+
+// internal is what a client is told of an error that is not an *Error.
+var internal = &Error{HTTPStatus: http.StatusInternalServerError, StatusCode: StatusError, Code: CodeInternal, Message: "internal error"}
+
+// AsError returns err as an *Error, and false (with an internal error) when it is none.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return internal, false
+}
+
+// WriteError answers with err in the chat API's error shape, alias naming the
+// answering node ("" for a proxy): an *Error as it says, anything else as a 500.
+func WriteError(ctx *fasthttp.RequestCtx, alias string, err error) {
+	e, _ := AsError(err)
+	WriteJSON(ctx, e.HTTPStatus, &Answer{
+		Messages: []chat.Message{}, Alias: alias, StatusCode: e.StatusCode, ChatEnded: e.Ended,
+		Errors: []ErrorEntry{{Code: e.Code, Message: e.Message, Advice: e.Advice}},
+	})
+}

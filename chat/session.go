@@ -1,0 +1,273 @@
+package chat
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// maxTransient bounds the transient events waiting for one participant.
+const maxTransient = 32
+
+// recentRequests is how many request ids a session remembers for retries.
+const recentRequests = 32
+
+// Participant is one party of a chat.
+type Participant struct {
+	Party
+	// Present is false once the participant left.
+	Present bool
+	// LastSeen is when the participant last sent a request.
+	LastSeen  time.Time
+	transient []Event // waiting to be shown to this participant once
+}
+
+// TakeTransient returns the transient events waiting for p and forgets them.
+func (p *Participant) TakeTransient() []Event {
+	evs := p.transient
+	p.transient = nil
+	return evs
+}
+
+// Session is a chat's state: participants, transcript and the request ids it
+// has seen. It changes only through Apply (and Show for transient notices),
+// so a live chat and one rebuilt by Replay are alike. It is not safe for
+// concurrent use.
+type Session struct {
+	// ID is the chat id.
+	ID string
+	// Service is the chat service of the create request.
+	Service string
+	// Created is when the chat was created.
+	Created time.Time
+	// Subject is the create request's subject.
+	Subject string
+	// Email is the create request's emailAddress.
+	Email string
+
+	userData    map[string]string
+	parts       []*Participant // parts[i].ID == i+1
+	events      []Event        // transcript, ascending Index
+	nextIndex   int
+	seq         uint64 // last seq taken
+	writer      string // node that took the last seq
+	reqs        [recentRequests]string
+	reqPos      int
+	lastMessage time.Time
+	idleAlerts  int
+	ended       bool
+	endedAt     time.Time
+}
+
+// NewSession returns the session of a chat created with row and c, before
+// any entry is applied.
+func NewSession(row SessionRow, c Creation) *Session {
+	s := &Session{
+		ID: row.ChatID, Service: row.Service, Created: row.CreatedAt,
+		Subject: c.Subject, Email: c.Email, userData: c.UserData,
+		nextIndex: 1, lastMessage: row.CreatedAt,
+	}
+	if s.userData == nil {
+		s.userData = map[string]string{}
+	}
+	s.parts = []*Participant{{Party: c.Creator, LastSeen: row.CreatedAt}}
+	return s
+}
+
+// Replay rebuilds a session from its row and records, in Seq order.
+func Replay(row SessionRow, recs []Record) (*Session, error) {
+	var c Creation
+	if err := json.Unmarshal(row.Data, &c); err != nil {
+		return nil, fmt.Errorf("cannot decode the session row of chat %s: %w", row.ChatID, err)
+	}
+	s := NewSession(row, c)
+	for _, r := range recs {
+		e, err := DecodeEntry(r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("chat %s record %d: %w", row.ChatID, r.Seq, err)
+		}
+		if r.Seq != s.seq+1 {
+			return nil, fmt.Errorf("chat %s: record %d follows %d", row.ChatID, r.Seq, s.seq)
+		}
+		s.Apply(e, e.Index > 0)
+		s.Taken(r.Seq, e.Node)
+		s.RememberRequest(r.RequestID)
+	}
+	return s, nil
+}
+
+// Participant returns the participant with the given id, or nil.
+func (s *Session) Participant(id int) *Participant {
+	if id < 1 || id > len(s.parts) {
+		return nil
+	}
+	return s.parts[id-1]
+}
+
+// Participants returns every participant, the creator first. The slice is
+// the session's: do not change it.
+func (s *Session) Participants() []*Participant { return s.parts }
+
+// NextID returns the id the next participant to join gets.
+func (s *Session) NextID() int { return len(s.parts) + 1 }
+
+// Authenticate returns the participant with userID if key is its secure key.
+func (s *Session) Authenticate(userID, key string) *Participant {
+	h := sha256.Sum256([]byte(key))
+	for _, p := range s.parts {
+		if p.UserID == userID && subtle.ConstantTimeCompare(p.KeyHash, h[:]) == 1 {
+			return p
+		}
+	}
+	return nil
+}
+
+// Apply changes the session by one entry; it is the replay step of a restore
+// and the last step of every live change. inTranscript says whether a visible
+// entry takes its transcript index, or is shown once to the others instead.
+func (s *Session) Apply(e Entry, inTranscript bool) {
+	t := time.UnixMilli(e.Time).UTC()
+	switch e.Type {
+	case EventParticipantJoined:
+		s.join(e, t)
+	case EventParticipantLeft:
+		if p := s.Participant(e.From); p != nil {
+			p.Present = false
+		}
+	case EventNicknameUpdated:
+		if p := s.Participant(e.From); p != nil {
+			p.Nick = e.Text
+		}
+	case EventDataUpdated:
+		for k, v := range e.Data {
+			s.userData[k] = v
+		}
+	case EventMessage:
+		s.lastMessage, s.idleAlerts = t, 0
+	case EventIdleAlert:
+		s.idleAlerts++
+	}
+	if e.End && !s.ended {
+		s.ended, s.endedAt = true, t
+	}
+	if e.Type.Visible() {
+		s.show(e, t, inTranscript)
+	}
+}
+
+func (s *Session) join(e Entry, t time.Time) {
+	if e.Party != nil && e.Party.ID == len(s.parts)+1 {
+		s.parts = append(s.parts, &Participant{Party: *e.Party})
+	}
+	if p := s.Participant(e.From); p != nil {
+		p.Present, p.LastSeen = true, t
+	}
+}
+
+func (s *Session) show(e Entry, t time.Time, inTranscript bool) {
+	ev := Event{Index: e.Index, Type: e.Type, From: e.From, Text: e.Text, MessageType: e.MType, Time: t, FromType: PartyExternal, FromNick: "system"}
+	if p := s.Participant(e.From); p != nil {
+		ev.FromNick, ev.FromType = p.Nick, p.Type
+	}
+	if inTranscript {
+		s.events = append(s.events, ev)
+		s.nextIndex = e.Index + 1
+		return
+	}
+	for _, p := range s.parts {
+		if p.Present && p.ID != e.From && len(p.transient) < maxTransient {
+			p.transient = append(p.transient, ev)
+		}
+	}
+}
+
+// Taken records that the chat's log now ends at seq, written by node.
+func (s *Session) Taken(seq uint64, node string) { s.seq, s.writer = seq, node }
+
+// Seq returns the last seq taken in the chat's log.
+func (s *Session) Seq() uint64 { return s.seq }
+
+// Writer returns the node that took the last seq.
+func (s *Session) Writer() string { return s.writer }
+
+// NextIndex returns the transcript index the next transcript event takes.
+func (s *Session) NextIndex() int { return s.nextIndex }
+
+// Since returns the transcript events with Index >= pos.
+func (s *Session) Since(pos int) []Event {
+	i := sort.Search(len(s.events), func(i int) bool { return s.events[i].Index >= pos })
+	return s.events[i:]
+}
+
+// Ended reports whether the chat is over.
+func (s *Session) Ended() bool { return s.ended }
+
+// EndedAt returns when the chat ended.
+func (s *Session) EndedAt() time.Time { return s.endedAt }
+
+// SeenRequest reports whether a change with request id id was applied.
+func (s *Session) SeenRequest(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, r := range s.reqs {
+		if r == id {
+			return true
+		}
+	}
+	return false
+}
+
+// RememberRequest records that a change with request id id was applied.
+func (s *Session) RememberRequest(id string) {
+	if id == "" {
+		return
+	}
+	s.reqs[s.reqPos] = id
+	s.reqPos = (s.reqPos + 1) % recentRequests
+}
+
+// WaitingForAgent reports whether no agent is in the live chat.
+func (s *Session) WaitingForAgent() bool {
+	if s.ended {
+		return false
+	}
+	for _, p := range s.parts {
+		if p.Type == PartyAgent && p.Present {
+			return false
+		}
+	}
+	return true
+}
+
+// Leave returns the entry of p leaving: it ends the chat when the client
+// leaves or nobody else is left.
+func (s *Session) Leave(p *Participant) Entry {
+	e := Entry{Type: EventParticipantLeft, From: p.ID, End: p.Type == PartyClient}
+	others := 0
+	for _, q := range s.parts {
+		if q.Present && q != p {
+			others++
+		}
+	}
+	e.End = e.End || others == 0
+	return e
+}
+
+// Restart sets every participant as seen and the chat as active at now, as a
+// node that takes the chat over does: silence before the takeover does not count.
+func (s *Session) Restart(now time.Time) {
+	for _, p := range s.parts {
+		p.LastSeen = now
+	}
+	s.lastMessage = now
+}
+
+// Quiet returns how long no message was sent at now, and how many idle
+// alerts were sent since the last one.
+func (s *Session) Quiet(now time.Time) (time.Duration, int) {
+	return now.Sub(s.lastMessage), s.idleAlerts
+}
