@@ -34,6 +34,17 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if f.gossip == "" {
 		return usageError{errors.New("--gossip is required")}
 	}
+	if err := f.checkProxyTLS(); err != nil {
+		return usageError{err}
+	}
+	serverTLS, err := f.serverTLS()
+	if err != nil {
+		return usageError{err}
+	}
+	clientTLS, err := f.clientTLS()
+	if err != nil {
+		return usageError{err}
+	}
 	log := f.logger(stderr)
 	ln, err := net.Listen("tcp", f.api)
 	if err != nil {
@@ -45,7 +56,8 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg := proxy.DefaultConfig(f.name, member.Current)
-	cfg.ClusterToken, cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = f.clusterToken, log, *brokenFor, *timeout
+	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
+	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, *brokenFor, *timeout
 	p, err := proxy.New(cfg)
 	if err != nil {
 		member.Shutdown()
@@ -53,11 +65,12 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	defer p.Close()
 	defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
+	f.warnOpen(log, false)
 	srv := p.Server()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
+	go func() { errc <- srv.Serve(serve(ln, serverTLS)) }()
 	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
 	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
 	select {
