@@ -50,10 +50,13 @@ func runCtl(args []string, stdout, stderr io.Writer) error {
 		return usageError{errors.New("--wait goes with drain only")}
 	}
 	cc := api.ClientConfig{Addr: *base, Token: *token, Timeout: ctlTimeout}
-	if *ca != "" {
-		if !strings.HasPrefix(*base, "https://") {
-			return usageError{errors.New("--tls-ca is for an https:// --proxy")}
-		}
+	https := strings.HasPrefix(*base, "https://")
+	if given["tls-ca"] && !https {
+		return usageError{errors.New("--tls-ca is for an https:// --proxy")}
+	}
+	// CHATHA_TLS_CA may be set for a node whose drain hook runs ctl against
+	// its own proxy over http; it is used only for an https proxy.
+	if *ca != "" && https {
 		pool, err := loadCA(*ca)
 		if err != nil {
 			return usageError{err}

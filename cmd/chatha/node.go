@@ -85,6 +85,15 @@ func (c *common) logger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, nil))
 }
 
+// registerNodeFlags binds the flags only "chatha node" has, HA options aside.
+func registerNodeFlags(fs *flag.FlagSet, f *nodeFlags) {
+	def := chatnode.DefaultConfig("", nil)
+	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
+	fs.StringVar(&f.tlsClientAuth, "tls-client-auth", clientAuthNone, "with TLS: none, or require (every caller presents a certificate signed by --tls-ca)")
+	fs.IntVar(&f.pageEvents, "page-max-events", def.PageEvents, "most transcript events in one answer; the rest from nextPosition")
+	fs.IntVar(&f.pageBytes, "page-max-bytes", def.PageBytes, "about the most bytes of messages in one answer (one larger event goes alone)")
+}
+
 // registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
 func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	*s = chatnode.DefaultSettings()
@@ -110,11 +119,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	var f nodeFlags
 	var settings chatnode.Settings
 	f.register(fs)
-	def := chatnode.DefaultConfig("", nil)
-	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
-	fs.StringVar(&f.tlsClientAuth, "tls-client-auth", "none", "with TLS: none, or require (every caller presents a certificate signed by --tls-ca)")
-	fs.IntVar(&f.pageEvents, "page-max-events", def.PageEvents, "most transcript events in one answer; the rest from nextPosition")
-	fs.IntVar(&f.pageBytes, "page-max-bytes", def.PageBytes, "about the most bytes of messages in one answer (one larger event goes alone)")
+	registerNodeFlags(fs, &f)
 	registerSettings(fs, &settings)
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {

@@ -16,13 +16,24 @@ import (
 	"github.com/chatha/chatha/proxy"
 )
 
+// proxyFlags are the flags only "chatha proxy" has.
+type proxyFlags struct {
+	brokenFor, requestTimeout time.Duration
+}
+
+func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
+	def := proxy.DefaultConfig("", nil)
+	f := &proxyFlags{}
+	fs.DurationVar(&f.brokenFor, "broken-for", def.BrokenFor, "how long a failing node is avoided")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	return f
+}
+
 func runProxy(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha proxy", flag.ContinueOnError)
 	var f common
 	f.register(fs)
-	def := proxy.DefaultConfig("", nil)
-	brokenFor := fs.Duration("broken-for", def.BrokenFor, "how long a failing node is avoided")
-	timeout := fs.Duration("request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	own := registerProxyFlags(fs)
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {
 		return err
@@ -57,7 +68,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := proxy.DefaultConfig(f.name, member.Current)
 	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
-	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, *brokenFor, *timeout
+	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, own.brokenFor, own.requestTimeout
 	p, err := proxy.New(cfg)
 	if err != nil {
 		member.Shutdown()
