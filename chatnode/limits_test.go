@@ -1,30 +1,18 @@
 package chatnode_test
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/valyala/fasthttp"
-
-	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // TestNodeRequestErrors: the node's own server reads headers of 16 KiB (a
 // large cookie), answers a malformed request with 400 and only a body over
 // the limit with 413.
 func TestNodeRequestErrors(t *testing.T) {
-	n := newNode(t, "a", tempStore(t))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := n.Server()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown() })
+	addr := serveOn(t, newNode(t, "a", tempStore(t)))
 	create := "POST /genesys/2/chat/support HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
 	tests := []struct {
 		name       string
@@ -38,22 +26,8 @@ func TestNodeRequestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.Write([]byte(tc.req)); err != nil {
-				t.Fatal(err)
-			}
-			var resp fasthttp.Response
-			if err := resp.Read(bufio.NewReader(c)); err != nil {
-				t.Fatal(err)
-			}
-			r, err := api.DecodeReply(&resp)
-			if err != nil || r.Status != tc.wantStatus {
-				t.Fatalf("answer %d %v %q, want %d", resp.StatusCode(), err, resp.Body(), tc.wantStatus)
+			if r := apitest.Raw(t, addr, tc.req); r.Status != tc.wantStatus {
+				t.Fatalf("answer %d %+v, want %d", r.Status, r.Errors, tc.wantStatus)
 			}
 		})
 	}

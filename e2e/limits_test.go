@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"bufio"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/valyala/fasthttp"
-
-	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 )
 
 // TestRequestLimitsThroughTheBinary: node and proxy read headers of 16 KiB
@@ -35,33 +30,10 @@ func TestRequestLimitsThroughTheBinary(t *testing.T) {
 	for _, tc := range tests {
 		for _, target := range []struct{ name, addr string }{{"node", node}, {"proxy", px}} {
 			t.Run(tc.name+" to the "+target.name, func(t *testing.T) {
-				if got, body := raw(t, target.addr, tc.req); got != tc.want {
-					t.Fatalf("status %d, want %d: %s", got, tc.want, body)
+				if r := apitest.Raw(t, target.addr, tc.req); r.Status != tc.want {
+					t.Fatalf("status %d, want %d: %+v", r.Status, tc.want, r.Errors)
 				}
 			})
 		}
 	}
-}
-
-// raw writes req to addr as it is and returns the answer's status and body,
-// which must be a chat API answer.
-func raw(t *testing.T, addr, req string) (int, string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(conn)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.DecodeReply(&resp); err != nil {
-		t.Fatalf("answer %d is not a chat API answer: %q", resp.StatusCode(), resp.Body())
-	}
-	return resp.StatusCode(), string(resp.Body())
 }

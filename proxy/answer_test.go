@@ -115,16 +115,21 @@ func TestMalformedAnswerFailsOnlyItsRequest(t *testing.T) {
 // TestRefusedConnectionFailsOver: a connection failure is the node's: it is
 // marked broken and the request goes to the other node.
 func TestRefusedConnectionFailsOver(t *testing.T) {
+	p, addr, id, hits := twoBackends(t, nil, closedAddr(t))
+	if r := refresh(t, addr, id); r.Status != 200 || r.Node != "other" || hits.Load() != 1 || !isBroken(p, "home") {
+		t.Fatalf("refused home: %d from %q, other hit %d times, home broken %v", r.Status, r.Node, hits.Load(), isBroken(p, "home"))
+	}
+}
+
+// closedAddr returns a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := ln.Addr().String()
-	ln.Close()
-	p, addr, id, hits := twoBackends(t, nil, closed)
-	if r := refresh(t, addr, id); r.Status != 200 || r.Node != "other" || hits.Load() != 1 || !isBroken(p, "home") {
-		t.Fatalf("refused home: %d from %q, other hit %d times, home broken %v", r.Status, r.Node, hits.Load(), isBroken(p, "home"))
-	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func refresh(t *testing.T, addr, id string) *api.Reply {
@@ -137,12 +142,7 @@ func refresh(t *testing.T, addr, id string) *api.Reply {
 // TestNotReadyWhenNoNodeAnswers: a proxy whose nodes gossip as alive but do
 // not answer on their API is not ready; it is once one answers.
 func TestNotReadyWhenNoNodeAnswers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := closedAddr(t)
 	node := membertest.Join(t, "n", membership.RoleNode, addr, 7, nil)
 	p := startProxy(t, node, 1, 20*time.Millisecond)
 	paddr, _ := serve(t, p.Handler)
@@ -151,7 +151,7 @@ func TestNotReadyWhenNoNodeAnswers(t *testing.T) {
 	if code := ready(); code != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with no node answering: %d", code)
 	}
-	ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("cannot listen on %s again: %v", addr, err)
 	}

@@ -1,17 +1,16 @@
 package proxy_test
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/api/apitest"
 	"github.com/chatha/chatha/proxy"
 )
 
@@ -27,30 +26,6 @@ func serveProxy(t *testing.T, p *proxy.Proxy) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown() })
 	return ln.Addr().String()
-}
-
-// rawRequest writes req to addr as it is and returns the answer's status and
-// decoded body.
-func rawRequest(t *testing.T, addr, req string) (int, api.Answer) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(c)); err != nil {
-		t.Fatal(err)
-	}
-	r, err := api.DecodeReply(&resp)
-	if err != nil {
-		t.Fatalf("answer %d: %v: %q", resp.StatusCode(), err, resp.Body())
-	}
-	return r.Status, r.Answer
 }
 
 // TestRequestErrors: a malformed request is a 400, like the node says, and
@@ -80,13 +55,13 @@ func TestRequestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			status, a := rawRequest(t, addr, tc.req)
+			r := apitest.Raw(t, addr, tc.req)
 			code := 0
-			if len(a.Errors) > 0 {
-				code = a.Errors[0].Code
+			if len(r.Errors) > 0 {
+				code = r.Errors[0].Code
 			}
-			if status != tc.wantStatus || code != tc.wantCode {
-				t.Fatalf("status %d code %d %+v, want %d code %d", status, code, a.Errors, tc.wantStatus, tc.wantCode)
+			if r.Status != tc.wantStatus || code != tc.wantCode {
+				t.Fatalf("status %d code %d %+v, want %d code %d", r.Status, code, r.Errors, tc.wantStatus, tc.wantCode)
 			}
 		})
 	}

@@ -1,25 +1,16 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"testing"
-
-	"github.com/chatha/chatha/chatnode"
 )
 
 // TestExampleConfigsAreValid: the example configs in deploy/config name
 // only keys their subcommand has, with values it takes.
 func TestExampleConfigsAreValid(t *testing.T) {
 	t.Run("node", func(t *testing.T) {
-		fs := flag.NewFlagSet("node", flag.ContinueOnError)
-		var f nodeFlags
-		var s chatnode.Settings
-		f.register(fs)
-		registerNodeFlags(fs, &f)
-		registerSettings(fs, &s)
-		path := "../../deploy/config/node.yaml"
-		if _, err := parseFlags(fs, []string{"--config", path}, &f.config, io.Discard); err != nil {
+		fs, f, _ := nodeFlagSet()
+		if _, err := parseFlags(fs, []string{"--config", "../../deploy/config/node.yaml"}, &f.config, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.validate(); err != nil {
@@ -27,12 +18,8 @@ func TestExampleConfigsAreValid(t *testing.T) {
 		}
 	})
 	t.Run("proxy", func(t *testing.T) {
-		fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
-		var f common
-		f.register(fs)
-		registerProxyFlags(fs)
-		path := "../../deploy/config/proxy.yaml"
-		if _, err := parseFlags(fs, []string{"--config", path}, &f.config, io.Discard); err != nil {
+		fs, f, _ := proxyFlagSet()
+		if _, err := parseFlags(fs, []string{"--config", "../../deploy/config/proxy.yaml"}, &f.config, io.Discard); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.validate(); err != nil {

@@ -114,13 +114,19 @@ func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	fs.IntVar(&s.LimitsRestoreThreshold, "limits-restore-threshold", s.LimitsRestoreThreshold, "percent of the limit below which a full node is active again")
 }
 
-func runNode(args []string, stdout, stderr io.Writer) error {
+// nodeFlagSet returns the flag set of "chatha node" and what it fills.
+func nodeFlagSet() (*flag.FlagSet, *nodeFlags, *chatnode.Settings) {
 	fs := flag.NewFlagSet("chatha node", flag.ContinueOnError)
 	var f nodeFlags
 	var settings chatnode.Settings
 	f.register(fs)
 	registerNodeFlags(fs, &f)
 	registerSettings(fs, &settings)
+	return fs, &f, &settings
+}
+
+func runNode(args []string, stdout, stderr io.Writer) error {
+	fs, f, settings := nodeFlagSet()
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {
 		return err
@@ -148,7 +154,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, chatid.NewIncarnation()
+	cfg.Settings, cfg.Logger, cfg.Incarnation = *settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
@@ -171,7 +177,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		member.OnRefute(node.CheckHeldChats)
 	}
 	f.warnOpen(log, f.tlsClientAuth == clientAuthRequire)
-	return serveNode(node, member, serve(ln, serverTLS), &f, log, stdout)
+	return serveNode(node, member, serve(ln, serverTLS), f, log, stdout)
 }
 
 func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {

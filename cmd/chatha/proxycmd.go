@@ -29,11 +29,16 @@ func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
 	return f
 }
 
-func runProxy(args []string, stdout, stderr io.Writer) error {
+// proxyFlagSet returns the flag set of "chatha proxy" and what it fills.
+func proxyFlagSet() (*flag.FlagSet, *common, *proxyFlags) {
 	fs := flag.NewFlagSet("chatha proxy", flag.ContinueOnError)
 	var f common
 	f.register(fs)
-	own := registerProxyFlags(fs)
+	return fs, &f, registerProxyFlags(fs)
+}
+
+func runProxy(args []string, stdout, stderr io.Writer) error {
+	fs, f, own := proxyFlagSet()
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {
 		return err
@@ -62,7 +67,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
-	member, err := joinGossip(&f, membership.RoleProxy, chatid.NewIncarnation(), log)
+	member, err := joinGossip(f, membership.RoleProxy, chatid.NewIncarnation(), log)
 	if err != nil {
 		return err
 	}
