@@ -117,18 +117,32 @@ func TestTLSFromProxyToNodes(t *testing.T) {
 }
 
 // TestTLSClientCertificates: nodes that require client certificates serve
-// a proxy that presents one signed by the CA, and refuse a caller without
-// one.
+// a proxy that presents one signed by the CA, purge each other (each
+// presenting its own certificate), and refuse a caller without one.
 func TestTLSClientCertificates(t *testing.T) {
 	s := newTLSSetup(t, true)
-	nodeCert, nodeKey := s.ca.issue("tester")
-	c := newClusterWith(t, 2, &cluster{nodeArgs: s.nodeArgs, proxyArgs: s.proxyArgs, nodeTLS: s.ca.clientTLS(nodeCert, nodeKey)})
+	testerCert, testerKey := s.ca.issue("tester")
+	tester := s.ca.clientTLS(testerCert, testerKey)
+	c := newClusterWith(t, 2, &cluster{nodeArgs: s.nodeArgs, proxyArgs: s.proxyArgs, nodeTLS: tester})
 	px := c.addProxy("proxy-1")
 	waitReady(t, px, http.StatusOK)
-	ch := create(t, px.addr, api.Request{Nickname: "Ann", Text: "hello"})
+	r := createReply(t, px.addr, api.Request{Nickname: "Ann", Text: "hello"})
+	ch := chatOf(r)
 	if r := ch.do(t, px.addr, "send", api.Request{Message: "with a client certificate"}); r.Status != 200 {
 		t.Fatalf("send: %d %+v", r.Status, r.Errors)
 	}
+	owner, other := c.nodes[r.Node], c.nodes["node-1"]
+	if owner == other {
+		other = c.nodes["node-2"]
+	}
+	ctx := context.Background()
+	if r := apitest.Answered(t)(nodeClient(t, other, tester).Refresh(ctx, "support", ch.id, &api.Request{UserID: ch.user, SecureKey: ch.key})); r.Status != 200 {
+		t.Fatalf("refresh on %s: %d %+v", other.name, r.Status, r.Errors)
+	}
+	waitFor(t, 10*time.Second, owner.name+" to purge the chat "+other.name+" restored", func() bool {
+		k, err := nodeClient(t, owner, tester).KPI(ctx)
+		return err == nil && k.SessionPurged == 1
+	})
 	for _, p := range c.nodes {
 		if _, err := nodeClient(t, p, s.ca.clientTLS()).Healthz(context.Background()); err == nil {
 			t.Fatalf("%s answered a caller without a client certificate", p.name)
