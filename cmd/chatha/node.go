@@ -177,7 +177,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		member.OnRefute(node.CheckHeldChats)
 	}
 	f.warnOpen(log, f.tlsClientAuth == clientAuthRequire)
-	return serveNode(node, member, serve(ln, serverTLS), f, log, stdout)
+	return serveNode(node, member, withTLS(ln, serverTLS), f, log, stdout)
 }
 
 func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {

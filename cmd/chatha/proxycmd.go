@@ -21,6 +21,7 @@ type proxyFlags struct {
 	brokenFor, requestTimeout time.Duration
 }
 
+// registerProxyFlags binds the flags only "chatha proxy" has.
 func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
 	def := proxy.DefaultConfig("", nil)
 	f := &proxyFlags{}
@@ -50,14 +51,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if f.gossip == "" {
 		return usageError{errors.New("--gossip is required")}
 	}
-	if err := f.checkProxyTLS(); err != nil {
-		return usageError{err}
-	}
-	serverTLS, err := f.serverTLS()
-	if err != nil {
-		return usageError{err}
-	}
-	clientTLS, err := f.clientTLS()
+	serverTLS, clientTLS, err := f.proxyTLS()
 	if err != nil {
 		return usageError{err}
 	}
@@ -86,7 +80,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(serve(ln, serverTLS)) }()
+	go func() { errc <- srv.Serve(withTLS(ln, serverTLS)) }()
 	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
 	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
 	select {

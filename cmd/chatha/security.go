@@ -60,6 +60,21 @@ func (c *common) checkProxyTLS() error {
 	return nil
 }
 
+// proxyTLS returns a proxy's server TLS config (nil: plain HTTP) and the
+// config of its calls to nodes (nil: plain HTTP).
+func (c *common) proxyTLS() (server, client *tls.Config, err error) {
+	if err := c.checkProxyTLS(); err != nil {
+		return nil, nil, err
+	}
+	if server, err = c.serverTLS(); err != nil {
+		return nil, nil, err
+	}
+	if client, err = c.clientTLS(); err != nil {
+		return nil, nil, err
+	}
+	return server, client, nil
+}
+
 // nodeTLS returns a node's server TLS config (nil: plain HTTP) and the
 // config of its calls to other nodes (nil: plain HTTP).
 func (f *nodeFlags) nodeTLS() (server, client *tls.Config, err error) {

@@ -6,8 +6,8 @@ import (
 	"net/url"
 )
 
-// serve returns the listener to serve on: ln, or with cfg, ln with TLS.
-func serve(ln net.Listener, cfg *tls.Config) net.Listener {
+// withTLS returns the listener to serve on: ln, or with cfg, ln with TLS.
+func withTLS(ln net.Listener, cfg *tls.Config) net.Listener {
 	if cfg == nil {
 		return ln
 	}
