@@ -126,6 +126,12 @@ func (c *Client) KPI(ctx context.Context) (KPI, error) {
 	return call[KPI](ctx, c, fasthttp.MethodGet, "/v1/kpi")
 }
 
+// NodeKPI asks a proxy for the counters of the node called name, which the
+// proxy reads from that node itself (not from gossip).
+func (c *Client) NodeKPI(ctx context.Context, name string) (KPI, error) {
+	return call[KPI](ctx, c, fasthttp.MethodGet, "/v1/nodes/"+url.PathEscape(name)+"/kpi")
+}
+
 // ClusterKPI returns every node's counters and their sums, through a proxy.
 func (c *Client) ClusterKPI(ctx context.Context) (KPISummary, error) {
 	return call[KPISummary](ctx, c, fasthttp.MethodGet, "/v1/kpi")

@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/valyala/fasthttp"
@@ -59,6 +61,7 @@ const (
 	CodeMethod       = 111 // wrong HTTP method
 	CodeNotAllowed   = 112 // the participant cannot do that now
 	CodeNoNode       = 120 // no chat node can serve (proxy)
+	CodeBadAnswer    = 121 // a node's answer could not be passed on (proxy)
 	CodeInternal     = 199 // a bug
 )
 
@@ -114,10 +117,42 @@ func TooLarge(what string, limit int) *Error {
 		Message: fmt.Sprintf("%s is larger than %d bytes", what, limit), Advice: "send less"}
 }
 
-// Unreadable is a request the proxy could not read (most often over its body limit).
-func Unreadable(err error) *Error {
-	return &Error{HTTPStatus: http.StatusRequestEntityTooLarge, StatusCode: StatusError, Code: CodeTooLarge,
-		Message: "cannot read the request: " + err.Error(), Advice: "send less"}
+// Unreadable is a request the server could not read: a body over maxBody
+// (413), headers over the read buffer (431), or a malformed request (400).
+func Unreadable(err error, maxBody int) *Error {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return TooLarge("request body", maxBody)
+	case errors.As(err, &small):
+		return &Error{HTTPStatus: http.StatusRequestHeaderFieldsTooLarge, StatusCode: StatusError, Code: CodeTooLarge,
+			Message: "the request headers are too large", Advice: "send smaller headers (cookies)"}
+	}
+	return BadRequest("cannot read the request: %v", err)
+}
+
+// ServerLog returns a logger for a fasthttp server of the API: its lines
+// (mostly connections that sent something unreadable, already answered by
+// WriteUnreadable) go to log at debug level, as they may quote the request.
+func ServerLog(log *slog.Logger) fasthttp.Logger { return serverLog{log} }
+
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Printf(format string, args ...any) {
+	l.log.Debug("http server", "detail", fmt.Sprintf(format, args...))
+}
+
+// WriteUnreadable is the error handler of a fasthttp server of the API: a
+// connection that sent nothing in time is closed with 408, any other request
+// that could not be read is answered as Unreadable says.
+func WriteUnreadable(ctx *fasthttp.RequestCtx, alias string, err error, maxBody int) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		ctx.SetStatusCode(http.StatusRequestTimeout)
+		ctx.SetConnectionClose()
+		return
+	}
+	WriteError(ctx, alias, Unreadable(err, maxBody))
 }
 
 // MethodNotAllowed is a request with the wrong HTTP method; use says which to use.
@@ -141,6 +176,15 @@ func Unavailable(why string) *Error {
 func StoreFailed(err error) *Error {
 	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeStore,
 		Message: "storage is not available: " + err.Error(), Advice: "retry in a moment"}
+}
+
+// BadAnswer is a node's answer the proxy could not pass on (larger than the
+// proxy's response limit, or malformed). It is the error of that request
+// only: the node is not taken for failed and the request is not retried;
+// why says what is wrong with it.
+func BadAnswer(name, why string) *Error {
+	return &Error{HTTPStatus: http.StatusBadGateway, StatusCode: StatusError, Code: CodeBadAnswer,
+		Message: "cannot pass on the answer of " + name + ": " + why, Advice: "ask for less, or report it to the operator"}
 }
 
 // NodeUnreachable is a call of the proxy's own to a node that failed.

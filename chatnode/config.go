@@ -6,6 +6,7 @@ import (
 	"github.com/chatha/chatha/membership"
 
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -112,6 +113,18 @@ type Config struct {
 	MaxBodySize int
 	// MaxMessageSize is the largest message text in bytes (default 16 KiB).
 	MaxMessageSize int
+	// MaxHeaderSize bounds a request's headers in bytes (default 20 KiB).
+	MaxHeaderSize int
+	// PageEvents is the most transcript events one answer carries (default 100).
+	PageEvents int
+	// PageBytes is about the most bytes of messages one answer carries
+	// (default 1 MiB); a single larger event still goes, alone. An answer cut
+	// short says where to go on in nextPosition.
+	PageBytes int
+	// TLS, when set, makes the node's calls to other nodes (the purge of a
+	// previous owner) https, verifying their certificates against
+	// TLS.RootCAs and presenting TLS.Certificates; nil calls them over plain HTTP.
+	TLS *tls.Config
 	// StoreTimeout bounds each store call (default 5s).
 	StoreTimeout time.Duration
 	// EndedRetention is how long an ended chat stays in memory to answer refreshes (default 60s).
@@ -148,6 +161,9 @@ func DefaultConfig(name string, store chat.Store) Config {
 		Store:          store,
 		MaxBodySize:    64 << 10,               // a chat message is text; bigger bodies are abuse
 		MaxMessageSize: 16 << 10,               // long pasted text fits, a file does not
+		MaxHeaderSize:  20 << 10,               // a 16 KiB Cookie and the usual headers; each open connection keeps a buffer this size
+		PageEvents:     100,                    // a client catching up takes a few round trips, each answer small
+		PageBytes:      1 << 20,                // 64 messages of the largest size; proxies pass far more
 		StoreTimeout:   5 * time.Second,        // longer than a store failover, shorter than a client's patience
 		EndedRetention: time.Minute,            // clients poll every few seconds; one minute shows them the end
 		SweepInterval:  time.Second,            // idle timeouts are tens of seconds; one second is precise enough
@@ -179,6 +195,12 @@ func (c Config) Validate() error {
 		return errors.New("chatnode: MaxBodySize must be at least 1024")
 	case c.MaxMessageSize < 1 || c.MaxMessageSize > c.MaxBodySize:
 		return errors.New("chatnode: MaxMessageSize must be between 1 and MaxBodySize")
+	case c.MaxHeaderSize < 4096:
+		return errors.New("chatnode: MaxHeaderSize must be at least 4096")
+	case c.PageEvents < 1:
+		return fmt.Errorf("chatnode: PageEvents is %d, want 1 or more", c.PageEvents)
+	case c.PageBytes < 1024:
+		return fmt.Errorf("chatnode: PageBytes is %d, want 1024 or more", c.PageBytes)
 	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0:
 		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
 	}

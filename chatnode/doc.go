@@ -14,11 +14,14 @@
 //   - Transcript indexes are dense and 1-based over the events clients see in the
 //     transcript. Typing notices not persisted under transcript-save-notices=major
 //     are transient: each other participant gets them once, outside the transcript.
+//   - An answer carries one page of the transcript (Config.PageEvents and
+//     PageBytes; a single larger event alone), its nextPosition at the first
+//     event left out, so no answer grows with the chat.
 //
 // Cluster glue comes in through Config: OnState is told every change of the
 // node's mode and live-chat count (cmd wires it to membership.Member.Publish),
 // Cluster gives the membership view in which a restore finds the previous
-// owner to purge through api.Client, and CheckHeldChats is what the member
+// owner to purge through api.Client (over https with Config.TLS), and CheckHeldChats is what the member
 // calls after a refutation. Readiness is the store's own health (chat.Health).
 //
 // Goroutines: one sweeper per Node (idle alerts and close, flex disconnect,

@@ -4,8 +4,6 @@ import (
 	"github.com/chatha/chatha/api"
 
 	"context"
-	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -24,24 +22,18 @@ func (n *Node) Server() *fasthttp.Server {
 		ErrorHandler:       n.errorHandler,
 		Name:               "chatha",
 		MaxRequestBodySize: n.cfg.MaxBodySize,
+		ReadBufferSize:     n.cfg.MaxHeaderSize,
 		ReadTimeout:        30 * time.Second,
 		WriteTimeout:       30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
+		// No request contents in errors.
+		SecureErrorLogMessage: true,
+		Logger:                api.ServerLog(n.log),
 	}
 }
 
 func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() { // a connection that sent nothing in time
-		ctx.SetStatusCode(http.StatusRequestTimeout)
-		ctx.SetConnectionClose()
-		return
-	}
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		n.writeError(ctx, api.TooLarge("request body", n.cfg.MaxBodySize))
-		return
-	}
-	n.writeError(ctx, api.BadRequest("cannot read the request: %v", err))
+	api.WriteUnreadable(ctx, n.cfg.Name, err, n.cfg.MaxBodySize)
 }
 
 // Handler serves the chat, agent and operations APIs.

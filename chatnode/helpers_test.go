@@ -6,6 +6,7 @@ import (
 
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"path/filepath"
 	"testing"
@@ -116,4 +117,18 @@ func checkDense(t testing.TB, r *api.Reply) {
 			t.Fatalf("message %d has index %d: %v", i, m.Index, texts(r))
 		}
 	}
+}
+
+// serveOn serves n's API with its own server (limits, error answers) on
+// loopback until the test ends, and returns the address.
+func serveOn(t testing.TB, n *chatnode.Node) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := n.Server()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
 }

@@ -48,12 +48,17 @@ func (n *Node) purgePrevious(previous, id string) {
 	})
 }
 
-// purger returns the admin client of the node at addr, with the cluster token.
+// purger returns the admin client of the node at addr, with the cluster
+// token: over https with Config.TLS, which verifies the node's certificate.
 func (n *Node) purger(addr string) (*api.Client, error) {
 	if c, ok := n.purgers.Load(addr); ok {
 		return c.(*api.Client), nil
 	}
-	c, err := api.NewClient(api.ClientConfig{Addr: addr, Token: n.cfg.ClusterToken})
+	scheme := "http://"
+	if n.cfg.TLS != nil {
+		scheme = "https://"
+	}
+	c, err := api.NewClient(api.ClientConfig{Addr: scheme + addr, Token: n.cfg.ClusterToken, TLS: n.cfg.TLS})
 	if err != nil {
 		return nil, err
 	}

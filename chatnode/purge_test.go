@@ -1,7 +1,6 @@
 package chatnode_test
 
 import (
-	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -15,14 +14,7 @@ import (
 // member starts a gossip member for node n, serving n's API on loopback.
 func member(t *testing.T, n *chatnode.Node, seed *membership.Member) *membership.Member {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := n.Server()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown() })
-	return membertest.Join(t, n.Name(), membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
+	return membertest.Join(t, n.Name(), membership.RoleNode, serveOn(t, n), n.Incarnation(), seed)
 }
 
 // TestRestorePurgesThePreviousOwner: a node that restores a chat asks its

@@ -7,8 +7,10 @@ import (
 	"github.com/chatha/chatha/chat"
 )
 
-// reply builds the answer to participant p; with pos > 0 it carries the
-// transcript from pos and p's transient events. The caller holds s.mu.
+// reply builds the answer to participant p; with pos > 0 it carries p's
+// transient events and one page of the transcript from pos (PageEvents,
+// PageBytes), with nextPosition at the first event left out. The caller
+// holds s.mu.
 func (n *Node) reply(s *session, p *chat.Participant, pos int) *api.Answer {
 	r := &api.Answer{ChatID: s.ID, Alias: n.cfg.Name, NextPosition: s.NextIndex(), ChatEnded: s.Ended(), Messages: []chat.Message{}}
 	if s.Ended() {
@@ -18,10 +20,16 @@ func (n *Node) reply(s *session, p *chat.Participant, pos int) *api.Answer {
 		r.UserID = p.UserID
 	}
 	if pos > 0 {
-		r.Messages = chat.AppendMessages(r.Messages, s.Since(pos))
+		var transient []chat.Event
 		if p != nil {
-			r.Messages = chat.AppendMessages(r.Messages, p.TakeTransient())
+			transient = p.TakeTransient()
 		}
+		all := s.Since(pos)
+		page := chat.Page(all, n.cfg.PageEvents, n.cfg.PageBytes-chat.EncodedSize(transient))
+		if len(page) < len(all) {
+			r.NextPosition = all[len(page)].Index
+		}
+		r.Messages = chat.AppendMessages(chat.AppendMessages(r.Messages, page), transient)
 	}
 	return r
 }

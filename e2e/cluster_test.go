@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -19,10 +20,19 @@ type cluster struct {
 	seed    string // gossip address of the first node
 	nodes   map[string]*proc
 	proxies []*proc
+	// nodeArgs and proxyArgs are more flags of every node and every proxy.
+	nodeArgs, proxyArgs []string
+	// nodeTLS, when nodes serve https, is how the test calls them.
+	nodeTLS *tls.Config
 }
 
 func newCluster(t testing.TB, nodes int) *cluster {
-	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}}
+	return newClusterWith(t, nodes, &cluster{})
+}
+
+// newClusterWith starts nodes chat nodes with the flags and TLS of opts.
+func newClusterWith(t testing.TB, nodes int, opts *cluster) *cluster {
+	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}, nodeArgs: opts.nodeArgs, proxyArgs: opts.proxyArgs, nodeTLS: opts.nodeTLS}
 	for i := 1; i <= nodes; i++ {
 		c.addNode(fmt.Sprintf("node-%d", i))
 	}
@@ -33,11 +43,11 @@ func newCluster(t testing.TB, nodes int) *cluster {
 // node still running.
 func (c *cluster) addNode(name string) *proc {
 	gossip := freeAddr(c.t)
-	args := []string{"--gossip", gossip}
+	args := append([]string{"--gossip", gossip}, c.nodeArgs...)
 	if join := c.gossipAddrs(); join != "" {
 		args = append(args, "--join", join)
 	}
-	p := startNode(c.t, name, c.store, args...)
+	p := startNodeTLS(c.t, name, freeAddr(c.t), c.store, c.nodeTLS, args...)
 	p.gossip = gossip
 	c.nodes[name] = p
 	if c.seed == "" {
@@ -50,11 +60,11 @@ func (c *cluster) addNode(name string) *proc {
 // as a supervisor would: a new incarnation of the same name.
 func (c *cluster) restartNode(name string) *proc {
 	old := c.nodes[name]
-	args := []string{"--gossip", old.gossip}
+	args := append([]string{"--gossip", old.gossip}, c.nodeArgs...)
 	if join := c.gossipAddrs(); join != "" {
 		args = append(args, "--join", join)
 	}
-	p := startNodeAt(c.t, name, old.addr, c.store, args...)
+	p := startNodeTLS(c.t, name, old.addr, c.store, c.nodeTLS, args...)
 	p.gossip = old.gossip
 	c.nodes[name] = p
 	return p
@@ -75,7 +85,8 @@ func (c *cluster) gossipAddrs() string {
 // every node alive.
 func (c *cluster) addProxy(name string) *proc {
 	addr := freeAddr(c.t)
-	p := newProc(name, addr, "proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.gossipAddrs())
+	args := append([]string{"proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.gossipAddrs()}, c.proxyArgs...)
+	p := newProc(name, addr, args...)
 	p.start(c.t)
 	if err := p.waitHealthy(15 * time.Second); err != nil {
 		c.t.Fatalf("%v\n%s", err, p.out)

@@ -62,3 +62,50 @@ func TestDrainWithCtl(t *testing.T) {
 	}
 	ctl("undrain", "node-1")
 }
+
+// TestDrainWaitAsksTheNode: right after a chat is created on a node,
+// "chatha ctl drain NAME --wait" does not return (gossip may not have told
+// the proxy about the chat yet; the node itself knows); it returns once the
+// chat has ended.
+func TestDrainWaitAsksTheNode(t *testing.T) {
+	c := newClusterWith(t, 2, &cluster{
+		nodeArgs:  []string{"--cluster-token", "c-secret", "--gossip-key", testGossipKey},
+		proxyArgs: []string{"--cluster-token", "c-secret", "--gossip-key", testGossipKey},
+	})
+	px := c.addProxy("proxy-1").addr
+	open := create(t, c.nodes["node-1"].addr, api.Request{Nickname: "Ann"}) // the node holds it; gossip has yet to say so
+	wait := exec.Command(binary, "ctl", "--proxy", "http://"+px, "--cluster-token", "c-secret", "drain", "node-1", "--wait")
+	var out syncBuffer
+	wait.Stdout, wait.Stderr = &out, &out
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait.Wait() }()
+	t.Cleanup(func() { wait.Process.Kill() })
+	waitFor(t, 10*time.Second, "drain --wait to count the open chat", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("drain --wait returned while node-1 holds a chat: %v\n%s", err, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), "1 chats left")
+	})
+	if r := open.do(t, px, "send", api.Request{Message: "still here"}); r.Status != 200 || r.Node != "node-1" {
+		t.Fatalf("the draining node does not serve its chat: %d on %s", r.Status, r.Node)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("drain --wait returned while node-1 holds a chat: %v\n%s", err, out.String())
+	default:
+	}
+	open.do(t, px, "disconnect", api.Request{})
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "drained") {
+			t.Fatalf("drain --wait: %v\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("drain --wait did not return after the chat ended:\n%s", out.String())
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -93,8 +94,22 @@ func startNode(t testing.TB, name, store string, extra ...string) *proc {
 // startNodeAt starts "chatha node" with its API on addr.
 func startNodeAt(t testing.TB, name, addr, store string, extra ...string) *proc {
 	t.Helper()
+	return startNodeTLS(t, name, addr, store, nil, extra...)
+}
+
+// startNodeTLS starts "chatha node" with its API on addr; with cfg, the node
+// serves https and is checked with cfg.
+func startNodeTLS(t testing.TB, name, addr, store string, cfg *tls.Config, extra ...string) *proc {
+	t.Helper()
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
 	p := newProc(name, addr, args...)
+	if cfg != nil {
+		health, err := api.NewClient(api.ClientConfig{Addr: "https://" + addr, TLS: cfg, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.health = health
+	}
 	p.start(t)
 	if err := p.waitHealthy(15 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, p.out)
@@ -230,4 +245,28 @@ func lines(r *api.Reply) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// runToExit runs chatha with args and env (added to this process's) and
+// returns its exit code and output; a process still running after timeout
+// is killed and reported as -1.
+func runToExit(t testing.TB, timeout time.Duration, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode(), out.String()
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		return -1, out.String()
+	}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"time"
@@ -19,6 +20,13 @@ type Config struct {
 	Views func() *membership.View
 	// ClusterToken is sent to nodes' admin endpoints and guards the proxy's own.
 	ClusterToken string
+	// AgentToken guards the agent API (everything under /agent/) and is what
+	// the proxy sends nodes when it merges their queues; empty leaves it open.
+	AgentToken string
+	// TLS, when set, makes every call to a node https: the node's certificate
+	// is verified against TLS.RootCAs, and TLS.Certificates (if any) is
+	// presented for mutual TLS. Nil calls nodes over plain HTTP.
+	TLS *tls.Config
 	// BrokenFor is how long a node that failed a request or a probe is avoided (default 3s).
 	BrokenFor time.Duration
 	// RequestTimeout bounds one forwarded request (default 3s).
@@ -33,6 +41,12 @@ type Config struct {
 	ProbeTimeout time.Duration
 	// MaxBodySize is the largest request body forwarded (default 64 KiB).
 	MaxBodySize int
+	// MaxResponseSize is the largest node answer passed on (default 64 MiB);
+	// a larger one fails its request with a 502, never the node.
+	MaxResponseSize int
+	// MaxHeaderSize bounds the headers of a request, and of a node's answer
+	// (default 20 KiB).
+	MaxHeaderSize int
 	// Placement tunes load-aware placement of new chats.
 	Placement ring.Options
 	// Logger receives the proxy's logs (default slog.Default()).
@@ -53,7 +67,11 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		ProbeInterval:  time.Second,            // catches a node that gossips but cannot serve
 		ProbeTimeout:   500 * time.Millisecond,
 		MaxBodySize:    64 << 10, // the node's own limit
-		Placement:      ring.DefaultOptions(),
+		// A node pages its answers at 1 MiB of events (one larger event goes
+		// alone), so 64 MiB is far above any answer of a healthy node.
+		MaxResponseSize: 64 << 20,
+		MaxHeaderSize:   20 << 10, // a 16 KiB Cookie and the usual headers; each open connection keeps a buffer this size
+		Placement:       ring.DefaultOptions(),
 	}
 }
 
@@ -72,6 +90,10 @@ func (c Config) Validate() error {
 		return errors.New("proxy: ProbeInterval must not be negative and ProbeTimeout must be positive")
 	case c.MaxBodySize < 1024:
 		return errors.New("proxy: MaxBodySize must be at least 1024")
+	case c.MaxResponseSize < 1<<20:
+		return errors.New("proxy: MaxResponseSize must be at least 1 MiB")
+	case c.MaxHeaderSize < 4096:
+		return errors.New("proxy: MaxHeaderSize must be at least 4096")
 	}
 	return c.Placement.Validate()
 }
@@ -83,4 +105,12 @@ func (c *Config) fillDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = metrics.NewSet()
 	}
+}
+
+// scheme is how the proxy calls nodes: https with TLS, else http.
+func (c *Config) scheme() string {
+	if c.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

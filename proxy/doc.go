@@ -11,8 +11,18 @@
 // every node's /readyz (active detection of gray failures). Requests run on
 // fasthttp's goroutines. Both stop on Close.
 //
-// Failure handling on the request path: a refused connection, a reset or a
-// timeout marks the node broken for Config.BrokenFor and the request is sent
-// again at once to the chat's successor. Every forwarded write carries an
-// X-Request-Id (added when missing), so a retried write is never appended twice.
+// Failure handling on the request path: a failed connection (refused, reset
+// or closed, a timeout, a failed TLS handshake: connFailed) marks the node
+// broken for Config.BrokenFor and the request is sent again at once to the
+// chat's successor. An answer the proxy cannot pass on (over
+// MaxResponseSize, malformed) fails that request alone with a 502: the node
+// answered, so it is neither marked nor failed over. Every forwarded write
+// carries an X-Request-Id (added when missing), so a retried write is never
+// appended twice.
+//
+// Security: the agent API is checked against Config.AgentToken and the
+// proxy's admin endpoints against Config.ClusterToken before anything goes
+// to a node; the proxy's own calls to nodes carry its own tokens. With
+// Config.TLS every call to a node is https with the node's certificate
+// verified. The proxy is ready only while a node answered its last probe.
 package proxy

@@ -22,7 +22,11 @@ var hopHeaders = []string{
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-var schemeHTTP = []byte("http")
+// Schemes of the requests sent to nodes.
+var (
+	schemeHTTP  = []byte("http")
+	schemeHTTPS = []byte("https")
+)
 
 // tried lists the nodes a request was already sent to.
 type tried struct {
@@ -54,12 +58,13 @@ type target struct {
 }
 
 // forward sends the request to the node that serves it, failing over to the
-// successor on a connection error, a timeout, or a node that no longer holds
-// the chat (409). The response is the node's, with X-Chatha-Node set.
+// successor on a failed connection (connFailed) or a node that no longer
+// holds the chat (409). The response is the node's, with X-Chatha-Node set;
+// an answer the proxy cannot pass on is a 502 of this request alone.
 func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
-	clientClose := prepare(ctx)
+	clientClose := prepare(ctx, p.scheme)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		b := p.pick(to, reqID, &tr)
@@ -73,6 +78,10 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			ctx.Request.URI().SetHost(b.addr)
 		}
 		if err := b.client.Do(&ctx.Request, &ctx.Response); err != nil {
+			if !connFailed(err) {
+				p.badAnswer(ctx, b, err, clientClose)
+				return
+			}
 			p.markBroken(b, err)
 			tr.add(b.name)
 			p.failovers.Inc()
@@ -194,10 +203,10 @@ func hasHop(all iter.Seq2[[]byte, []byte]) bool {
 // prepare strips hop-by-hop headers, so the connection to the node stays
 // open whatever the client asked of its own, and appends the client to
 // X-Forwarded-For. It reports whether the client asked to close its connection.
-func prepare(ctx *fasthttp.RequestCtx) (clientClose bool) {
-	// Nodes speak plain HTTP whatever the client used (TLS ends here); a
-	// request still marked https would be refused by the node's client.
-	ctx.Request.URI().SetSchemeBytes(schemeHTTP)
+func prepare(ctx *fasthttp.RequestCtx, scheme []byte) (clientClose bool) {
+	// The client's TLS ends here: nodes are called with the proxy's own
+	// scheme, which the node clients insist on.
+	ctx.Request.URI().SetSchemeBytes(scheme)
 	h := &ctx.Request.Header
 	clientClose = h.ConnectionClose()
 	if hasHop(h.All()) {

@@ -17,12 +17,14 @@ import (
 	"github.com/chatha/chatha/membership"
 )
 
-// Server returns a fasthttp server for the proxy with its body limit set.
+// Server returns a fasthttp server for the proxy with its body and header
+// limits set.
 func (p *Proxy) Server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            p.Handler,
 		Name:               "chatha-proxy",
 		MaxRequestBodySize: p.cfg.MaxBodySize,
+		ReadBufferSize:     p.cfg.MaxHeaderSize,
 		ReadTimeout:        30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
 		// The node's answer carries its own Date, Server and Content-Type.
@@ -30,8 +32,10 @@ func (p *Proxy) Server() *fasthttp.Server {
 		NoDefaultServerHeader:        true,
 		NoDefaultContentType:         true,
 		DisablePreParseMultipartForm: true,
+		SecureErrorLogMessage:        true, // no request contents in errors
+		Logger:                       api.ServerLog(p.log),
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			api.WriteError(ctx, "", api.Unreadable(err))
+			api.WriteUnreadable(ctx, "", err, p.cfg.MaxBodySize)
 		},
 	}
 }
@@ -42,29 +46,60 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	switch {
 	case bytes.HasPrefix(path, []byte("/genesys/2/chat/")):
 		p.serveChat(ctx, path[len("/genesys/2/chat/"):])
-	case bytes.HasPrefix(path, []byte("/agent/1/chat/")):
-		id, _, _ := bytes.Cut(path[len("/agent/1/chat/"):], []byte("/"))
-		p.forward(ctx, target{chatID: b2s(id)})
+	case bytes.HasPrefix(path, []byte("/agent/")):
+		p.serveAgent(ctx, path)
 	case bytes.HasPrefix(path, []byte("/v1/nodes/")):
-		p.serveNodeAdmin(ctx, string(path[len("/v1/nodes/"):]))
+		p.serveNode(ctx, string(path[len("/v1/nodes/"):]))
 	default:
 		p.serveOwn(ctx, string(path))
 	}
 }
 
-// serveNodeAdmin handles POST /v1/nodes/{name}/drain and /undrain by calling
-// that node's admin API with the cluster token.
-func (p *Proxy) serveNodeAdmin(ctx *fasthttp.RequestCtx, rest string) {
-	name, action, _ := strings.Cut(rest, "/")
+// serveAgent guards the whole agent API with the agent token, before
+// anything is forwarded: /agent/1/chat/{chatId}/... goes to the chat's node,
+// /agent/1/queue is merged here.
+func (p *Proxy) serveAgent(ctx *fasthttp.RequestCtx, path []byte) {
 	switch {
-	case !ctx.IsPost():
-		api.WriteError(ctx, "", api.MethodNotAllowed("POST"))
-		return
+	case !api.Authorized(ctx, p.cfg.AgentToken):
+		api.WriteError(ctx, "", api.ErrUnauthorized)
+	case bytes.HasPrefix(path, []byte("/agent/1/chat/")):
+		id, _, _ := bytes.Cut(path[len("/agent/1/chat/"):], []byte("/"))
+		p.forward(ctx, target{chatID: b2s(id)})
+	case string(path) != "/agent/1/queue":
+		api.WriteError(ctx, "", api.ErrNotFound)
+	case !ctx.IsGet() && !ctx.IsHead():
+		api.WriteError(ctx, "", api.MethodNotAllowed("GET"))
+	default:
+		p.serveQueue(ctx)
+	}
+}
+
+// nodeActions are the calls of /v1/nodes/{name}/{action}: the method they
+// take and the call to the node's own API (with the cluster token).
+var nodeActions = map[string]struct {
+	method string
+	call   func(context.Context, *api.Client) (any, error)
+}{
+	"drain":   {fasthttp.MethodPost, func(c context.Context, a *api.Client) (any, error) { return a.Drain(c) }},
+	"undrain": {fasthttp.MethodPost, func(c context.Context, a *api.Client) (any, error) { return a.Undrain(c) }},
+	"kpi":     {fasthttp.MethodGet, func(c context.Context, a *api.Client) (any, error) { return a.KPI(c) }},
+}
+
+// serveNode handles POST /v1/nodes/{name}/drain and /undrain and GET
+// /v1/nodes/{name}/kpi by calling that node's own API, so the answer is the
+// node's state now, not what gossip last said.
+func (p *Proxy) serveNode(ctx *fasthttp.RequestCtx, rest string) {
+	name, action, _ := strings.Cut(rest, "/")
+	a, ok := nodeActions[action]
+	switch {
 	case !api.Authorized(ctx, p.cfg.ClusterToken):
 		api.WriteError(ctx, "", api.ErrUnauthorized)
 		return
-	case action != "drain" && action != "undrain":
-		api.WriteError(ctx, "", api.NotFound("no such endpoint", "POST /v1/nodes/{name}/drain or /undrain"))
+	case !ok:
+		api.WriteError(ctx, "", api.NotFound("no such endpoint", "POST /v1/nodes/{name}/drain or /undrain, GET /v1/nodes/{name}/kpi"))
+		return
+	case string(ctx.Method()) != a.method:
+		api.WriteError(ctx, "", api.MethodNotAllowed(a.method))
 		return
 	}
 	b := p.table.Load().byName[name]
@@ -74,11 +109,7 @@ func (p *Proxy) serveNodeAdmin(ctx *fasthttp.RequestCtx, rest string) {
 	}
 	c, cancel := context.WithTimeout(context.Background(), p.cfg.RequestTimeout)
 	defer cancel()
-	call := b.api.Drain
-	if action == "undrain" {
-		call = b.api.Undrain
-	}
-	state, err := call(c)
+	v, err := a.call(c, b.api)
 	var answered *api.Error
 	switch {
 	case errors.As(err, &answered): // the node's own answer
@@ -86,7 +117,7 @@ func (p *Proxy) serveNodeAdmin(ctx *fasthttp.RequestCtx, rest string) {
 	case err != nil:
 		api.WriteError(ctx, "", api.NodeUnreachable(name, err))
 	default:
-		api.WriteJSON(ctx, http.StatusOK, state)
+		api.WriteJSON(ctx, http.StatusOK, v)
 	}
 }
 
@@ -107,8 +138,6 @@ func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
 		return
 	}
 	switch path {
-	case "/agent/1/queue":
-		p.serveQueue(ctx)
 	case "/v1/cluster":
 		api.WriteJSON(ctx, http.StatusOK, p.Cluster())
 	case "/v1/kpi":
@@ -122,7 +151,7 @@ func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
 	case "/healthz":
 		api.WriteJSON(ctx, http.StatusOK, api.Health{Status: "ok", Name: p.cfg.Name})
 	case "/readyz":
-		n := len(p.table.Load().alive)
+		n := p.reachable()
 		status := http.StatusOK
 		if n == 0 {
 			status = http.StatusServiceUnavailable
@@ -153,10 +182,9 @@ func (p *Proxy) Cluster() api.ClusterView {
 }
 
 // fanOut runs call on every live node at once, each within ProbeTimeout. It
-// returns why the calls that failed did, by node name, and whether a node
-// refused the credentials (401).
-func (p *Proxy) fanOut(call func(ctx context.Context, name string, c *api.Client) error) (failed map[string]string, denied bool) {
-	var mu sync.Mutex // guards failed and denied
+// returns why the calls that failed did, by node name.
+func (p *Proxy) fanOut(call func(ctx context.Context, name string, c *api.Client) error) (failed map[string]string) {
+	var mu sync.Mutex // guards failed
 	failed = map[string]string{}
 	var wg sync.WaitGroup
 	for _, b := range p.table.Load().byName {
@@ -173,18 +201,17 @@ func (p *Proxy) fanOut(call func(ctx context.Context, name string, c *api.Client
 			if e, ok := err.(*api.Error); ok {
 				failed[b.name] = fmt.Sprintf("status %d", e.HTTPStatus)
 			}
-			denied = denied || api.IsStatus(err, http.StatusUnauthorized)
 		})
 	}
 	wg.Wait()
-	return failed, denied
+	return failed
 }
 
 // kpi returns each node's KPIs and their sums.
 func (p *Proxy) kpi() api.KPISummary {
 	sum := api.KPISummary{Nodes: map[string]api.KPI{}}
 	var mu sync.Mutex // guards sum
-	sum.Unreachable, _ = p.fanOut(func(ctx context.Context, name string, c *api.Client) error {
+	sum.Unreachable = p.fanOut(func(ctx context.Context, name string, c *api.Client) error {
 		k, err := c.KPI(ctx)
 		if err != nil {
 			return err
@@ -198,29 +225,22 @@ func (p *Proxy) kpi() api.KPISummary {
 	return sum
 }
 
-// serveQueue merges the agent queues of every node, oldest first, asking each
-// with the caller's own token.
+// serveQueue merges the agent queues of every node, oldest first. It asks
+// the nodes with the proxy's own agent token, never the caller's: the
+// caller was checked against it already.
 func (p *Proxy) serveQueue(ctx *fasthttp.RequestCtx) {
-	token := api.BearerToken(ctx)
 	q := api.ClusterQueue{Queue: api.Queue{Chats: []api.QueueEntry{}}}
-	answered := 0
-	var mu sync.Mutex // guards q and answered
-	failed, denied := p.fanOut(func(ctx context.Context, _ string, c *api.Client) error {
-		nq, err := c.WithToken(token).Queue(ctx)
+	var mu sync.Mutex // guards q
+	q.Unreachable = p.fanOut(func(ctx context.Context, _ string, c *api.Client) error {
+		nq, err := c.WithToken(p.cfg.AgentToken).Queue(ctx)
 		if err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		q.Chats = append(q.Chats, nq.Chats...)
-		answered++
 		return nil
 	})
-	if answered == 0 && denied {
-		api.WriteError(ctx, "", api.ErrUnauthorized)
-		return
-	}
 	sort.SliceStable(q.Chats, func(i, j int) bool { return q.Chats[i].CreatedAt < q.Chats[j].CreatedAt })
-	q.Unreachable = failed
 	api.WriteJSON(ctx, http.StatusOK, q)
 }

@@ -18,11 +18,16 @@ type Proxy struct {
 	table   atomic.Pointer[table]
 	clients *clients
 	broken  *brokenSet
+	scheme  []byte // of the calls to nodes: schemeHTTP or schemeHTTPS
+	// answered maps each node that answered its last probe to its incarnation.
+	answered atomic.Pointer[map[string]uint64]
 
 	requests  *metrics.Counter
 	retries   *metrics.Counter
 	noNode    *metrics.Counter
 	failovers *metrics.Counter
+	// badAnswers counts node answers that could not be passed on.
+	badAnswers *metrics.Counter
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -37,6 +42,11 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), broken: newBrokenSet(), stop: make(chan struct{})}
+	p.answered.Store(&map[string]uint64{})
+	p.scheme = schemeHTTP
+	if cfg.TLS != nil {
+		p.scheme = schemeHTTPS
+	}
 	p.clients = &clients{byAddr: map[string]nodeClients{}, cfg: &p.cfg}
 	p.registerMetrics()
 	p.table.Store(newTable(cfg.Views(), p.clients))
@@ -55,9 +65,11 @@ func (p *Proxy) registerMetrics() {
 	p.retries = set.NewCounter("chatha_proxy_retries_total")
 	p.noNode = set.NewCounter("chatha_proxy_no_node_total")
 	p.failovers = set.NewCounter("chatha_proxy_failovers_total")
+	p.badAnswers = set.NewCounter("chatha_proxy_bad_answers_total")
 	set.NewGauge("chatha_proxy_ring_checksum", func() float64 { return float64(p.table.Load().view.Checksum() & (1<<52 - 1)) })
 	set.NewGauge("chatha_proxy_nodes_alive", func() float64 { return float64(len(p.table.Load().alive)) })
 	set.NewGauge("chatha_proxy_nodes_broken", func() float64 { return float64(p.broken.count(time.Now())) })
+	set.NewGauge("chatha_proxy_nodes_reachable", func() float64 { return float64(p.reachable()) })
 }
 
 // Close stops the watcher and the prober.
@@ -95,11 +107,30 @@ func (p *Proxy) isBroken(t *table, name string, now time.Time) bool {
 	return b != nil && p.broken.has(name, b.meta.Incarnation, now)
 }
 
-// probeLoop asks every live node's /readyz each ProbeInterval.
+// reachable counts the live nodes the proxy can reach now: not broken and,
+// with probes on, ready at their last probe. A proxy that reaches none is not
+// ready, whatever gossip says (a node it cannot verify, or that speaks
+// another protocol, gossips as alive as any).
+func (p *Proxy) reachable() int {
+	t, now := p.table.Load(), time.Now()
+	answered := *p.answered.Load()
+	n := 0
+	for name, b := range t.byName {
+		inc := b.meta.Incarnation
+		if p.broken.has(name, inc, now) || (p.cfg.ProbeInterval > 0 && answered[name] != inc) {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// probeLoop asks every live node's /readyz at once, then each ProbeInterval.
 func (p *Proxy) probeLoop() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.cfg.ProbeInterval)
 	defer t.Stop()
+	p.probeAll()
 	for {
 		select {
 		case <-t.C:
@@ -112,18 +143,24 @@ func (p *Proxy) probeLoop() {
 
 func (p *Proxy) probeAll() {
 	var wg sync.WaitGroup
+	var mu sync.Mutex // guards answered
+	answered := map[string]uint64{}
 	for _, b := range p.table.Load().byName {
 		wg.Add(1)
 		go func(b *backend) {
 			defer wg.Done()
 			if err := p.probe(b); err != nil {
 				p.markBroken(b, err)
-			} else {
-				p.broken.clear(b.name)
+				return
 			}
+			p.broken.clear(b.name)
+			mu.Lock()
+			answered[b.name] = b.meta.Incarnation
+			mu.Unlock()
 		}(b)
 	}
 	wg.Wait()
+	p.answered.Store(&answered)
 }
 
 func (p *Proxy) probe(b *backend) error {

@@ -31,7 +31,7 @@ func serve(t testing.TB, h fasthttp.RequestHandler) (string, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &fasthttp.Server{Handler: h}
+	srv := &fasthttp.Server{Handler: h, ReadBufferSize: 20 << 10} // headers as large as a node's
 	go srv.Serve(ln)
 	stop := func() { srv.Shutdown() }
 	t.Cleanup(stop)
@@ -94,8 +94,8 @@ func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *mem
 
 // startProxy joins a proxy member through seed, waits until it sees nodes
 // chat nodes alive, and starts a proxy on its view that probes every
-// probeEvery (0: no probes).
-func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration) *proxy.Proxy {
+// probeEvery (0: no probes), its config changed by edit.
+func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration, edit ...func(*proxy.Config)) *proxy.Proxy {
 	t.Helper()
 	pm := membertest.Join(t, "proxy", membership.RoleProxy, "", 0, seed)
 	deadline := time.Now().Add(5 * time.Second)
@@ -107,6 +107,9 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery tim
 	}
 	cfg := proxy.DefaultConfig("proxy", pm.Current)
 	cfg.Logger, cfg.ProbeInterval = quiet, probeEvery
+	for _, e := range edit {
+		e(&cfg)
+	}
 	p, err := proxy.New(cfg)
 	if err != nil {
 		t.Fatal(err)

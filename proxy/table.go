@@ -56,15 +56,20 @@ func (c *clients) get(addr string) nodeClients {
 		MaxConns:                      4096,
 		MaxIdleConnDuration:           time.Minute,
 		ReadTimeout:                   c.cfg.RequestTimeout, // a write to a hung node lands in its socket buffer; the read times out
+		WriteTimeout:                  c.cfg.RequestTimeout, // also bounds the TLS handshake with a hung node
 		DisablePathNormalizing:        true,                 // the client's server already normalised it
-		MaxResponseBodySize:           4 << 20,
+		MaxResponseBodySize:           c.cfg.MaxResponseSize,
+		ReadBufferSize:                c.cfg.MaxHeaderSize,
+		WriteBufferSize:               c.cfg.MaxHeaderSize, // a request's headers go out in one write
 		DisableHeaderNamesNormalizing: true,
 		NoDefaultUserAgentHeader:      true,
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		Dial:                          dialer(c.cfg.DialTimeout),
+		IsTLS:                         c.cfg.TLS != nil,
+		TLSConfig:                     c.cfg.TLS,
 	}
 	// A host:port address always makes a client.
-	ac, _ := api.NewClient(api.ClientConfig{Addr: addr, Token: c.cfg.ClusterToken, HostClient: hc})
+	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
 	nc := nodeClients{forward: hc, api: ac}
 	c.byAddr[addr] = nc
 	return nc

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,14 +26,15 @@ type ctl struct {
 // ctlTimeout bounds each call to the proxy.
 const ctlTimeout = 10 * time.Second
 
-const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] [--config FILE] status | kpi | drain NAME [--wait] | undrain NAME"
+const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] [--tls-ca FILE] [--config FILE] status | kpi | drain NAME [--wait] | undrain NAME"
 
 func runCtl(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha ctl", flag.ContinueOnError)
 	base := fs.String("proxy", "http://127.0.0.1:8080", "proxy `URL`")
 	token := fs.String("cluster-token", "", "bearer `token` of the admin API")
-	config := fs.String("config", "", "YAML config `file` (keys proxy, cluster-token)")
-	wait := fs.Bool("wait", false, "with drain: return when the node has no chats left")
+	ca := fs.String("tls-ca", "", "PEM CA `file` that signed an https proxy's certificate (default: the system's)")
+	config := fs.String("config", "", "YAML config `file` (keys proxy, cluster-token, tls-ca)")
+	wait := fs.Bool("wait", false, "with drain: return when the node itself reports no chats left")
 	given, err := parseCommandLine(fs, args, stderr)
 	if err != nil {
 		return err
@@ -44,7 +46,24 @@ func runCtl(args []string, stdout, stderr io.Writer) error {
 	if err := fillFlags(fs, given, config); err != nil {
 		return err
 	}
-	client, err := api.NewClient(api.ClientConfig{Addr: *base, Token: *token, Timeout: ctlTimeout})
+	if *wait && (len(rest) == 0 || rest[0] != "drain") {
+		return usageError{errors.New("--wait goes with drain only")}
+	}
+	cc := api.ClientConfig{Addr: *base, Token: *token, Timeout: ctlTimeout}
+	https := strings.HasPrefix(*base, "https://")
+	if given["tls-ca"] && !https {
+		return usageError{errors.New("--tls-ca is for an https:// --proxy")}
+	}
+	// CHATHA_TLS_CA may be set for a node whose drain hook runs ctl against
+	// its own proxy over http; it is used only for an https proxy.
+	if *ca != "" && https {
+		pool, err := loadCA(*ca)
+		if err != nil {
+			return usageError{err}
+		}
+		cc.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	client, err := api.NewClient(cc)
 	if err != nil {
 		return usageError{fmt.Errorf("--proxy: %w", err)}
 	}
@@ -112,17 +131,22 @@ func (c *ctl) admin(name, action string, call func(context.Context, string) (api
 }
 
 // drain marks the node draining and, with wait, shows its remaining chats
-// until none are left.
+// until the node itself (through the proxy, not gossip, which lags) reports
+// that it is draining and holds no live chat.
 func (c *ctl) drain(name string, wait bool) error {
 	if err := c.admin(name, "drain", c.client.DrainNode); err != nil || !wait {
 		return err
 	}
 	start := -1
 	for {
-		left, err := c.sessionsOf(name)
+		k, err := c.nodeKPI(name)
 		if err != nil {
 			return err
 		}
+		if k.Mode != "draining" {
+			return fmt.Errorf("%s is %s, no longer draining (undrained, or restarted)", name, k.Mode)
+		}
+		left := k.SessionsCurrent
 		start = max(start, left, 1) // the count can grow while it drains (restores)
 		done := (start - left) * 30 / start
 		fmt.Fprintf(c.out, "\rdraining %s [%s%s] %d chats left ", name, strings.Repeat("#", done), strings.Repeat(".", 30-done), left)
@@ -130,19 +154,17 @@ func (c *ctl) drain(name string, wait bool) error {
 			fmt.Fprintln(c.out, "\ndrained: the node can be stopped")
 			return nil
 		}
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // progress for a person to read, not a wait for a condition
 	}
 }
 
-func (c *ctl) sessionsOf(name string) (int, error) {
-	ms, err := c.members()
+// nodeKPI asks the proxy for the node's own counters.
+func (c *ctl) nodeKPI(name string) (api.KPI, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+	defer cancel()
+	k, err := c.client.NodeKPI(ctx, name)
 	if err != nil {
-		return 0, err
+		return k, fmt.Errorf("cannot ask %s how many chats it holds: %w", name, err)
 	}
-	for _, m := range ms {
-		if m.Name == name && m.Role == "node" && (m.State == "alive" || m.State == "suspect") {
-			return m.Sessions, nil
-		}
-	}
-	return 0, fmt.Errorf("%s is not a live chat node", name)
+	return k, nil
 }

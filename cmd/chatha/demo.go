@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -116,7 +117,7 @@ func (d *demo) spawn(name string, args []string, addr string) error {
 		return err
 	}
 	cmd := exec.Command(d.bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, demoEnv(os.Environ())
 	err = cmd.Start()
 	logf.Close() // the child holds its own copy
 	if err != nil {
@@ -138,6 +139,19 @@ func (d *demo) spawn(name string, args []string, addr string) error {
 	return errors.New(name + " did not start; see " + logf.Name())
 }
 
+// demoEnv is the environment of the demo's children: this one without the
+// CHATHA_* variables, so the demo is the same whatever the shell exports
+// (tokens or a store meant for a real cluster).
+func demoEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "CHATHA_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 func (d *demo) banner(addr, host string, port, nodes int) {
 	fmt.Fprintf(d.out, `
 chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
@@ -148,6 +162,9 @@ chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
 
 Kill a node with kill -9 PID and keep chatting through the proxy: the chat moves
 to another node and carries on. Ctrl-C stops the cluster.
+
+The demo runs without tokens, gossip key or TLS, for this machine only; the
+README's Security section shows a secure setup.
 `, nodes, d.dir, addr, addr, addr)
 }
 

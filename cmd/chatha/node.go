@@ -22,7 +22,10 @@ import (
 // nodeFlags are the flags of "chatha node".
 type nodeFlags struct {
 	common
-	store string
+	store         string
+	tlsClientAuth string
+	pageEvents    int
+	pageBytes     int
 }
 
 // common holds the flags "node" and "proxy" share.
@@ -31,6 +34,8 @@ type common struct {
 	clusterToken, agentToken        string
 	gossipKey, gossipKeys           string
 	tlsCert, tlsKey                 string
+	tlsCA                           string
+	tlsClientCert, tlsClientKey     string
 	logFormat                       string
 	pinned                          map[string]string // gossip key flags given on the command line
 }
@@ -45,8 +50,11 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.agentToken, "agent-token", "", "bearer `token` of the agent API (empty: open)")
 	fs.StringVar(&c.gossipKey, "gossip-key", "", "gossip encryption `key`, base64 of 16, 24 or 32 bytes; SIGHUP rereads it")
 	fs.StringVar(&c.gossipKeys, "gossip-keys", "", "more gossip `keys` accepted during a rotation, base64, comma separated")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file` for API TLS")
-	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key `file` for API TLS")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate `file`: the API serves https")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM key `file` of --tls-cert")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA `file`: every call to a node is https and its certificate must be signed by this CA")
+	fs.StringVar(&c.tlsClientCert, "tls-client-cert", "", "PEM certificate `file` presented to nodes for mutual TLS (default --tls-cert)")
+	fs.StringVar(&c.tlsClientKey, "tls-client-key", "", "PEM key `file` of --tls-client-cert (default --tls-key)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 }
 
@@ -56,8 +64,6 @@ func (c *common) validate() error {
 		return errors.New("--name is required")
 	case c.api == "":
 		return errors.New("--api is required")
-	case (c.tlsCert == "") != (c.tlsKey == ""):
-		return errors.New("--tls-cert and --tls-key go together")
 	case c.logFormat != "text" && c.logFormat != "json":
 		return fmt.Errorf("--log-format is %q, want text or json", c.logFormat)
 	}
@@ -69,7 +75,7 @@ func (c *common) validate() error {
 			return fmt.Errorf("--gossip %q: %w", c.gossip, err)
 		}
 	}
-	return nil
+	return c.checkSecurity()
 }
 
 func (c *common) logger(stderr io.Writer) *slog.Logger {
@@ -77,6 +83,15 @@ func (c *common) logger(stderr io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(stderr, nil))
 	}
 	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// registerNodeFlags binds the flags only "chatha node" has, HA options aside.
+func registerNodeFlags(fs *flag.FlagSet, f *nodeFlags) {
+	def := chatnode.DefaultConfig("", nil)
+	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
+	fs.StringVar(&f.tlsClientAuth, "tls-client-auth", clientAuthNone, "with TLS: none, or require (every caller presents a certificate signed by --tls-ca)")
+	fs.IntVar(&f.pageEvents, "page-max-events", def.PageEvents, "most transcript events in one answer; the rest from nextPosition")
+	fs.IntVar(&f.pageBytes, "page-max-bytes", def.PageBytes, "about the most bytes of messages in one answer (one larger event goes alone)")
 }
 
 // registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
@@ -99,13 +114,19 @@ func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	fs.IntVar(&s.LimitsRestoreThreshold, "limits-restore-threshold", s.LimitsRestoreThreshold, "percent of the limit below which a full node is active again")
 }
 
-func runNode(args []string, stdout, stderr io.Writer) error {
+// nodeFlagSet returns the flag set of "chatha node" and what it fills.
+func nodeFlagSet() (*flag.FlagSet, *nodeFlags, *chatnode.Settings) {
 	fs := flag.NewFlagSet("chatha node", flag.ContinueOnError)
 	var f nodeFlags
 	var settings chatnode.Settings
 	f.register(fs)
-	fs.StringVar(&f.store, "store", "sqlite:./chatha-data/chatha.db", "store `URL`: sqlite:PATH or cassandra://HOST[,HOST..][:PORT]/KEYSPACE?...")
+	registerNodeFlags(fs, &f)
 	registerSettings(fs, &settings)
+	return fs, &f, &settings
+}
+
+func runNode(args []string, stdout, stderr io.Writer) error {
+	fs, f, settings := nodeFlagSet()
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {
 		return err
@@ -115,6 +136,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if err := settings.Validate(); err != nil {
+		return usageError{err}
+	}
+	serverTLS, clientTLS, err := f.nodeTLS()
+	if err != nil {
 		return usageError{err}
 	}
 	log := f.logger(stderr)
@@ -129,9 +154,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	cfg := chatnode.DefaultConfig(f.name, store)
-	cfg.Settings, cfg.Logger, cfg.Incarnation = settings, log, chatid.NewIncarnation()
+	cfg.Settings, cfg.Logger, cfg.Incarnation = *settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
+	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
 	var member *membership.Member
 	if f.gossip != "" {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
@@ -150,7 +176,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	if member != nil {
 		member.OnRefute(node.CheckHeldChats)
 	}
-	return serveNode(node, member, ln, &f, log, stdout)
+	f.warnOpen(log, f.tlsClientAuth == clientAuthRequire)
+	return serveNode(node, member, withTLS(ln, serverTLS), f, log, stdout)
 }
 
 func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {
@@ -161,7 +188,7 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 		defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
+	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "chatha node %s serving on %s\n", f.name, ln.Addr())
 	log.Info("node started", "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
 	select {

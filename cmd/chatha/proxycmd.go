@@ -16,13 +16,30 @@ import (
 	"github.com/chatha/chatha/proxy"
 )
 
-func runProxy(args []string, stdout, stderr io.Writer) error {
+// proxyFlags are the flags only "chatha proxy" has.
+type proxyFlags struct {
+	brokenFor, requestTimeout time.Duration
+}
+
+// registerProxyFlags binds the flags only "chatha proxy" has.
+func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
+	def := proxy.DefaultConfig("", nil)
+	f := &proxyFlags{}
+	fs.DurationVar(&f.brokenFor, "broken-for", def.BrokenFor, "how long a failing node is avoided")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	return f
+}
+
+// proxyFlagSet returns the flag set of "chatha proxy" and what it fills.
+func proxyFlagSet() (*flag.FlagSet, *common, *proxyFlags) {
 	fs := flag.NewFlagSet("chatha proxy", flag.ContinueOnError)
 	var f common
 	f.register(fs)
-	def := proxy.DefaultConfig("", nil)
-	brokenFor := fs.Duration("broken-for", def.BrokenFor, "how long a failing node is avoided")
-	timeout := fs.Duration("request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	return fs, &f, registerProxyFlags(fs)
+}
+
+func runProxy(args []string, stdout, stderr io.Writer) error {
+	fs, f, own := proxyFlagSet()
 	given, err := parseFlags(fs, args, &f.config, stderr)
 	if err != nil {
 		return err
@@ -34,18 +51,23 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	if f.gossip == "" {
 		return usageError{errors.New("--gossip is required")}
 	}
+	serverTLS, clientTLS, err := f.proxyTLS()
+	if err != nil {
+		return usageError{err}
+	}
 	log := f.logger(stderr)
 	ln, err := net.Listen("tcp", f.api)
 	if err != nil {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
-	member, err := joinGossip(&f, membership.RoleProxy, chatid.NewIncarnation(), log)
+	member, err := joinGossip(f, membership.RoleProxy, chatid.NewIncarnation(), log)
 	if err != nil {
 		return err
 	}
 	cfg := proxy.DefaultConfig(f.name, member.Current)
-	cfg.ClusterToken, cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = f.clusterToken, log, *brokenFor, *timeout
+	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
+	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, own.brokenFor, own.requestTimeout
 	p, err := proxy.New(cfg)
 	if err != nil {
 		member.Shutdown()
@@ -53,11 +75,12 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	defer p.Close()
 	defer reloadKeysOnHUP(member, f.config, f.pinned, log)()
+	f.warnOpen(log, false)
 	srv := p.Server()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- serve(srv, ln, f.tlsCert, f.tlsKey) }()
+	go func() { errc <- srv.Serve(withTLS(ln, serverTLS)) }()
 	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
 	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
 	select {

@@ -1,18 +1,17 @@
 package main
 
 import (
+	"crypto/tls"
 	"net"
 	"net/url"
-
-	"github.com/valyala/fasthttp"
 )
 
-// serve runs srv on ln, with TLS when cert and key are given.
-func serve(srv *fasthttp.Server, ln net.Listener, cert, key string) error {
-	if cert != "" {
-		return srv.ServeTLS(ln, cert, key)
+// withTLS returns the listener to serve on: ln, or with cfg, ln with TLS.
+func withTLS(ln net.Listener, cfg *tls.Config) net.Listener {
+	if cfg == nil {
+		return ln
 	}
-	return srv.Serve(ln)
+	return tls.NewListener(ln, cfg)
 }
 
 // redact hides a password in a store URL for logs.
