@@ -73,7 +73,7 @@ func (n *Node) createNew(ctx context.Context, service string, req *api.Request, 
 	n.kpi.created.Inc()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	resp := n.reply(s, s.Participant(1), max(req.TranscriptPosition, 1))
+	resp := n.replyInFull(s, s.Participant(1), req.Position(1))
 	resp.SecureKey = key
 	return resp, "", nil
 }
@@ -147,7 +147,7 @@ func (n *Node) createdBefore(ctx context.Context, id string, req *api.Request, r
 	var resp *api.Answer
 	err := n.withSession(ctx, id, creatorAuth(r, key), func(s *session, p *chat.Participant) error {
 		p.LastSeen = n.now()
-		resp = n.reply(s, p, max(req.TranscriptPosition, 1))
+		resp = n.replyInFull(s, p, req.Position(1))
 		resp.SecureKey = key
 		return nil
 	})
