@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"path"
 	"strings"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Limits of a multipart body besides the body's own size.
@@ -15,6 +17,24 @@ const (
 	maxParts       = 256  // fields and the file
 	maxPartHeaders = 8192 // bytes of one part's headers, as mime/multipart counts them
 )
+
+// IsUpload reports whether a request is a file upload
+// (POST /genesys/2/chat/{service}/{chatId}/file), the one route of the chat
+// API whose body may be larger than the usual limit; uri is the request's path, or its request
+// URI (a query is left out). It allocates nothing: servers call it for
+// every request.
+func IsUpload(method, uri []byte) bool {
+	if string(method) != fasthttp.MethodPost {
+		return false
+	}
+	path, _, _ := bytes.Cut(uri, []byte("?"))
+	rest, ok := bytes.CutPrefix(path, []byte("/genesys/2/chat/"))
+	rest = bytes.TrimSuffix(rest, []byte("/"))
+	if !ok || bytes.Count(rest, []byte("/")) != 2 {
+		return false
+	}
+	return bytes.HasSuffix(rest, []byte("/file")) && !bytes.HasPrefix(rest, []byte("/")) && !bytes.Contains(rest, []byte("//"))
+}
 
 // MultipartBoundary returns the boundary of a multipart/form-data
 // Content-Type, and whether the header names one.

@@ -123,3 +123,26 @@ func FuzzParseMultipart(f *testing.F) {
 		}
 	})
 }
+
+func TestIsUpload(t *testing.T) {
+	for _, tc := range []struct {
+		method, uri string
+		want        bool
+	}{
+		{"POST", "/genesys/2/chat/support/abc/file", true},
+		{"POST", "/genesys/2/chat/support/abc/file/", true},
+		{"POST", "/genesys/2/chat/support/abc/file?x=1", true},
+		{"GET", "/genesys/2/chat/support/abc/file", false},
+		{"POST", "/genesys/2/chat/support/abc/file/limits", false},
+		{"POST", "/genesys/2/chat/support/abc/send", false},
+		{"POST", "/genesys/2/chat/support/file", false},
+		{"POST", "/genesys/2/chat//abc/file", false},
+		{"POST", "/genesys/2/chat/support//file", false},
+		{"POST", "/genesys/2/chat/support/abc/xfile", false},
+		{"POST", "/other/2/chat/support/abc/file", false},
+	} {
+		if got := api.IsUpload([]byte(tc.method), []byte(tc.uri)); got != tc.want {
+			t.Errorf("IsUpload(%s %s) = %v, want %v", tc.method, tc.uri, got, tc.want)
+		}
+	}
+}

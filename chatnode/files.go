@@ -1,7 +1,6 @@
 package chatnode
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -108,24 +107,6 @@ func (s Settings) fileTypes() []string {
 // larger than MaxBodySize.
 func (c Config) MaxUploadBody() int {
 	return int(min(c.Settings.UploadMaxFileSize+uploadOverhead, maxUploadBody+1))
-}
-
-// IsUpload reports whether a request is a file upload
-// (POST /genesys/2/chat/{service}/{chatId}/file), the one route whose body
-// may be larger than MaxBodySize; uri is the request's path, or its request
-// URI (a query is left out). It allocates nothing: servers call it for
-// every request.
-func IsUpload(method, uri []byte) bool {
-	if string(method) != fasthttp.MethodPost {
-		return false
-	}
-	path, _, _ := bytes.Cut(uri, []byte("?"))
-	rest, ok := bytes.CutPrefix(path, []byte("/genesys/2/chat/"))
-	rest = bytes.TrimSuffix(rest, []byte("/"))
-	if !ok || bytes.Count(rest, []byte("/")) != 2 {
-		return false
-	}
-	return bytes.HasSuffix(rest, []byte("/file")) && !bytes.HasPrefix(rest, []byte("/")) && !bytes.Contains(rest, []byte("//"))
 }
 
 // filesOn reports whether the node takes uploads: file transfer is on, and

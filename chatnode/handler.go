@@ -37,14 +37,14 @@ func (n *Node) Server() *fasthttp.Server {
 
 // bodyLimit sets the body limit of an upload, once its headers are read.
 func (n *Node) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if IsUpload(h.Method(), h.RequestURI()) {
+	if api.IsUpload(h.Method(), h.RequestURI()) {
 		return fasthttp.RequestConfig{MaxRequestBodySize: n.cfg.MaxUploadBody()}
 	}
 	return fasthttp.RequestConfig{}
 }
 
 func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
-	if IsUpload(ctx.Method(), ctx.Path()) && errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	if api.IsUpload(ctx.Method(), ctx.Path()) && errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		api.WriteError(ctx, n.cfg.Name, api.FilesTooLarge("the file", n.cfg.Settings.UploadMaxFileSize))
 		return
 	}
