@@ -18,6 +18,24 @@ const (
 	maxPartHeaders = 8192 // bytes of one part's headers, as mime/multipart counts them
 )
 
+// Bounds of the body of an upload.
+const (
+	// UploadOverhead is the room an upload's body has besides its file: the
+	// fields and the multipart framing.
+	UploadOverhead = 64 << 10
+	// MaxUploadBody bounds every upload body: a server holds it in memory.
+	MaxUploadBody = 256 << 20
+)
+
+// UploadBody returns the largest body of an upload of a file of up to
+// maxFile bytes, and whether that is within MaxUploadBody.
+func UploadBody(maxFile int64) (int, bool) {
+	if maxFile < 0 || maxFile > MaxUploadBody-UploadOverhead {
+		return MaxUploadBody, false
+	}
+	return int(maxFile) + UploadOverhead, true
+}
+
 // IsUpload reports whether a request is a file upload
 // (POST /genesys/2/chat/{service}/{chatId}/file), the one route of the chat
 // API whose body may be larger than the usual limit; uri is the request's path, or its request

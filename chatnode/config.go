@@ -227,8 +227,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chatnode: PageEvents is %d, want 1 or more", c.PageEvents)
 	case c.PageBytes < 1024:
 		return fmt.Errorf("chatnode: PageBytes is %d, want 1024 or more", c.PageBytes)
-	case c.MaxUploadBody() > maxUploadBody:
-		return fmt.Errorf("chatnode: upload-max-file-size is %d, want at most %d", c.Settings.UploadMaxFileSize, maxUploadBody-uploadOverhead)
 	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0:
 		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
 	}

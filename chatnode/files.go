@@ -29,12 +29,6 @@ import (
 // internal, counts download-attempts through restores; FileDeleted), so a
 // file uploaded before a failover downloads after it from the new owner.
 
-// Bounds of the body of an upload.
-const (
-	uploadOverhead = 64 << 10  // the fields and the multipart framing around the file
-	maxUploadBody  = 256 << 20 // fasthttp holds a body in memory
-)
-
 // fileType is how files of one extension are checked and served.
 type fileType struct {
 	serve string   // Content-Type of a download
@@ -71,6 +65,8 @@ func (s Settings) validateFiles() error {
 	switch {
 	case s.UploadMaxFileSize < 1:
 		return fmt.Errorf("upload-max-file-size is %d, want 1 or more", s.UploadMaxFileSize)
+	case !uploadFits(s.UploadMaxFileSize):
+		return fmt.Errorf("upload-max-file-size is %d, want at most %d", s.UploadMaxFileSize, api.MaxUploadBody-api.UploadOverhead)
 	case s.UploadMaxFiles < 0:
 		return fmt.Errorf("upload-max-files is %d, want 0 or more", s.UploadMaxFiles)
 	case s.UploadMaxTotalSize < s.UploadMaxFileSize:
@@ -90,6 +86,11 @@ func (s Settings) validateFiles() error {
 	return nil
 }
 
+func uploadFits(size int64) bool {
+	_, ok := api.UploadBody(size)
+	return ok
+}
+
 // fileTypes returns upload-file-types as a list, in lower case.
 func (s Settings) fileTypes() []string {
 	if strings.TrimSpace(s.UploadFileTypes) == "" {
@@ -103,10 +104,11 @@ func (s Settings) fileTypes() []string {
 }
 
 // MaxUploadBody is the largest body of an upload request: the largest file
-// and room for the fields around it. Only the upload route takes a body
-// larger than MaxBodySize.
+// and room for the fields around it (api.UploadBody). Only the upload route
+// takes a body larger than MaxBodySize.
 func (c Config) MaxUploadBody() int {
-	return int(min(c.Settings.UploadMaxFileSize+uploadOverhead, maxUploadBody+1))
+	n, _ := api.UploadBody(c.Settings.UploadMaxFileSize)
+	return n
 }
 
 // filesOn reports whether the node takes uploads: file transfer is on, and

@@ -76,8 +76,8 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		Attempts:       3,                      // the home, its successor, and one more
 		ProbeInterval:  time.Second,            // catches a node that gossips but cannot serve
 		ProbeTimeout:   500 * time.Millisecond,
-		MaxBodySize:    64 << 10,        // the node's own limit
-		MaxUploadBody:  10<<20 + 64<<10, // the node's default upload-max-file-size and its fields
+		MaxBodySize:    64 << 10,                    // the node's own limit
+		MaxUploadBody:  10<<20 + api.UploadOverhead, // the node's default upload-max-file-size and its fields
 		// A node pages its answers at 1 MiB of events (one larger event goes
 		// alone), so 64 MiB is far above any answer of a healthy node.
 		MaxResponseSize: 64 << 20,
