@@ -9,16 +9,25 @@ import (
 	"github.com/chatha/chatha/chat"
 )
 
-// TestFileRowsHaveTheChatsTTL: a file's header and chunks live 1.5 TTL, as
-// the chat's records do, and the chat's refresh gives them a fresh one.
-func TestFileRowsHaveTheChatsTTL(t *testing.T) {
+// liveChat opens a store whose chats live ttl (0: the default) and creates
+// a chat in it.
+func liveChat(t *testing.T, ttl time.Duration) (*Store, Config, chat.SessionRow) {
+	t.Helper()
 	cfg := testConfig(t)
-	cfg.TTL = time.Hour
-	s := openStore(t, cfg)
-	row := newRow(t)
+	if ttl > 0 {
+		cfg.TTL = ttl
+	}
+	s, row := openStore(t, cfg), newRow(t)
 	if err := s.Create(testCtx(t), row, records(1, 1, "r")); err != nil {
 		t.Fatal(err)
 	}
+	return s, cfg, row
+}
+
+// TestFileRowsHaveTheChatsTTL: a file's header and chunks live 1.5 TTL, as
+// the chat's records do, and the chat's refresh gives them a fresh one.
+func TestFileRowsHaveTheChatsTTL(t *testing.T) {
+	s, cfg, row := liveChat(t, time.Hour)
 	if err := s.PutFile(testCtx(t), row.ChatID, "f", bytes.Repeat([]byte("x"), chunkSize+1)); err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +75,7 @@ func TestFileRowsHaveTheChatsTTL(t *testing.T) {
 // TestFileWithoutHeaderIsNotRead: chunks with no header (an upload that
 // stopped half-way) are no file; nor are chunks past the header's count.
 func TestFileWithoutHeaderIsNotRead(t *testing.T) {
-	cfg := testConfig(t)
-	s := openStore(t, cfg)
-	row := newRow(t)
-	if err := s.Create(testCtx(t), row, records(1, 1, "r")); err != nil {
-		t.Fatal(err)
-	}
+	s, cfg, row := liveChat(t, 0)
 	q := "INSERT INTO " + cfg.Keyspace + ".files (chat_id, file_id, chunk, data) VALUES (?, ?, ?, ?)"
 	if err := s.session.Query(q, row.ChatID, "half", 0, []byte("part")).Exec(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -22,7 +21,6 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/valyala/fasthttp"
 	_ "modernc.org/sqlite" // the store's files are read in checks
 
 	"github.com/chatha/chatha/api"
@@ -563,7 +561,7 @@ func TestOtherOriginGetsNoCORSAndCreatesNothing(t *testing.T) {
 		for _, method := range []string{"OPTIONS", "POST"} {
 			req := fmt.Sprintf("%s /genesys/2/chat/support/ HTTP/1.1\r\nHost: %s\r\nOrigin: http://evil.example\r\n"+
 				"Access-Control-Request-Method: POST\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\nnickname=Eve", method, addr)
-			r, header := rawWithHeaders(t, addr, req)
+			r, header := apitest.RawWithHeader(t, addr, req)
 			if r.Status != 403 || len(r.Errors) != 1 || r.Errors[0].Code != api.CodeOrigin || strings.Contains(header, "Access-Control-") {
 				t.Fatalf("%s to %s from another origin: %d %+v\n%s", method, addr, r.Status, r.Errors, header)
 			}
@@ -571,7 +569,7 @@ func TestOtherOriginGetsNoCORSAndCreatesNothing(t *testing.T) {
 	}
 	good := fmt.Sprintf("POST /genesys/2/chat/support HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n"+
 		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\nnickname=Ann", px.addr, allowed)
-	if r, header := rawWithHeaders(t, px.addr, good); r.Status != 200 || !strings.Contains(header, "Access-Control-Allow-Origin: "+allowed) {
+	if r, header := apitest.RawWithHeader(t, px.addr, good); r.Status != 200 || !strings.Contains(header, "Access-Control-Allow-Origin: "+allowed) {
 		t.Fatalf("a create from the allowed origin: %d\n%s", r.Status, header)
 	}
 	queue, err := clientOf(t, px.addr).Queue(context.Background())
@@ -598,29 +596,6 @@ func checkNothingCreated(t *testing.T, c *cluster, px *proc) {
 	if n, ok := sqliteSessions(t, c.store); ok && n != 0 {
 		t.Fatalf("the store holds %d chats, want none", n)
 	}
-}
-
-// rawWithHeaders sends req to addr and returns the answer and its headers.
-func rawWithHeaders(t *testing.T, addr, req string) (*api.Reply, string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	var resp fasthttp.Response
-	if err := resp.Read(bufio.NewReader(conn)); err != nil {
-		t.Fatal(err)
-	}
-	r, err := api.DecodeReply(&resp)
-	if err != nil {
-		t.Fatalf("answer %d is not a chat API answer: %q", resp.StatusCode(), resp.Body())
-	}
-	return r, resp.Header.String()
 }
 
 // sqliteSessions counts the chats a sqlite: store URL's file holds; ok is
