@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,23 +144,14 @@ func (n *Node) checkFile(f *api.FilePart) (string, error) {
 	sniffed, _, _ := strings.Cut(http.DetectContentType(f.Data), ";")
 	t, known := fileTypes[ext]
 	switch {
-	case known && !contains(t.sniff, sniffed):
+	case known && !slices.Contains(t.sniff, sniffed):
 		return "", api.FileTypeRefused(fmt.Sprintf("the file's content is %s, not a .%s file", sniffed, ext), allowed)
 	case known:
 		return t.serve, nil
-	case contains(webPages, sniffed):
+	case slices.Contains(webPages, sniffed):
 		return "", api.FileTypeRefused("the file's content is a web page", allowed)
 	}
 	return "application/octet-stream", nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serveFile handles the file routes of a chat:
