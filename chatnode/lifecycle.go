@@ -62,7 +62,9 @@ func (n *Node) create(ctx context.Context, service string, req *api.Request, req
 	}
 	b := n.prepare(s, reqID, evs)
 	if n.cfg.Settings.AutoSave.Appends() {
+		start := time.Now()
 		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
+		n.kpi.saveSeconds.UpdateDuration(start)
 		if err != nil {
 			n.kpi.saveFailed.Inc()
 			return nil, "", api.StoreFailed(err)
@@ -72,6 +74,7 @@ func (n *Node) create(ctx context.Context, service string, req *api.Request, req
 	n.apply(s, b, reqID)
 	n.chats.put(s)
 	n.kpi.created.Inc()
+	n.log.Info("chat created", "chat", id, "service", service)
 	return s, key, nil
 }
 
