@@ -149,6 +149,9 @@ func (n *Node) serveOps(ctx *fasthttp.RequestCtx, parts []string) error {
 		if !ctx.IsGet() {
 			return errMethod
 		}
+		if !api.Authorized(ctx, n.cfg.ClusterToken) {
+			return api.ErrUnauthorized
+		}
 		api.WriteJSON(ctx, http.StatusOK, n.KPI())
 		return nil
 	}
@@ -195,6 +198,9 @@ func (n *Node) serveProbe(ctx *fasthttp.RequestCtx, name string) error {
 		}
 		api.WriteJSON(ctx, status, api.Readiness{Ready: ready, Name: n.cfg.Name, Mode: n.Mode().String()})
 	case "metrics":
+		if !api.Authorized(ctx, n.cfg.ClusterToken) {
+			return api.ErrUnauthorized
+		}
 		ctx.SetContentType("text/plain; version=0.0.4")
 		telemetry.WritePrometheus(ctx, n.cfg.Metrics)
 	default:

@@ -76,7 +76,7 @@ func RouteOf(path []byte) Route {
 		return RouteAgentQueue
 	case bytes.HasPrefix(path, []byte("/v1/")):
 		return opsRoute(path[len("/v1/"):])
-	case string(path) == "/dashboard" || string(path) == "/dashboard/":
+	case bytes.HasPrefix(path, []byte("/dashboard")):
 		return RouteDashboard
 	case string(path) == "/metrics":
 		return RouteMetrics
