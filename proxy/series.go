@@ -74,8 +74,8 @@ func (s *memberSeries) sync(v *membership.View) {
 func (s *memberSeries) register(name string, role membership.Role) []string {
 	label := `{member="` + labelValue(name) + `"}`
 	gauges := map[string]func(membership.Node) float64{
-		"chatha_proxy_member_health_score":     func(n membership.Node) float64 { return float64(n.Meta.Health.Score) },
-		"chatha_proxy_member_refutations":      func(n membership.Node) float64 { return float64(n.Meta.Health.Refutations) },
+		"chatha_proxy_member_health_score":      func(n membership.Node) float64 { return float64(n.Meta.Health.Score) },
+		"chatha_proxy_member_refutations":       func(n membership.Node) float64 { return float64(n.Meta.Health.Refutations) },
 		"chatha_proxy_member_probe_rtt_seconds": func(n membership.Node) float64 { return n.Meta.Health.ProbeRTT.Seconds() },
 	}
 	if role == membership.RoleNode {
