@@ -17,6 +17,7 @@ import (
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/telemetry"
 )
 
 // nodeFlags are the flags of "chatha node".
@@ -156,6 +157,12 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg := chatnode.DefaultConfig(f.name, store)
 	cfg.Settings, cfg.Logger, cfg.Incarnation = *settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
+	if f.gossip != "" {
+		// memberlist reports through go-metrics, process-wide: once, before the join.
+		if err := telemetry.InstallGossipMetrics(cfg.Metrics); err != nil {
+			return err
+		}
+	}
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
 	var member *membership.Member
@@ -203,5 +210,7 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.ShutdownWithContext(sctx)
+	err := srv.ShutdownWithContext(sctx)
+	log.Info("node stopped", "sessions", node.Sessions())
+	return err
 }
