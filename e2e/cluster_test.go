@@ -33,6 +33,9 @@ func newCluster(t testing.TB, nodes int) *cluster {
 // newClusterWith starts nodes chat nodes with the flags and TLS of opts.
 func newClusterWith(t testing.TB, nodes int, opts *cluster) *cluster {
 	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}, nodeArgs: opts.nodeArgs, proxyArgs: opts.proxyArgs, nodeTLS: opts.nodeTLS}
+	if opts.store != "" {
+		c.store = opts.store
+	}
 	for i := 1; i <= nodes; i++ {
 		c.addNode(fmt.Sprintf("node-%d", i))
 	}
