@@ -27,7 +27,7 @@ type traffic struct {
 	agent  chan agentJob
 	stop   chan struct{}
 	wg     sync.WaitGroup
-	mu     sync.Mutex              // guards acked, errs and chats
+	mu     sync.Mutex             // guards acked, errs and chats
 	acked  map[string][][2]string // chat id -> acknowledged (sender, text), in order
 	errs   []string
 	chats  int
