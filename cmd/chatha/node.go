@@ -197,13 +197,13 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "chatha node %s serving on %s\n", f.name, ln.Addr())
-	log.Info("node started", "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
+	log.Info("node started", "node", f.name, "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("stopping: no new chats; open chats continue on other nodes")
+	log.Info("node stopping: no new chats; open chats continue on other nodes", "node", f.name)
 	node.SetDraining(true)
 	if member != nil {
 		leaveGossip(member, log)
@@ -211,6 +211,6 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.ShutdownWithContext(sctx)
-	log.Info("node stopped", "sessions", node.Sessions())
+	log.Info("node stopped", "node", f.name, "sessions", node.Sessions())
 	return err
 }

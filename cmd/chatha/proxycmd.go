@@ -91,7 +91,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(withTLS(ln, serverTLS)) }()
 	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
-	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
+	log.Info("proxy started", "proxy", f.name, "api", ln.Addr().String(), "gossip", member.Addr())
 	select {
 	case err := <-errc:
 		return err
@@ -101,6 +101,6 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.ShutdownWithContext(sctx)
-	log.Info("proxy stopped")
+	log.Info("proxy stopped", "proxy", f.name)
 	return err
 }
