@@ -19,7 +19,8 @@ import (
 	"github.com/chatha/chatha/sqlite"
 )
 
-// fetch sends GET path to addr, with token as a bearer token when set.
+// fetch sends GET path to addr, with token as a bearer token when set, and
+// returns the answer's status, body and headers.
 func fetch(t *testing.T, addr, path, token string) (int, string, *fasthttp.ResponseHeader) {
 	t.Helper()
 	req, resp := fasthttp.AcquireRequest(), &fasthttp.Response{}
@@ -34,21 +35,17 @@ func fetch(t *testing.T, addr, path, token string) (int, string, *fasthttp.Respo
 	return resp.StatusCode(), string(resp.Body()), &resp.Header
 }
 
-// pollUntil calls cond until it returns "" and fails the test with its last
-// answer after timeout.
+// pollUntil polls cond until it returns "", and fails the test with its
+// last answer after timeout.
 func pollUntil(t *testing.T, timeout time.Duration, cond func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		why := cond()
-		if why == "" {
-			return
+	why := ""
+	defer func() {
+		if t.Failed() {
+			t.Logf("the last answer: %s", why)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	}()
+	poll(t, timeout, "the dashboard", func() bool { why = cond(); return why == "" })
 }
 
 // TestDashboard: the dashboard's data, the page and the metrics need the
