@@ -61,6 +61,9 @@ var emptyView = &membership.View{}
 // viewChanged records the events between prev and v, and refreshes the
 // series and the shares.
 func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
+	if self, ok := v.Lookup(o.p.cfg.Name); ok && (!self.Live() || self.Meta.Leaving) {
+		return // this proxy left: its view of the others stops meaning anything
+	}
 	for _, ev := range diffViews(prev, v, now) {
 		o.timeline.add(ev)
 		o.p.logEvent(ev)

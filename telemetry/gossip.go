@@ -41,14 +41,14 @@ type gossipMetric struct {
 
 // gossipMetrics are the keys memberlist v0.7.0 reports (go-metrics joins
 // them with dots). Timers come in milliseconds and go out in seconds. A key
-// not listed is exported under a name derived from it.
+// not listed is exported under a name derived from it, unless it is in
+// gossipDropped.
 var gossipMetrics = map[string]gossipMetric{
 	"memberlist.probeNode":        {"memberlist_probe_node_seconds", kindHistogram, 1e-3, SecondsBuckets},
 	"memberlist.gossip":           {"memberlist_gossip_seconds", kindHistogram, 1e-3, SecondsBuckets},
 	"memberlist.pushPullNode":     {"memberlist_push_pull_node_seconds", kindHistogram, 1e-3, SecondsBuckets},
 	"memberlist.queue.broadcasts": {"memberlist_queue_broadcasts", kindHistogram, 1, CountBuckets},
 	"memberlist.size.remote":      {"memberlist_size_remote_bytes", kindHistogram, 1, BytesBuckets},
-	"memberlist.size.local":       {"memberlist_size_local_bytes", kindGauge, 1, nil},
 	"memberlist.health.score":     {"memberlist_health_score", kindGauge, 1, nil},
 	"memberlist.node.instances":   {"memberlist_node_instances", kindGauge, 1, nil},
 	"memberlist.udp.sent":         {"memberlist_udp_sent_bytes_total", kindCounter, 1, nil},
@@ -62,6 +62,10 @@ var gossipMetrics = map[string]gossipMetric{
 	"memberlist.degraded.probe":   {"memberlist_degraded_probe_total", kindCounter, 1, nil},
 	"memberlist.degraded.timeout": {"memberlist_degraded_timeout_total", kindCounter, 1, nil},
 }
+
+// gossipDropped are keys memberlist reports wrongly: memberlist.size.local
+// reads the size from bytes that, with encryption on, are ciphertext.
+var gossipDropped = map[string]bool{"memberlist.size.local": true}
 
 // GossipSink is a go-metrics MetricSink that feeds a VictoriaMetrics set:
 // counters become counters, gauges gauges, and samples (timers included)
@@ -81,7 +85,7 @@ type GossipSink struct {
 func NewGossipSink(set *metrics.Set) *GossipSink {
 	s := &GossipSink{set: set, kinds: map[string]gossipKind{}}
 	for key, m := range gossipMetrics {
-		if key != "memberlist.node.instances" && key != "memberlist.size.local" {
+		if key != "memberlist.node.instances" {
 			s.series(key, nil, m.kind)
 		}
 	}
@@ -91,6 +95,9 @@ func NewGossipSink(set *metrics.Set) *GossipSink {
 // series returns the name of key with labels, creating its series once,
 // and false when the name exists as another kind.
 func (s *GossipSink) series(key string, labels []gometrics.Label, kind gossipKind) (string, gossipMetric, bool) {
+	if gossipDropped[key] {
+		return "", gossipMetric{}, false
+	}
 	m, ok := gossipMetrics[key]
 	if !ok {
 		m = gossipMetric{name: derivedName(key, kind), kind: kind, scale: 1, buckets: SecondsBuckets}

@@ -25,6 +25,7 @@ func TestGossipSinkKinds(t *testing.T) {
 	s.SetGauge([]string{"memberlist", "health", "score"}, 2)
 	s.IncrCounter([]string{"memberlist", "newThing"}, 1)
 	s.SetGauge([]string{"memberlist", "newThing"}, 1) // another kind under a taken name: dropped, no panic
+	s.SetGauge([]string{"memberlist", "size", "local"}, 7)
 	var out bytes.Buffer
 	set.WritePrometheus(&out)
 	for _, want := range []string{
@@ -39,6 +40,9 @@ func TestGossipSinkKinds(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %s in\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "size_local") {
+		t.Errorf("memberlist.size.local is exported:\n%s", out.String())
 	}
 }
 
