@@ -21,6 +21,7 @@ type shownPage struct {
 	Members   []shownMember
 	Events    []string // "kind member", newest first
 	Charts    int
+	Peaks     map[string]string // chart -> "now 0 per sample, peak 3"
 	LoginOpen bool
 	Hash      string
 }
@@ -34,6 +35,7 @@ const readDashboard = `({
   })),
   events: [...document.querySelectorAll('#events li')].map(li => li.dataset.kind + ' ' + li.dataset.member),
   charts: document.querySelectorAll('#charts .chart svg').length,
+  peaks: Object.fromEntries([...document.querySelectorAll('#charts .chart')].map(c => [c.dataset.chart, c.querySelector('h3 span').textContent])),
   loginOpen: !document.getElementById('login').hidden,
   hash: location.hash,
 })`
@@ -61,14 +63,19 @@ func (p shownPage) liveNodes() []shownMember {
 // fragment. It shows every node alive, each the successor for a third of
 // the chat-id space, and the shares of new chats adding up to all; a node
 // killed with SIGKILL is marked dead, its death is added to the timeline and
-// its shares move to the two others. A tab without the token is asked for it.
+// its shares move to the two others; once its chats went on elsewhere, the
+// charts show the requests and the restores. A tab without
+// the token is asked for it.
 func TestDashboardInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	secure := []string{"--cluster-token", "c-secret", "--gossip-key", testGossipKey}
 	c := newClusterWith(t, 3, &cluster{nodeArgs: secure, proxyArgs: secure})
 	px := c.addProxy("proxy-1")
-	for i := range 6 {
-		create(t, px.addr, api.Request{Nickname: fmt.Sprint("Ann ", i), Text: "hi"})
+	var onVictim []party
+	for i := 0; i < 6 || len(onVictim) == 0; i++ {
+		if r := createReply(t, px.addr, api.Request{Nickname: fmt.Sprint("Ann ", i), Text: "hi"}); r.Node == "node-2" {
+			onVictim = append(onVictim, party{chatOf(r), "Ann"})
+		}
 	}
 
 	guest := b.tab(t, "http://"+px.addr+"/dashboard", 30*time.Second)
@@ -137,6 +144,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		return ""
 	})
 	t.Logf("the page showed node-2 dead %v after SIGKILL; events %v", time.Since(start), after.Events)
+
+	// The killed node's chats go on elsewhere: the charts show the requests
+	// and the restores once the proxy has sampled them. (Whether a request
+	// fails over depends on whether it or a probe first found the node gone.)
+	for _, p := range onVictim {
+		sendOK(t, px.addr, p, "after the kill")
+	}
+	charts := waitPage(t, tab, 30*time.Second, readDashboard, func(p shownPage) string {
+		for _, chart := range []string{"requests", "restores"} {
+			if !strings.Contains(p.Peaks[chart], "peak") || strings.HasSuffix(p.Peaks[chart], "peak 0") || strings.HasSuffix(p.Peaks[chart], "peak 0.0") {
+				return fmt.Sprintf("the %s chart shows no peak: %v", chart, p.Peaks)
+			}
+		}
+		return ""
+	})
+	t.Logf("charts: %v", charts.Peaks)
 	screenshot(t, tab, "dashboard-after-kill")
 }
 

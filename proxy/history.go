@@ -105,7 +105,7 @@ func (o *ops) sample(last, cur counters, now time.Time) api.DashboardSample {
 		d := delta(last.restored, name, n)
 		s.Restores += d
 		if d > 0 {
-			ev := api.DashboardEvent{At: s.At, Kind: "restore", Member: name, Role: "node", Detail: fmt.Sprintf("restored %d chats", d)}
+			ev := api.DashboardEvent{At: s.At, Kind: "restore", Member: name, Role: "node", Detail: chats(d) + " restored"}
 			o.timeline.add(ev)
 			o.p.logEvent(ev)
 		}
@@ -114,6 +114,14 @@ func (o *ops) sample(last, cur counters, now time.Time) api.DashboardSample {
 		s.Purges += delta(last.purged, name, n)
 	}
 	return s
+}
+
+// chats says "1 chat" or "n chats".
+func chats(n uint64) string {
+	if n == 1 {
+		return "1 chat"
+	}
+	return fmt.Sprintf("%d chats", n)
 }
 
 // delta returns how much the counter of name grew from last to n.

@@ -128,27 +128,29 @@
     return e;
   }
 
+  // chart draws one series of the history as columns, one per sample, on
+  // the 15-minute window ending now, scaled to its peak.
   function chart(spec, d) {
     const W = 300, H = 110, top = 8, bottom = 16, left = 4, right = 4;
     const t1 = d.now, t0 = t1 - WINDOW_MS;
     const per = d.sampleSeconds || 1;
     const pts = d.history.filter((s) => s.at >= t0).map((s) => [s.at, spec.rate ? s[spec.key] / per : s[spec.key]]);
-    const peak = Math.max(1e-9, ...pts.map((p) => p[1]));
+    const peak = Math.max(0, ...pts.map((p) => p[1]));
     const x = (t) => left + ((t - t0) / WINDOW_MS) * (W - left - right);
-    const y = (v) => top + (1 - v / peak) * (H - top - bottom);
+    const bw = Math.max(2, ((W - left - right) * per * 1000) / WINDOW_MS);
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img' });
     root.append(svg('line', { class: 'axis', x1: left, x2: W - right, y1: H - bottom, y2: H - bottom }));
-    if (pts.length) {
-      const line = pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ');
-      root.append(svg('polygon', { points: `${x(pts[0][0])},${H - bottom} ${line} ${x(pts[pts.length - 1][0])},${H - bottom}`, fill: spec.color, 'fill-opacity': '0.15' }));
-      root.append(svg('polyline', { points: line, fill: 'none', stroke: spec.color, 'stroke-width': '1.5' }));
+    for (const [at, v] of pts) {
+      if (v <= 0) continue;
+      const h = (v / peak) * (H - top - bottom);
+      root.append(svg('rect', { x: (x(at) - bw).toFixed(1), y: (H - bottom - h).toFixed(1), width: bw.toFixed(1), height: h.toFixed(1), fill: spec.color }));
     }
     const lab = (tx, ax, ay, anchor) => { const t = svg('text', { class: 'label', x: ax, y: ay, 'text-anchor': anchor }); t.textContent = tx; return t; };
     root.append(lab('-15m', left, H - 3, 'start'), lab('now', W - right, H - 3, 'end'));
     const last = pts.length ? pts[pts.length - 1][1] : 0;
     const fmt = (v) => (spec.rate ? v.toFixed(v < 10 ? 1 : 0) : String(Math.round(v)));
     return el('div', { class: 'chart', 'data-chart': spec.key },
-      el('h3', {}, spec.title + ' ', el('span', {}, `now ${fmt(last)} ${spec.unit}, peak ${pts.length ? fmt(peak) : 0}`)), root);
+      el('h3', {}, spec.title + ' ', el('span', {}, `now ${fmt(last)} ${spec.unit}, peak ${fmt(peak)}`)), root);
   }
 
   function renderCharts(d) {
