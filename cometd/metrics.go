@@ -36,6 +36,7 @@ func newServerMetrics(set *metrics.Set, srv *Server) *serverMetrics {
 		set.NewGauge(fmt.Sprintf(`chatha_cometd_clients{transport=%q}`, t), func() float64 { return float64(srv.count(t)) })
 	}
 	set.NewGauge("chatha_cometd_pumps", func() float64 { return float64(srv.pumps()) })
+	set.NewGauge("chatha_cometd_held_connects", func() float64 { return float64(srv.held()) })
 	return &serverMetrics{
 		set:            set,
 		created:        set.NewCounter("chatha_cometd_sessions_created_total"),
@@ -89,6 +90,19 @@ func (srv *Server) pumps() int {
 			if !a.stopped {
 				n++
 			}
+		}
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// held returns how many sessions hold a connect.
+func (srv *Server) held() int {
+	n := 0
+	for _, s := range srv.all() {
+		s.mu.Lock()
+		if s.holding() {
+			n++
 		}
 		s.mu.Unlock()
 	}

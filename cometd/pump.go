@@ -78,7 +78,8 @@ func (srv *Server) answer(s *session, r *opRequest, res opResult) {
 			s.chats = slices.DeleteFunc(s.chats, func(x *attachment) bool { return x == a })
 		}
 	}
-	ok := s.enqueue(outMsg{b: delivery(r.channel, res.ans.data(msgs)), at: now}, srv.cfg.MaxQueue, srv.cfg.MaxQueueBytes)
+	reply := &message{Channel: r.channel, ID: r.id, Data: res.ans.data(msgs)}
+	ok := s.enqueue(outMsg{b: reply.encode(), at: now}, srv.cfg.MaxQueue, srv.cfg.MaxQueueBytes)
 	if start != nil && ok && !start.stopped {
 		srv.wg.Add(1)
 		go srv.pump(s, start)

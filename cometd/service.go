@@ -32,6 +32,9 @@ type opRequest struct {
 	// token and remote are the publishing request's, passed through to REST.
 	token  string
 	remote net.Addr
+	// id is the publish's id, which its reply carries (Bayeux: replies on
+	// service channels reuse the request's id; deliveries have none).
+	id json.RawMessage
 }
 
 // chatRef names a chat and a participant in it.
@@ -93,7 +96,7 @@ func (srv *Server) publish(s *session, m *message, cl *client) *message {
 		srv.m.publish("", "refused")
 		return m.fail(errPublishRate, nil)
 	}
-	r := &opRequest{s: s, service: service, channel: m.Channel, token: cl.token, remote: cl.remote}
+	r := &opRequest{s: s, service: service, channel: m.Channel, token: cl.token, remote: cl.remote, id: m.ID}
 	res := srv.operate(r, m.Data)
 	srv.m.publish(r.op, outcome(res.ans))
 	srv.answer(s, r, res)

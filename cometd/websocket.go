@@ -20,10 +20,16 @@ import (
 type wsConn struct {
 	srv *Server
 	c   *websocket.Conn
+	// raw is the TCP connection under c. fasthttp recycles the hijacked
+	// connection c wraps once the reader returns; raw is never recycled, so
+	// close may use it from any goroutine at any time.
+	raw net.Conn
 
-	// wmu serialises writes. A writer takes the session's queue and writes it
-	// under wmu, so messages leave in the order they were queued.
+	// wmu serialises writes and guards dead. A writer takes the session's
+	// queue and writes it under wmu, so messages leave in queue order.
 	wmu sync.Mutex
+	// dead is set by the reader before it returns: nothing is written after.
+	dead bool
 	// sess is the session that last spoke on the socket; the reader's only.
 	sess *session
 	once sync.Once
@@ -44,7 +50,11 @@ func (srv *Server) serveWebSocket(ctx *fasthttp.RequestCtx) {
 // connect does not block the reader: it is answered on the socket when its
 // timeout passes, and deliveries are written as they are queued.
 func (srv *Server) readSocket(c *websocket.Conn, token string, remote net.Addr) {
-	wc := &wsConn{srv: srv, c: c}
+	raw := c.NetConn()
+	if u, ok := raw.(interface{ UnsafeConn() net.Conn }); ok {
+		raw = u.UnsafeConn()
+	}
+	wc := &wsConn{srv: srv, c: c, raw: raw}
 	if !srv.register(wc) {
 		_ = c.Close()
 		return
@@ -114,9 +124,13 @@ func (srv *Server) register(c *wsConn) bool {
 	return true
 }
 
-// unregister forgets a closed socket: its session's expiry clock starts.
+// unregister forgets a socket whose reader ends: nothing is written on it
+// after, and its session's expiry clock starts.
 func (srv *Server) unregister(c *wsConn) {
 	c.close()
+	c.wmu.Lock()
+	c.dead = true
+	c.wmu.Unlock()
 	if s := c.sess; s != nil {
 		s.mu.Lock()
 		if s.ws == c {
@@ -222,7 +236,7 @@ func (c *wsConn) sendUnsuccessful(bayeuxErr string) {
 // write writes one WebSocket message; c.wmu is held. A socket that cannot
 // be written is closed: its reader ends, and the client reconnects.
 func (c *wsConn) write(q []outMsg, replies [][]byte) {
-	if len(q)+len(replies) == 0 {
+	if c.dead || len(q)+len(replies) == 0 {
 		return
 	}
 	_ = c.c.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
@@ -233,7 +247,9 @@ func (c *wsConn) write(q []outMsg, replies [][]byte) {
 	c.srv.m.delivered(q, time.Now())
 }
 
-// close closes the socket once.
+// close closes the socket once: the reader's read fails at once, and it
+// returns. (fasthttp's hijacked connection does nothing on Close: it is
+// closed when the reader returns.)
 func (c *wsConn) close() {
-	c.once.Do(func() { _ = c.c.Close() })
+	c.once.Do(func() { _ = c.raw.Close() })
 }
