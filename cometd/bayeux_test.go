@@ -2,7 +2,6 @@ package cometd_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -443,6 +442,7 @@ type testServer struct {
 	metrics *metrics.Set
 	logs    *syncBuffer
 	hs      *fasthttp.Server
+	ln      net.Listener
 	done    chan struct{}
 	once    sync.Once
 }
@@ -465,7 +465,7 @@ func startServer(t testing.TB, rest fasthttp.RequestHandler, edit ...func(*comet
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.srv, ts.url = srv, "http://"+ln.Addr().String()+cometd.Path
+	ts.srv, ts.ln, ts.url = srv, ln, "http://"+ln.Addr().String()+cometd.Path
 	ts.hs = &fasthttp.Server{Handler: srv.Handler, ReadTimeout: time.Minute}
 	go func() {
 		defer close(ts.done)
@@ -480,6 +480,7 @@ func (ts *testServer) stop() {
 	ts.once.Do(func() {
 		ts.srv.Close()
 		_ = ts.hs.Shutdown()
+		_ = ts.ln.Close() // Shutdown misses a Serve that has not started yet
 		<-ts.done
 	})
 }
@@ -528,13 +529,3 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
-
-// errIs reports whether err is one of targets (for dial errors).
-func errIs(err error, targets ...error) bool {
-	for _, t := range targets {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
-}
