@@ -450,6 +450,12 @@ type testServer struct {
 // startServer starts a Server for rest with DefaultLocalConfig edited by edit.
 func startServer(t testing.TB, rest fasthttp.RequestHandler, edit ...func(*cometd.Config)) *testServer {
 	t.Helper()
+	return startServerHTTP(t, rest, func(*fasthttp.Server) {}, edit...)
+}
+
+// startServerHTTP is startServer with the HTTP server's configuration edited by editHTTP.
+func startServerHTTP(t testing.TB, rest fasthttp.RequestHandler, editHTTP func(*fasthttp.Server), edit ...func(*cometd.Config)) *testServer {
+	t.Helper()
 	ts := &testServer{metrics: metrics.NewSet(), logs: &syncBuffer{}, done: make(chan struct{})}
 	cfg := cometd.DefaultLocalConfig(rest)
 	cfg.Metrics = ts.metrics
@@ -467,6 +473,7 @@ func startServer(t testing.TB, rest fasthttp.RequestHandler, edit ...func(*comet
 	}
 	ts.srv, ts.ln, ts.url = srv, ln, "http://"+ln.Addr().String()+cometd.Path
 	ts.hs = &fasthttp.Server{Handler: srv.Handler, ReadTimeout: time.Minute}
+	editHTTP(ts.hs)
 	go func() {
 		defer close(ts.done)
 		_ = ts.hs.Serve(ln)
