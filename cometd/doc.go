@@ -36,6 +36,17 @@
 // are written as they are queued, and the connect is answered when its
 // timeout passes.
 //
+// # What the REST side provides
+//
+// Config.REST serves the chat API v2 (create, the per-chat actions). For
+// push it should honour WaitHeader on refresh: hold the answer until an
+// event at or past transcriptPosition is appended (woken by the append, not
+// by polling) or the wait runs out, then answer as usual; end the hold early
+// when PumpDone's channel closes. A proxy's forwarding handler passes the
+// header on and gives such a request the wait on top of its own timeout, so
+// that a held refresh is not taken for a dead node. A REST side that does
+// not hold refreshes still works: the pump then polls at MinRefreshInterval.
+//
 // # Failover, as the client sees it
 //
 // A node that dies behind a proxy costs a pump a retry: the proxy sends the
@@ -61,6 +72,14 @@
 // that is not allowed get no CORS headers and make no session; a WebSocket
 // upgrade from one is refused. Credentials (secure keys, the bearer token
 // of an agent) are passed through to the REST side, never logged.
+//
+// # Memory
+//
+// An idle client costs its session (a few hundred bytes), the HTTP server's
+// connection (fasthttp's buffers: about 14 KiB of heap by default, 4 KiB with
+// ReduceMemoryUsage) and one parked goroutine (8 KiB of stack); an attached
+// chat adds its pump (a goroutine and a REST request held by the node).
+// BenchmarkIdleClients measures it.
 //
 // # Goroutines
 //

@@ -37,10 +37,10 @@ func (srv *Server) serveLongPolling(ctx *fasthttp.RequestCtx) {
 	cl := &client{transport: longPolling, remote: ctx.RemoteAddr(), token: api.BearerToken(ctx)}
 	b := srv.process(msgs, cl)
 	if b.connect != nil && b.hold {
-		srv.holdLongPolling(b.sess)
+		srv.holdLongPolling(b.connectSess)
 	}
 	if b.connect != nil {
-		b.add(srv.connectReply(b.sess, b.connect))
+		b.add(srv.connectReply(b.connectSess, b.connect))
 	}
 	var q []outMsg
 	if b.deliver && b.sess != nil {

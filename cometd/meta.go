@@ -26,6 +26,8 @@ type batch struct {
 	replies [][]byte
 	// connect is the connect to answer last, held or not; nil when none.
 	connect *message
+	// connectSess is the session of connect.
+	connectSess *session
 	// hold is set when the connect may be held: it is not the first after
 	// the handshake and its client did not ask for an answer at once.
 	hold bool
@@ -136,12 +138,12 @@ func (srv *Server) handshake(m *message, cl *client, b *batch) {
 // second connect in one batch answers the first at once.
 func (srv *Server) connect(s *session, m *message, b *batch) {
 	if b.connect != nil {
-		b.add(srv.connectReply(s, b.connect))
+		b.add(srv.connectReply(b.connectSess, b.connect))
 	}
 	s.mu.Lock()
 	first := !s.connected
 	s.mu.Unlock()
-	b.connect = m
+	b.connect, b.connectSess = m, s
 	b.hold = !first && !(m.Advice != nil && m.Advice.Timeout != nil && *m.Advice.Timeout == 0)
 }
 

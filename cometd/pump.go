@@ -1,6 +1,7 @@
 package cometd
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -61,6 +62,7 @@ func (srv *Server) answer(s *session, r *opRequest, res opResult) {
 	}
 	var a, start *attachment
 	if res.ref.chatID != "" {
+		res.ref.userID = cmp.Or(res.ref.userID, res.ans.userID) // a client that sent only its secureKey
 		res.ans.setChat(res.ref.chatID, res.ref.userID)
 		a = s.attachment(res.ref.chatID)
 		if res.attach && (a == nil || a.stopped || a.hwm != res.from-1) {
@@ -84,9 +86,10 @@ func (srv *Server) answer(s *session, r *opRequest, res opResult) {
 		srv.wg.Add(1)
 		go srv.pump(s, start)
 	}
-	c := s.wake()
 	s.mu.Unlock()
-	srv.afterEnqueue(s, ok, c)
+	// No held connect is woken: the answer goes out with the publish's own
+	// reply, whose batch takes the queue.
+	srv.afterEnqueue(s, ok, nil)
 }
 
 // afterEnqueue drops a session whose queue is full, or sends what was queued

@@ -152,11 +152,11 @@ func (srv *Server) unregister(c *wsConn) {
 // answerSocket sends a batch's replies with the queued deliveries, or holds
 // its connect on the socket.
 func (srv *Server) answerSocket(c *wsConn, b *batch) {
-	if b.connect != nil && b.hold && srv.holdSocket(c, b.sess, b.connect, b) {
+	if b.connect != nil && b.hold && srv.holdSocket(c, b.connectSess, b.connect, b) {
 		b.connect = nil
 	}
 	if b.connect != nil {
-		b.add(srv.connectReply(b.sess, b.connect))
+		b.add(srv.connectReply(b.connectSess, b.connect))
 	}
 	c.send(b.sess, b.replies, b.deliver)
 }
