@@ -31,6 +31,8 @@ const (
 	errUnknownClient   = "402::Unknown client"
 	errNoCommonType    = "403::No connection type in common"
 	errTooManySessions = "503::Too many sessions"
+	errClosing         = "503::Server shutting down"
+	errNoSession       = "500::Cannot make a session"
 	errPublishRate     = "429::Too many publishes"
 	errTooLarge        = "413::Message too large"
 	errTooManyMessages = "413::Too many messages in one batch"

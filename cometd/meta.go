@@ -111,12 +111,9 @@ func (srv *Server) handshake(m *message, cl *client, b *batch) {
 		b.add(m.fail(errNoCommonType, &advice{Reconnect: reconnectNone}))
 		return
 	}
-	s, err := srv.newSession(copyAddr(cl.remote), cl.token, cl.transport)
-	if err != nil {
-		srv.log.Error("cannot make a session", "err", err)
-	}
+	s, bayeuxErr := srv.newSession(copyAddr(cl.remote), cl.token, cl.transport)
 	if s == nil {
-		b.add(m.fail(errTooManySessions, &advice{Reconnect: reconnectHandshake, Interval: millis(5000)}))
+		b.add(m.fail(bayeuxErr, &advice{Reconnect: reconnectHandshake, Interval: millis(5000)}))
 		return
 	}
 	if cl.ws != nil {

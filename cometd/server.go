@@ -110,21 +110,26 @@ func (srv *Server) Handler(ctx *fasthttp.RequestCtx) {
 	srv.serveLongPolling(ctx)
 }
 
-// newSession makes and registers a session; nil when the server is full or closed.
-func (srv *Server) newSession(remote net.Addr, token string, t transport) (*session, error) {
+// newSession makes and registers a session; nil, with the Bayeux error to
+// answer, when the server is full or closed.
+func (srv *Server) newSession(remote net.Addr, token string, t transport) (*session, string) {
 	id, err := srv.randomID()
 	if err != nil {
-		return nil, err
+		srv.log.Error("cannot make a session", "err", err)
+		return nil, errNoSession
 	}
 	s := &session{id: id, remote: remote, token: token, transport: t, lastSeen: time.Now()}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	if srv.closed || len(srv.sessions) >= srv.cfg.MaxSessions {
-		return nil, nil
+	switch {
+	case srv.closed:
+		return nil, errClosing
+	case len(srv.sessions) >= srv.cfg.MaxSessions:
+		return nil, errTooManySessions
 	}
 	srv.sessions[id] = s
 	srv.m.created.Inc()
-	return s, nil
+	return s, ""
 }
 
 // session returns the live session with clientId id, or nil.
