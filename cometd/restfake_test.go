@@ -28,6 +28,8 @@ type fakeREST struct {
 	agentToken string
 	// refreshes counts refresh calls; failNext makes the next calls answer 503.
 	refreshes, failNext atomic.Int64
+	// auth records the Authorization header of every chat call, by action.
+	auth sync.Map
 
 	mu    sync.Mutex // guards chats and ids
 	chats map[string]*fakeChat
@@ -62,6 +64,7 @@ func (f *fakeREST) Handler(ctx *fasthttp.RequestCtx) {
 	var err *api.Error
 	switch {
 	case len(parts) == 4 && parts[0] == "genesys" && parts[2] == "chat":
+		f.auth.Store("create", string(ctx.Request.Header.Peek("Authorization")))
 		ans, err = f.create(ctx.PostArgs())
 	case len(parts) == 6 && parts[0] == "genesys" && parts[2] == "chat":
 		ans, err = f.act(ctx, parts[4], parts[5])
@@ -158,6 +161,7 @@ func (c *fakeChat) authenticate(userID, key string) *fakePart {
 }
 
 func (f *fakeREST) act(ctx *fasthttp.RequestCtx, id, action string) (*api.Answer, *api.Error) {
+	f.auth.Store(action, string(ctx.Request.Header.Peek("Authorization")))
 	form := ctx.PostArgs()
 	pos, _ := strconv.Atoi(string(form.Peek("transcriptPosition")))
 	if action == "refresh" {

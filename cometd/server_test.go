@@ -109,8 +109,16 @@ func TestChat(t *testing.T) {
 		}
 		b.checkOnceInOrder(len(fake.events(id)))
 		waitFor(t, "the pump to stop", func() bool { return ts.counter("chatha_cometd_pumps") == 0 })
-		if ts.counter("chatha_cometd_deliveries_total") == 0 {
-			t.Error("no deliveries counted")
+		for _, name := range []string{
+			"chatha_cometd_deliveries_total",
+			"chatha_cometd_delivery_latency_seconds_count",
+			`chatha_cometd_publishes_total{operation="sendMessage",outcome="ok"}`,
+			`chatha_cometd_publishes_total{operation="unknown",outcome="error"}`,
+			"chatha_cometd_sessions_created_total",
+		} {
+			if ts.counter(name) == 0 {
+				t.Errorf("%s is 0", name)
+			}
 		}
 		if strings.Contains(ts.logs.String(), r.SecureKey) {
 			t.Error("a secure key is in the logs")
@@ -319,6 +327,31 @@ func TestCloseEndsHeldConnects(t *testing.T) {
 		}
 		if d := time.Since(start); d > 20*time.Second {
 			t.Fatalf("Close took %v", d)
+		}
+	})
+}
+
+// TestCredentialsPassThrough: the bearer token of the Bayeux request (long-
+// polling) or of the WebSocket upgrade reaches every REST call made for the
+// session, the pump's refreshes too, and is not logged.
+func TestCredentialsPassThrough(t *testing.T) {
+	transports(t, func(t *testing.T, ws bool) {
+		fake := newFakeREST(true)
+		ts := startServer(t, fake.Handler)
+		b := newBayeux(t, ts.url, ws)
+		b.token = "agent-token-0123"
+		b.handshake()
+		b.firstConnect()
+		r := requestChat(t, b)
+		b.op("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "hi"})
+		b.untilIndex(2)
+		for _, action := range []string{"create", "send", "refresh"} {
+			if got, _ := fake.auth.Load(action); got != "Bearer agent-token-0123" {
+				t.Errorf("%s reached REST with Authorization %q", action, got)
+			}
+		}
+		if logs := ts.logs.String(); strings.Contains(logs, "agent-token-0123") || strings.Contains(logs, r.SecureKey) {
+			t.Errorf("credentials in the logs: %s", logs)
 		}
 	})
 }
