@@ -54,11 +54,11 @@ const (
 // headers and a 403, and does nothing; a preflight is answered here.
 // Credentials are used (CometD sends withCredentials), so an allowed origin
 // is reflected, never answered with "*".
-func (srv *Server) cors(ctx *fasthttp.RequestCtx) bool {
+func (sv *Server) cors(ctx *fasthttp.RequestCtx) bool {
 	h := &ctx.Response.Header
 	h.Add("Vary", "Origin")
-	if !srv.origins.allowed(ctx) {
-		srv.m.refusedOrigins.Inc()
+	if !sv.origins.allowed(ctx) {
+		sv.m.refusedOrigins.Inc()
 		ctx.SetStatusCode(http.StatusForbidden)
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(`[{"channel":"` + chanUnsuccessful + `","successful":false,"error":"403::Origin not allowed"}]`)

@@ -14,18 +14,18 @@ import (
 // messages, answered with a JSON array of replies and the deliveries queued
 // for the session. A connect that must be held parks this handler until a
 // delivery is queued, the timeout passes or the session ends.
-func (srv *Server) serveLongPolling(ctx *fasthttp.RequestCtx) {
+func (sv *Server) serveLongPolling(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST, OPTIONS")
 		writeUnsuccessful(ctx, http.StatusMethodNotAllowed, "405::Use POST, or a WebSocket")
 		return
 	}
 	body := ctx.PostBody()
-	if len(body) > srv.cfg.MaxBodySize {
+	if len(body) > sv.cfg.MaxBodySize {
 		writeUnsuccessful(ctx, http.StatusRequestEntityTooLarge, errTooLarge)
 		return
 	}
-	msgs, err := parseMessages(body, srv.cfg.MaxBatch)
+	msgs, err := parseMessages(body, sv.cfg.MaxBatch)
 	if err != nil {
 		if errors.Is(err, errBatch) {
 			writeUnsuccessful(ctx, http.StatusRequestEntityTooLarge, errTooManyMessages)
@@ -35,12 +35,12 @@ func (srv *Server) serveLongPolling(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	cl := &client{transport: longPolling, remote: ctx.RemoteAddr(), token: api.BearerToken(ctx)}
-	b := srv.process(msgs, cl)
+	b := sv.process(msgs, cl)
 	if b.connect != nil && b.hold {
-		srv.holdLongPolling(b.connectSess)
+		sv.holdLongPolling(b.connectSess)
 	}
 	if b.connect != nil {
-		b.add(srv.connectReply(b.connectSess, b.connect))
+		b.add(sv.connectReply(b.connectSess, b.connect))
 	}
 	var q []outMsg
 	if b.deliver && b.sess != nil {
@@ -50,13 +50,13 @@ func (srv *Server) serveLongPolling(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(appendArray(make([]byte, 0, 256), joinOut(q, b.replies)))
-	srv.m.delivered(q, time.Now())
+	sv.m.delivered(q, time.Now())
 }
 
 // holdLongPolling parks the caller until the session has something queued,
 // the connect timeout passes, a newer connect comes or the session ends.
 // A connect that finds something queued returns at once.
-func (srv *Server) holdLongPolling(s *session) {
+func (sv *Server) holdLongPolling(s *session) {
 	s.mu.Lock()
 	if s.gone || len(s.queue) > 0 {
 		s.mu.Unlock()
@@ -66,7 +66,7 @@ func (srv *Server) holdLongPolling(s *session) {
 	ch := make(chan struct{})
 	s.held = ch
 	s.mu.Unlock()
-	t := time.NewTimer(srv.cfg.Timeout)
+	t := time.NewTimer(sv.cfg.Timeout)
 	select {
 	case <-ch:
 	case <-t.C:

@@ -37,10 +37,10 @@ type batch struct {
 }
 
 // process runs the messages of one body or WebSocket message in order.
-func (srv *Server) process(msgs []message, cl *client) *batch {
+func (sv *Server) process(msgs []message, cl *client) *batch {
 	b := &batch{}
 	for i := range msgs {
-		srv.dispatch(&msgs[i], cl, b)
+		sv.dispatch(&msgs[i], cl, b)
 	}
 	return b
 }
@@ -49,7 +49,7 @@ func (srv *Server) process(msgs []message, cl *client) *batch {
 // session by its clientId; an unknown one is answered 402::Unknown client
 // with advice to handshake again, which a client that lost its server (a
 // restart, another proxy, an expiry) follows and then resumes its chats.
-func (srv *Server) dispatch(m *message, cl *client, b *batch) {
+func (sv *Server) dispatch(m *message, cl *client, b *batch) {
 	switch {
 	case m.Channel == "":
 		m.Channel = chanUnsuccessful
@@ -60,38 +60,38 @@ func (srv *Server) dispatch(m *message, cl *client, b *batch) {
 		b.add(m.fail(errBadID, nil))
 		return
 	case m.Channel == chanHandshake:
-		srv.handshake(m, cl, b)
+		sv.handshake(m, cl, b)
 		return
 	}
-	s := srv.session(m.ClientID)
+	s := sv.session(m.ClientID)
 	if s == nil {
 		b.add(m.fail(errUnknownClient, handshakeAdvice()))
 		return
 	}
-	srv.touch(s, cl)
+	sv.touch(s, cl)
 	b.sess = s
 	if m.Channel != chanDisconnect {
 		b.deliver = true
 	}
 	switch {
 	case m.Channel == chanConnect:
-		srv.connect(s, m, b)
+		sv.connect(s, m, b)
 	case m.Channel == chanDisconnect:
-		srv.remove(s)
+		sv.remove(s)
 		b.add(m.reply(true))
 	case m.Channel == chanSubscribe || m.Channel == chanUnsubscribe:
 		b.add(subscribe(m))
 	case isMeta(m.Channel):
 		b.add(m.fail("404::Unknown channel", nil))
 	default:
-		b.add(srv.publish(s, m, cl))
+		b.add(sv.publish(s, m, cl))
 	}
 }
 
 func (b *batch) add(m *message) { b.replies = append(b.replies, m.encode()) }
 
 // touch records that the session's client spoke now, on cl's transport.
-func (srv *Server) touch(s *session, cl *client) {
+func (sv *Server) touch(s *session, cl *client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastSeen = time.Now()
@@ -106,12 +106,12 @@ func (srv *Server) touch(s *session, cl *client) {
 }
 
 // handshake makes a session.
-func (srv *Server) handshake(m *message, cl *client, b *batch) {
+func (sv *Server) handshake(m *message, cl *client, b *batch) {
 	if !slices.Contains(m.SupportedConnectionTypes, typeLongPolling) && !slices.Contains(m.SupportedConnectionTypes, typeWebSocket) {
 		b.add(m.fail(errNoCommonType, &advice{Reconnect: reconnectNone}))
 		return
 	}
-	s, bayeuxErr := srv.newSession(copyAddr(cl.remote), cl.token, cl.transport)
+	s, bayeuxErr := sv.newSession(copyAddr(cl.remote), cl.token, cl.transport)
 	if s == nil {
 		b.add(m.fail(bayeuxErr, &advice{Reconnect: reconnectHandshake, Interval: millis(5000)}))
 		return
@@ -125,7 +125,7 @@ func (srv *Server) handshake(m *message, cl *client, b *batch) {
 	r.Version, r.MinimumVersion = "1.0", "1.0"
 	r.SupportedConnectionTypes = []string{typeWebSocket, typeLongPolling}
 	r.ClientID = s.id
-	r.Advice = srv.retryAdvice()
+	r.Advice = sv.retryAdvice()
 	b.add(r)
 	b.sess = s
 }
@@ -133,9 +133,9 @@ func (srv *Server) handshake(m *message, cl *client, b *batch) {
 // connect takes a connect: the batch answers it last, held unless it is the
 // first after the handshake or its client asks for an answer at once. A
 // second connect in one batch answers the first at once.
-func (srv *Server) connect(s *session, m *message, b *batch) {
+func (sv *Server) connect(s *session, m *message, b *batch) {
 	if b.connect != nil {
-		b.add(srv.connectReply(b.connectSess, b.connect))
+		b.add(sv.connectReply(b.connectSess, b.connect))
 	}
 	s.mu.Lock()
 	first := !s.connected
@@ -146,27 +146,27 @@ func (srv *Server) connect(s *session, m *message, b *batch) {
 
 // connectReply answers a connect, and starts the session's expiry clock; a
 // session that is gone answers 402::Unknown client.
-func (srv *Server) connectReply(s *session, m *message) *message {
+func (sv *Server) connectReply(s *session, m *message) *message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return srv.connectReplyLocked(s, m)
+	return sv.connectReplyLocked(s, m)
 }
 
 // connectReplyLocked is connectReply with s.mu held.
-func (srv *Server) connectReplyLocked(s *session, m *message) *message {
+func (sv *Server) connectReplyLocked(s *session, m *message) *message {
 	if s.gone {
 		return m.fail(errUnknownClient, handshakeAdvice())
 	}
 	s.connected = true
 	s.lastSeen = time.Now()
 	r := m.reply(true)
-	r.Advice = srv.retryAdvice()
+	r.Advice = sv.retryAdvice()
 	return r
 }
 
 // retryAdvice is the advice of every successful handshake and connect.
-func (srv *Server) retryAdvice() *advice {
-	return &advice{Reconnect: reconnectRetry, Interval: millis(srv.cfg.Interval.Milliseconds()), Timeout: millis(srv.cfg.Timeout.Milliseconds())}
+func (sv *Server) retryAdvice() *advice {
+	return &advice{Reconnect: reconnectRetry, Interval: millis(sv.cfg.Interval.Milliseconds()), Timeout: millis(sv.cfg.Timeout.Milliseconds())}
 }
 
 // subscribe answers a subscribe or unsubscribe. Service channels are not

@@ -31,12 +31,12 @@ type serverMetrics struct {
 	refusedOrigins *metrics.Counter
 }
 
-func newServerMetrics(set *metrics.Set, srv *Server) *serverMetrics {
+func newServerMetrics(set *metrics.Set, sv *Server) *serverMetrics {
 	for _, t := range []transport{longPolling, webSocket} {
-		set.NewGauge(fmt.Sprintf(`chatha_cometd_clients{transport=%q}`, t), func() float64 { return float64(srv.count(t)) })
+		set.NewGauge(fmt.Sprintf(`chatha_cometd_clients{transport=%q}`, t), func() float64 { return float64(sv.count(t)) })
 	}
-	set.NewGauge("chatha_cometd_pumps", func() float64 { return float64(srv.pumps()) })
-	set.NewGauge("chatha_cometd_held_connects", func() float64 { return float64(srv.held()) })
+	set.NewGauge("chatha_cometd_pumps", func() float64 { return float64(sv.pumps()) })
+	set.NewGauge("chatha_cometd_held_connects", func() float64 { return float64(sv.held()) })
 	return &serverMetrics{
 		set:            set,
 		created:        set.NewCounter("chatha_cometd_sessions_created_total"),
@@ -69,9 +69,9 @@ func (m *serverMetrics) delivered(q []outMsg, now time.Time) {
 }
 
 // count returns how many sessions last spoke on transport t.
-func (srv *Server) count(t transport) int {
+func (sv *Server) count(t transport) int {
 	n := 0
-	for _, s := range srv.all() {
+	for _, s := range sv.all() {
 		s.mu.Lock()
 		if s.transport == t {
 			n++
@@ -82,9 +82,9 @@ func (srv *Server) count(t transport) int {
 }
 
 // pumps returns how many pumps run: chats attached and not ended.
-func (srv *Server) pumps() int {
+func (sv *Server) pumps() int {
 	n := 0
-	for _, s := range srv.all() {
+	for _, s := range sv.all() {
 		s.mu.Lock()
 		for _, a := range s.chats {
 			if !a.stopped {
@@ -97,9 +97,9 @@ func (srv *Server) pumps() int {
 }
 
 // held returns how many sessions hold a connect.
-func (srv *Server) held() int {
+func (sv *Server) held() int {
 	n := 0
-	for _, s := range srv.all() {
+	for _, s := range sv.all() {
 		s.mu.Lock()
 		if s.holding() {
 			n++

@@ -53,7 +53,7 @@ func (a *attachment) sleep(d time.Duration) bool {
 // attachment when the session has one, and attaches or detaches the chat as
 // the operation says: a new attachment's pump starts after the answer is
 // queued, so nothing it delivers overtakes the answer.
-func (srv *Server) answer(s *session, r *opRequest, res opResult) {
+func (sv *Server) answer(s *session, r *opRequest, res opResult) {
 	now := time.Now()
 	s.mu.Lock()
 	if s.gone {
@@ -66,7 +66,7 @@ func (srv *Server) answer(s *session, r *opRequest, res opResult) {
 		res.ans.setChat(res.ref.chatID, res.ref.userID)
 		a = s.attachment(res.ref.chatID)
 		if res.attach && (a == nil || a.stopped || a.hwm != res.from-1) {
-			a = srv.attachLocked(s, r, res.ref, res.from-1)
+			a = sv.attachLocked(s, r, res.ref, res.from-1)
 			start = a
 		}
 	}
@@ -81,34 +81,34 @@ func (srv *Server) answer(s *session, r *opRequest, res opResult) {
 		}
 	}
 	reply := &message{Channel: r.channel, ID: r.id, Data: res.ans.data(msgs)}
-	ok := s.enqueue(outMsg{b: reply.encode(), at: now}, srv.cfg.MaxQueue, srv.cfg.MaxQueueBytes)
+	ok := s.enqueue(outMsg{b: reply.encode(), at: now}, sv.cfg.MaxQueue, sv.cfg.MaxQueueBytes)
 	if start != nil && ok && !start.stopped {
-		srv.wg.Add(1)
-		go srv.pump(s, start)
+		sv.wg.Add(1)
+		go sv.pump(s, start)
 	}
 	s.mu.Unlock()
 	// No held connect is woken: the answer goes out with the publish's own
 	// reply, whose batch takes the queue.
-	srv.afterEnqueue(s, ok, nil)
+	sv.afterEnqueue(s, ok, nil)
 }
 
 // afterEnqueue drops a session whose queue is full, or sends what was queued
 // on its socket when it holds a WebSocket connect.
-func (srv *Server) afterEnqueue(s *session, ok bool, c *wsConn) {
+func (sv *Server) afterEnqueue(s *session, ok bool, c *wsConn) {
 	switch {
 	case !ok:
-		srv.log.Warn("a session's queue is full: dropping it; its client handshakes again and resumes", "queued", srv.cfg.MaxQueue)
-		srv.m.dropped.Inc()
-		srv.remove(s)
+		sv.log.Warn("a session's queue is full: dropping it; its client handshakes again and resumes", "queued", sv.cfg.MaxQueue)
+		sv.m.dropped.Inc()
+		sv.remove(s)
 	case c != nil:
-		srv.flushWS(c, s)
+		sv.flushWS(c, s)
 	}
 }
 
 // attachLocked attaches s to a chat with every index up to hwm delivered,
 // in place of an earlier attachment to it; nil when the session has no room
 // (another operation took the last place meanwhile). s.mu is held.
-func (srv *Server) attachLocked(s *session, r *opRequest, ref chatRef, hwm int) *attachment {
+func (sv *Server) attachLocked(s *session, r *opRequest, ref chatRef, hwm int) *attachment {
 	s.chats = slices.DeleteFunc(s.chats, func(x *attachment) bool {
 		if x.chatID == ref.chatID {
 			x.stop()
@@ -116,7 +116,7 @@ func (srv *Server) attachLocked(s *session, r *opRequest, ref chatRef, hwm int) 
 		}
 		return false
 	})
-	if len(s.chats) >= srv.cfg.MaxChats {
+	if len(s.chats) >= sv.cfg.MaxChats {
 		i := slices.IndexFunc(s.chats, func(x *attachment) bool { return x.stopped })
 		if i < 0 {
 			return nil
@@ -151,9 +151,9 @@ func delivery(channel string, data json.RawMessage) []byte {
 // proxy could not reach a node) is retried with a growing pause, quietly but
 // for one log line per outage. The pump ends when the chat ends, on an error
 // answer (both delivered first), or when the attachment stops.
-func (srv *Server) pump(s *session, a *attachment) {
-	defer srv.wg.Done()
-	backoff, failing := srv.cfg.RetryBackoff, false
+func (sv *Server) pump(s *session, a *attachment) {
+	defer sv.wg.Done()
+	backoff, failing := sv.cfg.RetryBackoff, false
 	s.mu.Lock()
 	token, form := s.token, credentials(chatRef{userID: a.userID, secureKey: a.secureKey})
 	s.mu.Unlock()
@@ -165,27 +165,27 @@ func (srv *Server) pump(s *session, a *attachment) {
 		}
 		start := time.Now()
 		form.Set("transcriptPosition", strconv.Itoa(from))
-		ans := srv.call(&restCall{path: path, form: form, token: token, remote: s.remote, wait: srv.cfg.Wait, done: a.done})
+		ans := sv.call(&restCall{path: path, form: form, token: token, remote: s.remote, wait: sv.cfg.Wait, done: a.done})
 		if ans.retryable() {
 			if !failing {
-				srv.log.Warn("cannot refresh a chat; retrying", "chat", a.chatID, "status", ans.status)
+				sv.log.Warn("cannot refresh a chat; retrying", "chat", a.chatID, "status", ans.status)
 			}
 			failing = true
 			if !a.sleep(backoff) {
 				return
 			}
-			backoff = min(2*backoff, srv.cfg.MaxRetryBackoff)
+			backoff = min(2*backoff, sv.cfg.MaxRetryBackoff)
 			continue
 		}
 		if failing {
-			srv.log.Info("refreshing the chat again", "chat", a.chatID)
+			sv.log.Info("refreshing the chat again", "chat", a.chatID)
 		}
-		backoff, failing = srv.cfg.RetryBackoff, false
-		delivered, end := srv.deliver(s, a, ans, from)
+		backoff, failing = sv.cfg.RetryBackoff, false
+		delivered, end := sv.deliver(s, a, ans, from)
 		if end {
 			return
 		}
-		if !delivered && !a.sleep(time.Until(start.Add(srv.cfg.MinRefreshInterval))) {
+		if !delivered && !a.sleep(time.Until(start.Add(sv.cfg.MinRefreshInterval))) {
 			return
 		}
 	}
@@ -202,7 +202,7 @@ func (s *session) position(a *attachment) (int, bool) {
 // whether anything was queued, and whether the pump ends: the chat ended,
 // the answer is an error (the client is told in both cases), or the
 // attachment stopped meanwhile.
-func (srv *Server) deliver(s *session, a *attachment, ans *restAnswer, from int) (bool, bool) {
+func (sv *Server) deliver(s *session, a *attachment, ans *restAnswer, from int) (bool, bool) {
 	now := time.Now()
 	s.mu.Lock()
 	if a.stopped || s.gone {
@@ -217,12 +217,12 @@ func (srv *Server) deliver(s *session, a *attachment, ans *restAnswer, from int)
 		return false, false
 	}
 	ans.setChat(a.chatID, a.userID)
-	ok := s.enqueue(outMsg{b: delivery(a.channel, ans.data(msgs)), at: now}, srv.cfg.MaxQueue, srv.cfg.MaxQueueBytes)
+	ok := s.enqueue(outMsg{b: delivery(a.channel, ans.data(msgs)), at: now}, sv.cfg.MaxQueue, sv.cfg.MaxQueueBytes)
 	if end {
 		a.stop()
 	}
 	c := s.wake()
 	s.mu.Unlock()
-	srv.afterEnqueue(s, ok, c)
+	sv.afterEnqueue(s, ok, c)
 	return true, end || !ok
 }

@@ -68,7 +68,7 @@ func chatPath(service, chatID, action string) string {
 }
 
 // call runs c on the REST handler in process and returns its answer.
-func (srv *Server) call(c *restCall) *restAnswer {
+func (sv *Server) call(c *restCall) *restAnswer {
 	var ctx fasthttp.RequestCtx
 	var empty fasthttp.Request
 	ctx.Init(&empty, c.remote, nil)
@@ -89,7 +89,7 @@ func (srv *Server) call(c *restCall) *restAnswer {
 		ctx.SetUserValue(pumpDoneKey{}, c.done)
 	}
 	req.SetBody(c.form.QueryString())
-	srv.cfg.REST(&ctx)
+	sv.cfg.REST(&ctx)
 	return parseAnswer(ctx.Response.StatusCode(), ctx.Response.Body())
 }
 

@@ -52,22 +52,22 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	srv := &Server{
+	sv := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "cometd"),
 		origins:  newOrigins(cfg.AllowedOrigins),
 		sessions: map[string]*session{}, sockets: map[*wsConn]struct{}{},
 		done: make(chan struct{}),
 	}
-	srv.upgrader = websocket.FastHTTPUpgrader{
+	sv.upgrader = websocket.FastHTTPUpgrader{
 		ReadBufferSize: cfg.ReadBufferSize, WriteBufferSize: cfg.WriteBufferSize,
 		WriteBufferPool:  &sync.Pool{},
-		CheckOrigin:      srv.origins.allowed,
+		CheckOrigin:      sv.origins.allowed,
 		HandshakeTimeout: 10 * time.Second,
 	}
-	srv.m = newServerMetrics(cfg.Metrics, srv)
-	srv.wg.Add(1)
-	go srv.sweepLoop()
-	return srv, nil
+	sv.m = newServerMetrics(cfg.Metrics, sv)
+	sv.wg.Add(1)
+	go sv.sweepLoop()
+	return sv, nil
 }
 
 // Close ends every session: held connects are answered with
@@ -75,78 +75,78 @@ func New(cfg Config) (*Server, error) {
 // another server), WebSockets are closed and pumps stopped. It waits for the
 // server's goroutines; a pump in a REST call returns when the call does,
 // which a handler that holds refreshes ends early on PumpDone.
-func (srv *Server) Close() {
-	srv.once.Do(func() {
-		srv.mu.Lock()
-		srv.closed = true
-		srv.mu.Unlock()
-		close(srv.done)
-		for _, s := range srv.all() {
-			srv.remove(s)
+func (sv *Server) Close() {
+	sv.once.Do(func() {
+		sv.mu.Lock()
+		sv.closed = true
+		sv.mu.Unlock()
+		close(sv.done)
+		for _, s := range sv.all() {
+			sv.remove(s)
 		}
-		srv.mu.Lock()
-		socks := make([]*wsConn, 0, len(srv.sockets))
-		for c := range srv.sockets {
+		sv.mu.Lock()
+		socks := make([]*wsConn, 0, len(sv.sockets))
+		for c := range sv.sockets {
 			socks = append(socks, c)
 		}
-		srv.mu.Unlock()
+		sv.mu.Unlock()
 		for _, c := range socks {
 			c.close()
 		}
-		srv.wg.Wait()
+		sv.wg.Wait()
 	})
 }
 
 // Handler serves the Bayeux endpoint: CORS preflights, WebSocket upgrades and
 // long-polling POSTs, at Path and under it.
-func (srv *Server) Handler(ctx *fasthttp.RequestCtx) {
-	if !srv.cors(ctx) {
+func (sv *Server) Handler(ctx *fasthttp.RequestCtx) {
+	if !sv.cors(ctx) {
 		return
 	}
 	if websocket.FastHTTPIsWebSocketUpgrade(ctx) {
-		srv.serveWebSocket(ctx)
+		sv.serveWebSocket(ctx)
 		return
 	}
-	srv.serveLongPolling(ctx)
+	sv.serveLongPolling(ctx)
 }
 
 // newSession makes and registers a session; nil, with the Bayeux error to
 // answer, when the server is full or closed.
-func (srv *Server) newSession(remote net.Addr, token string, t transport) (*session, string) {
-	id, err := srv.randomID()
+func (sv *Server) newSession(remote net.Addr, token string, t transport) (*session, string) {
+	id, err := sv.randomID()
 	if err != nil {
-		srv.log.Error("cannot make a session", "err", err)
+		sv.log.Error("cannot make a session", "err", err)
 		return nil, errNoSession
 	}
 	s := &session{id: id, remote: remote, token: token, transport: t, lastSeen: time.Now()}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
 	switch {
-	case srv.closed:
+	case sv.closed:
 		return nil, errClosing
-	case len(srv.sessions) >= srv.cfg.MaxSessions:
+	case len(sv.sessions) >= sv.cfg.MaxSessions:
 		return nil, errTooManySessions
 	}
-	srv.sessions[id] = s
-	srv.m.created.Inc()
+	sv.sessions[id] = s
+	sv.m.created.Inc()
 	return s, ""
 }
 
 // session returns the live session with clientId id, or nil.
-func (srv *Server) session(id string) *session {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return srv.sessions[id]
+func (sv *Server) session(id string) *session {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.sessions[id]
 }
 
 // remove ends s: it leaves the table, its pumps stop and its held connect is
 // answered with 402::Unknown client. Removing a removed session does nothing.
-func (srv *Server) remove(s *session) {
-	srv.mu.Lock()
-	if srv.sessions[s.id] == s {
-		delete(srv.sessions, s.id)
+func (sv *Server) remove(s *session) {
+	sv.mu.Lock()
+	if sv.sessions[s.id] == s {
+		delete(sv.sessions, s.id)
 	}
-	srv.mu.Unlock()
+	sv.mu.Unlock()
 	s.mu.Lock()
 	if s.gone {
 		s.mu.Unlock()
@@ -160,34 +160,34 @@ func (srv *Server) remove(s *session) {
 	c := s.wake()
 	s.mu.Unlock()
 	if c != nil {
-		srv.endWSHold(c, s, nil)
+		sv.endWSHold(c, s, nil)
 	}
 }
 
 // sweepLoop expires sessions until Close.
-func (srv *Server) sweepLoop() {
-	defer srv.wg.Done()
-	t := time.NewTicker(srv.cfg.SweepInterval)
+func (sv *Server) sweepLoop() {
+	defer sv.wg.Done()
+	t := time.NewTicker(sv.cfg.SweepInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-srv.done:
+		case <-sv.done:
 			return
 		case now := <-t.C:
-			for _, s := range srv.expired(now) {
-				srv.remove(s)
-				srv.m.expired.Inc()
+			for _, s := range sv.expired(now) {
+				sv.remove(s)
+				sv.m.expired.Inc()
 			}
 		}
 	}
 }
 
 // expired returns the sessions that expired at now.
-func (srv *Server) expired(now time.Time) []*session {
+func (sv *Server) expired(now time.Time) []*session {
 	var out []*session
-	for _, s := range srv.all() {
+	for _, s := range sv.all() {
 		s.mu.Lock()
-		if s.expired(now, srv.cfg.MaxInterval) {
+		if s.expired(now, sv.cfg.MaxInterval) {
 			out = append(out, s)
 		}
 		s.mu.Unlock()
@@ -196,20 +196,20 @@ func (srv *Server) expired(now time.Time) []*session {
 }
 
 // all returns every live session.
-func (srv *Server) all() []*session {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	out := make([]*session, 0, len(srv.sessions))
-	for _, s := range srv.sessions {
+func (sv *Server) all() []*session {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	out := make([]*session, 0, len(sv.sessions))
+	for _, s := range sv.sessions {
 		out = append(out, s)
 	}
 	return out
 }
 
 // randomID returns 128 random bits in hex: a clientId or a request id.
-func (srv *Server) randomID() (string, error) {
+func (sv *Server) randomID() (string, error) {
 	var b [16]byte
-	if _, err := io.ReadFull(srv.cfg.Rand, b[:]); err != nil {
+	if _, err := io.ReadFull(sv.cfg.Rand, b[:]); err != nil {
 		return "", fmt.Errorf("cannot make a random id: %w", err)
 	}
 	return hex.EncodeToString(b[:]), nil

@@ -57,7 +57,7 @@ type opResult struct {
 }
 
 // opFunc carries out one operation.
-type opFunc func(srv *Server, r *opRequest) opResult
+type opFunc func(sv *Server, r *opRequest) opResult
 
 // operations are the chat operations of /service/chatV2/{service}, each
 // translated into a REST call of the chat API v2.
@@ -79,32 +79,32 @@ var operations = map[string]opFunc{
 // Its REST-shaped answer is queued for the publisher on the same channel;
 // the Bayeux ack says whether the publish was taken at all (a channel that
 // is not a chat service's, or a client over its publish rate, is refused).
-func (srv *Server) publish(s *session, m *message, cl *client) *message {
+func (sv *Server) publish(s *session, m *message, cl *client) *message {
 	service, ok := strings.CutPrefix(m.Channel, channelPrefix)
 	switch {
 	case !ok && !isService(m.Channel):
-		srv.m.publish("", "refused")
+		sv.m.publish("", "refused")
 		return m.fail("403::Publish denied", nil)
 	case !ok || api.CheckService(service) != nil:
-		srv.m.publish("", "refused")
+		sv.m.publish("", "refused")
 		return m.fail("404::Unknown channel", nil)
 	}
 	s.mu.Lock()
-	ok = s.rate.take(time.Now(), srv.cfg.PublishRate, srv.cfg.PublishBurst)
+	ok = s.rate.take(time.Now(), sv.cfg.PublishRate, sv.cfg.PublishBurst)
 	s.mu.Unlock()
 	if !ok {
-		srv.m.publish("", "refused")
+		sv.m.publish("", "refused")
 		return m.fail(errPublishRate, nil)
 	}
 	r := &opRequest{s: s, service: service, channel: m.Channel, token: cl.token, remote: cl.remote, id: m.ID}
-	res := srv.operate(r, m.Data)
-	srv.m.publish(r.op, outcome(res.ans))
-	srv.answer(s, r, res)
+	res := sv.operate(r, m.Data)
+	sv.m.publish(r.op, outcome(res.ans))
+	sv.answer(s, r, res)
 	return m.reply(true)
 }
 
 // operate reads the operation of a publish's data and carries it out.
-func (srv *Server) operate(r *opRequest, data json.RawMessage) opResult {
+func (sv *Server) operate(r *opRequest, data json.RawMessage) opResult {
 	if err := json.Unmarshal(data, &r.fields); err != nil || r.fields == nil {
 		return opResult{ans: badOperation("data must be a JSON object with an operation")}
 	}
@@ -122,7 +122,7 @@ func (srv *Server) operate(r *opRequest, data json.RawMessage) opResult {
 		r.token = r.s.token
 		r.s.mu.Unlock()
 	}
-	return fn(srv, r)
+	return fn(sv, r)
 }
 
 // outcome names an answer for the publishes metric.
@@ -139,15 +139,15 @@ func outcome(a *restAnswer) string {
 // requestChat creates a chat and attaches the session to it: the create's
 // answer (with chatId, userId, secureKey and the first events) is the
 // publisher's reply, and the pump goes on from the events it held.
-func requestChat(srv *Server, r *opRequest) opResult {
-	if !srv.canAttach(r.s, "") {
-		return opResult{ans: tooManyChats(srv.cfg.MaxChats)}
+func requestChat(sv *Server, r *opRequest) opResult {
+	if !sv.canAttach(r.s, "") {
+		return opResult{ans: tooManyChats(sv.cfg.MaxChats)}
 	}
 	form, bad := buildForm(r.fields, "operation", "chatId", "transcriptPosition", "userId", "secureKey", "alias")
 	if bad != nil {
 		return opResult{ans: bad}
 	}
-	ans := srv.callRetrying(r, chatPath(r.service, "", ""), form, true)
+	ans := sv.callRetrying(r, chatPath(r.service, "", ""), form, true)
 	if ans.statusCode != statusOK || ans.chatID == "" || ans.chatEnded {
 		return opResult{ans: ans}
 	}
@@ -158,8 +158,8 @@ func requestChat(srv *Server, r *opRequest) opResult {
 // client's transcriptPosition (absent or 0: from the start): after a
 // re-handshake, on this server or another. Its reply is a refresh from that
 // position, so a client learns at once whether the chat goes on.
-func requestNotifications(srv *Server, r *opRequest) opResult {
-	ref, bad := srv.resolve(r)
+func requestNotifications(sv *Server, r *opRequest) opResult {
+	ref, bad := sv.resolve(r)
 	if bad != nil {
 		return opResult{ans: bad}
 	}
@@ -171,12 +171,12 @@ func requestNotifications(srv *Server, r *opRequest) opResult {
 		}
 		from = max(p, 1)
 	}
-	if !srv.canAttach(r.s, ref.chatID) {
-		return opResult{ans: tooManyChats(srv.cfg.MaxChats)}
+	if !sv.canAttach(r.s, ref.chatID) {
+		return opResult{ans: tooManyChats(sv.cfg.MaxChats)}
 	}
 	form := credentials(ref)
 	form.Add("transcriptPosition", strconv.Itoa(from))
-	ans := srv.callRetrying(r, chatPath(r.service, ref.chatID, "refresh"), form, false)
+	ans := sv.callRetrying(r, chatPath(r.service, ref.chatID, "refresh"), form, false)
 	res := opResult{ans: ans, ref: ref, from: from}
 	res.attach = ans.statusCode == statusOK && !ans.chatEnded
 	return res
@@ -186,8 +186,8 @@ func requestNotifications(srv *Server, r *opRequest) opResult {
 // carries no transcript (no transcriptPosition is passed on): the pump
 // delivers the events.
 func action(restAction string) opFunc {
-	return func(srv *Server, r *opRequest) opResult {
-		ref, bad := srv.resolve(r)
+	return func(sv *Server, r *opRequest) opResult {
+		ref, bad := sv.resolve(r)
 		if bad != nil {
 			return opResult{ans: bad}
 		}
@@ -199,15 +199,15 @@ func action(restAction string) opFunc {
 			form.AddBytesV("message", form.Peek("pushUrl"))
 		}
 		addCredentials(form, ref)
-		ans := srv.callRetrying(r, chatPath(r.service, ref.chatID, restAction), form, true)
+		ans := sv.callRetrying(r, chatPath(r.service, ref.chatID, restAction), form, true)
 		return opResult{ans: ans, ref: ref}
 	}
 }
 
 // disconnect leaves the chat. Its answer carries the events from the
 // client's next position (the chat's last ones), and the session detaches.
-func disconnect(srv *Server, r *opRequest) opResult {
-	ref, bad := srv.resolve(r)
+func disconnect(sv *Server, r *opRequest) opResult {
+	ref, bad := sv.resolve(r)
 	if bad != nil {
 		return opResult{ans: bad}
 	}
@@ -221,7 +221,7 @@ func disconnect(srv *Server, r *opRequest) opResult {
 	if from > 0 {
 		form.Add("transcriptPosition", strconv.Itoa(from))
 	}
-	ans := srv.callRetrying(r, chatPath(r.service, ref.chatID, "disconnect"), form, true)
+	ans := sv.callRetrying(r, chatPath(r.service, ref.chatID, "disconnect"), form, true)
 	return opResult{ans: ans, ref: ref, from: from, detach: !ans.retryable()}
 }
 
@@ -229,7 +229,7 @@ func disconnect(srv *Server, r *opRequest) opResult {
 // chatId, userId and secureKey, with those it lacks filled in from the chat
 // the session attached to with that chatId or that secureKey (some clients
 // send only the secureKey), or from the session's only chat.
-func (srv *Server) resolve(r *opRequest) (chatRef, *restAnswer) {
+func (sv *Server) resolve(r *opRequest) (chatRef, *restAnswer) {
 	var ref chatRef
 	ref.chatID, _ = formValue(r.fields["chatId"])
 	ref.userID, _ = formValue(r.fields["userId"])
@@ -257,13 +257,13 @@ func (srv *Server) resolve(r *opRequest) (chatRef, *restAnswer) {
 }
 
 // canAttach reports whether the session may attach to chatID ("" for a new chat).
-func (srv *Server) canAttach(s *session, chatID string) bool {
+func (sv *Server) canAttach(s *session, chatID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if chatID != "" && s.attachment(chatID) != nil {
 		return true
 	}
-	return len(s.chats) < srv.cfg.MaxChats || slices.ContainsFunc(s.chats, func(a *attachment) bool { return a.stopped })
+	return len(s.chats) < sv.cfg.MaxChats || slices.ContainsFunc(s.chats, func(a *attachment) bool { return a.stopped })
 }
 
 func tooManyChats(n int) *restAnswer {
@@ -354,29 +354,29 @@ func addJSONText(form *fasthttp.Args, key string, raw json.RawMessage) {
 // request id while it answers "retry" (the proxy fails over meanwhile), for
 // up to PublishRetry. write gives the call a request id, so that a write
 // retried after a failover is applied once.
-func (srv *Server) callRetrying(r *opRequest, path string, form *fasthttp.Args, write bool) *restAnswer {
+func (sv *Server) callRetrying(r *opRequest, path string, form *fasthttp.Args, write bool) *restAnswer {
 	c := &restCall{path: path, form: form, token: r.token, remote: r.remote}
 	if write {
-		id, err := srv.randomID()
+		id, err := sv.randomID()
 		if err != nil {
-			srv.log.Error("cannot make a request id; the operation is sent once", "err", err)
+			sv.log.Error("cannot make a request id; the operation is sent once", "err", err)
 		}
 		c.requestID = id
 	}
-	deadline := time.Now().Add(srv.cfg.PublishRetry)
-	backoff := srv.cfg.RetryBackoff
+	deadline := time.Now().Add(sv.cfg.PublishRetry)
+	backoff := sv.cfg.RetryBackoff
 	for {
-		ans := srv.call(c)
+		ans := sv.call(c)
 		if !ans.retryable() || (write && c.requestID == "") || time.Now().Add(backoff).After(deadline) {
 			return ans
 		}
 		t := time.NewTimer(backoff)
 		select {
-		case <-srv.done:
+		case <-sv.done:
 			t.Stop()
 			return ans
 		case <-t.C:
 		}
-		backoff = min(2*backoff, srv.cfg.MaxRetryBackoff)
+		backoff = min(2*backoff, sv.cfg.MaxRetryBackoff)
 	}
 }

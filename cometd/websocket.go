@@ -18,8 +18,8 @@ import (
 // answers them; deliveries are written by whoever queues them while the
 // session holds a connect on the socket.
 type wsConn struct {
-	srv *Server
-	c   *websocket.Conn
+	sv *Server
+	c  *websocket.Conn
 	// raw is the TCP connection under c. fasthttp recycles the hijacked
 	// connection c wraps once the reader returns; raw is never recycled, so
 	// close may use it from any goroutine at any time.
@@ -37,9 +37,9 @@ type wsConn struct {
 
 // serveWebSocket upgrades the request and reads the socket until it closes.
 // The upgrader refuses an Origin that is not allowed.
-func (srv *Server) serveWebSocket(ctx *fasthttp.RequestCtx) {
+func (sv *Server) serveWebSocket(ctx *fasthttp.RequestCtx) {
 	token, remote := api.BearerToken(ctx), copyAddr(ctx.RemoteAddr())
-	err := srv.upgrader.Upgrade(ctx, func(c *websocket.Conn) { srv.readSocket(c, token, remote) })
+	err := sv.upgrader.Upgrade(ctx, func(c *websocket.Conn) { sv.readSocket(c, token, remote) })
 	if err != nil {
 		ctx.SetStatusCode(max(ctx.Response.StatusCode(), http.StatusBadRequest))
 	}
@@ -49,29 +49,29 @@ func (srv *Server) serveWebSocket(ctx *fasthttp.RequestCtx) {
 // array of Bayeux messages, answered like a long-polling body, but a held
 // connect does not block the reader: it is answered on the socket when its
 // timeout passes, and deliveries are written as they are queued.
-func (srv *Server) readSocket(c *websocket.Conn, token string, remote net.Addr) {
+func (sv *Server) readSocket(c *websocket.Conn, token string, remote net.Addr) {
 	raw := c.NetConn()
 	if u, ok := raw.(interface{ UnsafeConn() net.Conn }); ok {
 		raw = u.UnsafeConn()
 	}
-	wc := &wsConn{srv: srv, c: c, raw: raw}
-	if !srv.register(wc) {
+	wc := &wsConn{sv: sv, c: c, raw: raw}
+	if !sv.register(wc) {
 		_ = c.Close()
 		return
 	}
-	defer srv.unregister(wc)
+	defer sv.unregister(wc)
 	// Messages up to MaxBodySize are read; larger ones, up to eight times
 	// that, are read past and refused with a Bayeux error; beyond, the
 	// library closes the socket (1009, message too big).
-	c.SetReadLimit(int64(8 * srv.cfg.MaxBodySize))
+	c.SetReadLimit(int64(8 * sv.cfg.MaxBodySize))
 	cl := &client{transport: webSocket, remote: remote, token: token, ws: wc}
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(srv.cfg.IdleTimeout))
+		_ = c.SetReadDeadline(time.Now().Add(sv.cfg.IdleTimeout))
 		typ, r, err := c.NextReader()
 		if err != nil {
 			return
 		}
-		body, err := readLimited(r, srv.cfg.MaxBodySize)
+		body, err := readLimited(r, sv.cfg.MaxBodySize)
 		switch {
 		case errors.Is(err, errTooLargeBody):
 			wc.sendUnsuccessful(errTooLarge)
@@ -82,14 +82,14 @@ func (srv *Server) readSocket(c *websocket.Conn, token string, remote net.Addr) 
 			wc.sendUnsuccessful("400::Send text messages")
 			continue
 		}
-		msgs, err := parseMessages(body, srv.cfg.MaxBatch)
+		msgs, err := parseMessages(body, sv.cfg.MaxBatch)
 		switch {
 		case errors.Is(err, errBatch):
 			wc.sendUnsuccessful(errTooManyMessages)
 		case err != nil:
 			wc.sendUnsuccessful("400::" + err.Error())
 		default:
-			srv.answerSocket(wc, srv.process(msgs, cl))
+			sv.answerSocket(wc, sv.process(msgs, cl))
 		}
 	}
 }
@@ -113,20 +113,20 @@ func readLimited(r io.Reader, limit int) ([]byte, error) {
 }
 
 // register adds a socket to the server; false once the server is closed.
-func (srv *Server) register(c *wsConn) bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closed {
+func (sv *Server) register(c *wsConn) bool {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	if sv.closed {
 		return false
 	}
-	srv.sockets[c] = struct{}{}
-	srv.wg.Add(1)
+	sv.sockets[c] = struct{}{}
+	sv.wg.Add(1)
 	return true
 }
 
 // unregister forgets a socket whose reader ends: nothing is written on it
 // after, and its session's expiry clock starts.
-func (srv *Server) unregister(c *wsConn) {
+func (sv *Server) unregister(c *wsConn) {
 	c.close()
 	c.wmu.Lock()
 	c.dead = true
@@ -143,27 +143,27 @@ func (srv *Server) unregister(c *wsConn) {
 		}
 		s.mu.Unlock()
 	}
-	srv.mu.Lock()
-	delete(srv.sockets, c)
-	srv.mu.Unlock()
-	srv.wg.Done()
+	sv.mu.Lock()
+	delete(sv.sockets, c)
+	sv.mu.Unlock()
+	sv.wg.Done()
 }
 
 // answerSocket sends a batch's replies with the queued deliveries, or holds
 // its connect on the socket.
-func (srv *Server) answerSocket(c *wsConn, b *batch) {
-	if b.connect != nil && b.hold && srv.holdSocket(c, b.connectSess, b.connect, b) {
+func (sv *Server) answerSocket(c *wsConn, b *batch) {
+	if b.connect != nil && b.hold && sv.holdSocket(c, b.connectSess, b.connect, b) {
 		b.connect = nil
 	}
 	if b.connect != nil {
-		b.add(srv.connectReply(b.connectSess, b.connect))
+		b.add(sv.connectReply(b.connectSess, b.connect))
 	}
 	c.send(b.sess, b.replies, b.deliver)
 }
 
 // holdSocket holds a connect on the socket unless something is queued; an
 // older held connect is answered with the batch.
-func (srv *Server) holdSocket(c *wsConn, s *session, m *message, b *batch) bool {
+func (sv *Server) holdSocket(c *wsConn, s *session, m *message, b *batch) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone || len(s.queue) > 0 {
@@ -172,17 +172,17 @@ func (srv *Server) holdSocket(c *wsConn, s *session, m *message, b *batch) bool 
 	if old := s.wsHeld; old != nil {
 		old.timer.Stop()
 		s.wsHeld = nil
-		b.add(srv.connectReplyLocked(s, old.connect))
+		b.add(sv.connectReplyLocked(s, old.connect))
 	}
 	h := &wsHold{connect: m, conn: c}
-	h.timer = time.AfterFunc(srv.cfg.Timeout, func() { srv.endWSHold(c, s, h) })
+	h.timer = time.AfterFunc(sv.cfg.Timeout, func() { sv.endWSHold(c, s, h) })
 	s.wsHeld = h
 	return true
 }
 
 // endWSHold answers the connect held on c: h when its timer fired, or
 // whatever is held when h is nil (the session ended).
-func (srv *Server) endWSHold(c *wsConn, s *session, h *wsHold) {
+func (sv *Server) endWSHold(c *wsConn, s *session, h *wsHold) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	s.mu.Lock()
@@ -193,14 +193,14 @@ func (srv *Server) endWSHold(c *wsConn, s *session, h *wsHold) {
 	}
 	held.timer.Stop()
 	s.wsHeld = nil
-	reply := srv.connectReplyLocked(s, held.connect)
+	reply := sv.connectReplyLocked(s, held.connect)
 	q := s.take()
 	s.mu.Unlock()
 	c.write(q, [][]byte{reply.encode()})
 }
 
 // flushWS writes what is queued for s on c, while s holds a connect there.
-func (srv *Server) flushWS(c *wsConn, s *session) {
+func (sv *Server) flushWS(c *wsConn, s *session) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	s.mu.Lock()
@@ -239,12 +239,12 @@ func (c *wsConn) write(q []outMsg, replies [][]byte) {
 	if c.dead || len(q)+len(replies) == 0 {
 		return
 	}
-	_ = c.c.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	_ = c.c.SetWriteDeadline(time.Now().Add(c.sv.cfg.WriteTimeout))
 	if err := c.c.WriteMessage(websocket.TextMessage, appendArray(nil, joinOut(q, replies))); err != nil {
 		c.close()
 		return
 	}
-	c.srv.m.delivered(q, time.Now())
+	c.sv.m.delivered(q, time.Now())
 }
 
 // close closes the socket once: the reader's read fails at once, and it
