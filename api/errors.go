@@ -47,22 +47,24 @@ const (
 
 // Error codes.
 const (
-	CodeBadRequest   = 100 // malformed body or field
-	CodeMissingField = 101 // a required field is missing
-	CodeTooLarge     = 102 // body or field over its limit
-	CodeUnknownChat  = 103 // no such chat
-	CodeBadKey       = 104 // wrong userId or secureKey
-	CodeChatEnded    = 105 // the chat is over
-	CodeMoved        = 106 // another node serves the chat now
-	CodeUnavailable  = 107 // this node takes no new chats (draining or full)
-	CodeStore        = 108 // the store failed
-	CodeUnauthorized = 109 // missing or wrong token
-	CodeNotFound     = 110 // no such endpoint or action
-	CodeMethod       = 111 // wrong HTTP method
-	CodeNotAllowed   = 112 // the participant cannot do that now
-	CodeNoNode       = 120 // no chat node can serve (proxy)
-	CodeBadAnswer    = 121 // a node's answer could not be passed on (proxy)
-	CodeInternal     = 199 // a bug
+	CodeBadRequest    = 100 // malformed body or field
+	CodeMissingField  = 101 // a required field is missing
+	CodeTooLarge      = 102 // body or field over its limit
+	CodeUnknownChat   = 103 // no such chat
+	CodeBadKey        = 104 // wrong userId or secureKey
+	CodeChatEnded     = 105 // the chat is over
+	CodeMoved         = 106 // another node serves the chat now
+	CodeUnavailable   = 107 // this node takes no new chats (draining or full)
+	CodeStore         = 108 // the store failed
+	CodeUnauthorized  = 109 // missing or wrong token
+	CodeNotFound      = 110 // no such endpoint or action
+	CodeMethod        = 111 // wrong HTTP method
+	CodeNotAllowed    = 112 // the participant cannot do that now
+	CodeRequestReused = 113 // the X-Request-Id was used before for another request
+	CodeKeyLost       = 114 // a create was carried out, but its secure key cannot be given again here
+	CodeNoNode        = 120 // no chat node can serve (proxy)
+	CodeBadAnswer     = 121 // a node's answer could not be passed on (proxy)
+	CodeInternal      = 199 // a bug
 )
 
 // Errors with a fixed text.
@@ -94,6 +96,14 @@ var (
 	// ErrDuplicateJoin: a join retried with its request id; its key is not kept.
 	ErrDuplicateJoin = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeNotAllowed,
 		Message: "this join request was already carried out; its secure key is not kept", Advice: "join with a new request id"}
+	// ErrRequestReused: the X-Request-Id names an earlier request that asked
+	// something else; answering it as a retry would acknowledge what was not done.
+	ErrRequestReused = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeRequestReused,
+		Message: "this X-Request-Id was already used for a different request", Advice: "send a new request id for a new request; a retry sends the same request again"}
+	// ErrKeyLost: a create retried with its request id on a node whose create
+	// secret differs from the one of the node that carried it out.
+	ErrKeyLost = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeKeyLost,
+		Message: "this create was already carried out, and this node cannot give its secure key again", Advice: "give every node the same create secret; start a new chat with a new request id"}
 	// ErrNoNode: no chat node could serve the request (proxy).
 	ErrNoNode = &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeNoNode,
 		Message: "no chat node can serve this request now", Advice: "retry in a moment"}

@@ -62,7 +62,7 @@ func ReadRequest(ctx *fasthttp.RequestCtx, maxMessage int) (*Request, string, er
 		return nil, "", TooLarge("X-Request-Id", maxRequestID)
 	}
 	parse := ParseForm
-	if bytes.HasPrefix(ctx.Request.Header.ContentType(), []byte("application/json")) {
+	if IsJSON(ctx.Request.Header.ContentType()) {
 		parse = ParseJSON
 	}
 	req, err := parse(ctx.PostBody(), maxMessage)
@@ -99,9 +99,34 @@ func ParseForm(body []byte, maxMessage int) (*Request, error) {
 	return r, nil
 }
 
+// IsJSON reports whether a Content-Type header names a JSON body: its media
+// type is application/json in any case, with or without parameters.
+func IsJSON(contentType []byte) bool {
+	media, _, _ := bytes.Cut(contentType, []byte(";"))
+	media = bytes.TrimSpace(media)
+	const want = "application/json"
+	if len(media) != len(want) {
+		return false
+	}
+	for i, c := range media {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseJSON reads a JSON object body; values are strings (numbers are taken as
-// their text) and userData is an object of strings.
+// their text) and userData is an object of strings. A body that is not valid
+// UTF-8, or holds a lone UTF-16 surrogate escape, is refused: encoding/json
+// would silently replace either with U+FFFD.
 func ParseJSON(body []byte, maxMessage int) (*Request, error) {
+	if err := checkJSONText(body); err != nil {
+		return nil, err
+	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, BadRequest("body is not a JSON object: %v", err)

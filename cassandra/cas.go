@@ -11,12 +11,19 @@ import (
 	"github.com/chatha/chatha/chat"
 )
 
-// errNotApplied means the condition of an LWT did not hold and what stopped it is not
-// what this call tried to write.
-var errNotApplied = errors.New("lwt not applied")
+// Refusals of an LWT.
+var (
+	// errNotApplied means the condition of an LWT did not hold and what stopped it is not
+	// what this call tried to write.
+	errNotApplied = errors.New("lwt not applied")
+	// errRefreshDue means an append found the chat's cells older than half the TTL: they
+	// must be written again before it.
+	errRefreshDue = errors.New("the chat's cells are due to be written again with a fresh TTL")
+)
 
 // casFunc runs one LWT. When it was not applied, ours reports whether the rows that
-// stopped it hold exactly what it tried to write.
+// stopped it hold exactly what it tried to write; an error that is not transient says why
+// it was refused.
 type casFunc func(ctx context.Context) (applied, ours bool, err error)
 
 // cas runs op until it is applied, is refused, fails for good or runs out of retries.
@@ -29,8 +36,10 @@ func (s *Store) cas(ctx context.Context, op casFunc) error {
 	return s.retry(ctx, func(ctx context.Context) error {
 		applied, ours, err := op(ctx)
 		switch {
-		case err != nil:
+		case err != nil && transient(err):
 			uncertain = true
+			return err
+		case err != nil:
 			return err
 		case applied || (uncertain && ours):
 			return nil
@@ -78,7 +87,7 @@ func wait(ctx context.Context, d time.Duration) error {
 // context ending.
 func transient(err error) bool {
 	switch {
-	case errors.Is(err, errNotApplied), errors.Is(err, gocql.ErrNotFound),
+	case errors.Is(err, errNotApplied), errors.Is(err, errRefreshDue), errors.Is(err, gocql.ErrNotFound),
 		errors.Is(err, chat.ErrUnknownChat), errors.Is(err, gocql.ErrSessionClosed),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
@@ -95,47 +104,89 @@ func transient(err error) bool {
 	return true
 }
 
-// insertSessionCAS writes a chat's session row if there is none.
-func (s *Store) insertSessionCAS(row chat.SessionRow) casFunc {
+// createCAS writes a new chat in one conditional batch on its partition: its first
+// records, each if its seq is free, the session in the static columns with the first of
+// them, and last_write.
+func (s *Store) createCAS(row chat.SessionRow, first []chat.Record) casFunc {
 	return func(ctx context.Context) (bool, bool, error) {
-		prev := map[string]any{}
-		applied, err := s.session.Query(s.q.insertSession,
-			row.ChatID, row.Service, row.CreatedAt, row.Data, s.ttlSeconds()).
-			WithContext(ctx).MapScanCAS(prev)
+		b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+		r := first[0]
+		b.Query(s.q.insertFirst, row.ChatID, int64(r.Seq), r.RequestID, r.Data, row.Service, row.CreatedAt, row.Data, time.Now())
+		for _, r := range first[1:] {
+			b.Query(s.q.insertEvent, row.ChatID, int64(r.Seq), r.RequestID, r.Data)
+		}
+		b.Query(s.q.touch, row.ChatID)
+		applied, found, err := s.execCAS(b)
 		if err != nil || applied {
 			return applied, false, err
 		}
-		ours := prev["service"] == row.Service && bytes.Equal(asBytes(prev["data"]), row.Data) &&
-			sameMillis(prev["created_at"], row.CreatedAt)
-		return false, ours, nil
+		return false, sameRecords(found, first), nil
 	}
 }
 
-// insertRecordsCAS appends recs to a chat's log in one conditional batch: every record
-// is inserted if its seq is free, or none is.
-func (s *Store) insertRecordsCAS(chatID string, recs []chat.Record) casFunc {
+// appendCAS appends recs to a chat's log in one conditional batch: every record is
+// inserted if its seq is free, and last_write set with a fresh TTL if the chat is live
+// and was refreshed less than half a TTL ago; or nothing is written. A refusal that no
+// record caused is ErrUnknownChat (the chat ended or expired) or errRefreshDue.
+func (s *Store) appendCAS(chatID string, recs []chat.Record) casFunc {
 	return func(ctx context.Context) (bool, bool, error) {
 		b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
 		for _, r := range recs {
-			b.Query(s.q.insertEvent, chatID, int64(r.Seq), r.RequestID, r.Data, s.ttlSeconds())
+			b.Query(s.q.insertEvent, chatID, int64(r.Seq), r.RequestID, r.Data)
 		}
-		first := map[string]any{}
-		applied, iter, err := s.session.MapExecuteBatchCAS(b, first)
-		if err != nil {
-			if iter != nil {
-				iter.Close()
-			}
-			return false, false, err
+		b.Query(s.q.touchLive, chatID, s.refreshDue(time.Now()))
+		applied, found, err := s.execCAS(b)
+		if err != nil || applied {
+			return applied, false, err
 		}
-		found := []map[string]any{first}
-		for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
-			found = append(found, row)
+		if hasRecord(found) {
+			return false, sameRecords(found, recs), nil
 		}
-		if err := iter.Close(); err != nil {
-			return false, false, err
-		}
-		return applied, !applied && sameRecords(found, recs), nil
+		return false, false, sessionRefusal(found)
 	}
+}
+
+// execCAS runs a conditional batch and returns whether it was applied and, when it was
+// not, the rows that stopped it.
+func (s *Store) execCAS(b *gocql.Batch) (bool, []map[string]any, error) {
+	first := map[string]any{}
+	applied, iter, err := s.session.MapExecuteBatchCAS(b, first)
+	if err != nil {
+		if iter != nil {
+			iter.Close()
+		}
+		return false, nil, err
+	}
+	found := []map[string]any{first}
+	for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
+		found = append(found, row)
+	}
+	if err := iter.Close(); err != nil {
+		return false, nil, err
+	}
+	return applied, found, nil
+}
+
+// hasRecord reports whether rows returned by a refused LWT hold a record.
+func hasRecord(rows []map[string]any) bool {
+	for _, r := range rows {
+		if seq, ok := r["seq"].(int64); ok && seq > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionRefusal says why an append no record stopped was refused, from the session
+// cells the LWT returned: the chat has no last_write (it ended or expired), or its cells
+// are due to be written again.
+func sessionRefusal(rows []map[string]any) error {
+	for _, r := range rows {
+		if t, ok := r["last_write"].(time.Time); ok && !t.IsZero() {
+			return errRefreshDue
+		}
+	}
+	return chat.ErrUnknownChat
 }
 
 // sameRecords reports whether rows, as an LWT returned them, hold exactly recs.
@@ -158,9 +209,4 @@ func sameRecords(rows []map[string]any, recs []chat.Record) bool {
 func asBytes(v any) []byte {
 	b, _ := v.([]byte)
 	return b
-}
-
-func sameMillis(v any, t time.Time) bool {
-	got, ok := v.(time.Time)
-	return ok && got.UnixMilli() == t.UnixMilli()
 }

@@ -282,7 +282,11 @@ func TestConformanceOnCluster(t *testing.T) {
 	cfg := testConfig(t)
 	openStore(t, cfg)
 	cfg.CreateSchema = false
-	storetest.Run(t, func(t *testing.T) chat.Store {
+	storetest.Run(t, func(t *testing.T, ttl time.Duration) chat.Store {
+		cfg := cfg
+		if ttl > 0 {
+			cfg.TTL = ttl
+		}
 		s, err := New(testCtx(t), cfg, testLogger())
 		if err != nil {
 			t.Fatal(err)
@@ -324,7 +328,7 @@ func checkRejoined(t *testing.T, cfg Config, addr string, a *appender) {
 		t.Fatalf("restarted node %s sees %d peers (%v), want 2", addr, peers, err)
 	}
 	var n uint64
-	q := "SELECT count(*) FROM " + cfg.Keyspace + ".events WHERE chat_id = ?"
+	q := "SELECT count(*) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ?"
 	if err := sess.Query(q, a.id).Consistency(gocql.Consistency(gocql.LocalSerial)).Scan(&n); err != nil || n != a.seq {
 		t.Fatalf("restarted node %s reads %d records (%v), want %d", addr, n, err, a.seq)
 	}

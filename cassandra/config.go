@@ -57,7 +57,8 @@ type Config struct {
 	// Replication is the keyspace's NetworkTopologyStrategy, DC:RF[,DC:RF...], used only
 	// when the schema is created (default datacenter1:3).
 	Replication string
-	// TTL is how long sessions and events rows live; transcripts never expire (default 24h).
+	// TTL is how long a chat lives after its last write; claims of create request ids
+	// live this long after the create; transcripts never expire (default 24h).
 	TTL time.Duration
 	// Dialer opens connections; nil: a net.Dialer. Tests count bytes with it.
 	Dialer gocql.Dialer
@@ -153,12 +154,13 @@ func (c Config) validateReplication() error {
 	return nil
 }
 
-// maxTTL is Cassandra's largest TTL, 20 years.
-const maxTTL = 630720000 * time.Second
+// maxTTL is the largest TTL: a chat's cells are kept for up to 1.5 times the TTL
+// (keepSeconds), and Cassandra's largest TTL is 20 years.
+const maxTTL = 630720000 * time.Second * 2 / 3
 
 func checkTTL(ttl time.Duration) error {
 	if ttl < time.Second || ttl > maxTTL || ttl%time.Second != 0 {
-		return fmt.Errorf("cassandra: TTL %v must be whole seconds between 1s and 20 years", ttl)
+		return fmt.Errorf("cassandra: TTL %v must be whole seconds between 1s and 13 years", ttl)
 	}
 	return nil
 }

@@ -3,20 +3,33 @@
 // It owns chatha's CQL schema (Schema, deploy/cassandra/schema.cql), the store URL
 // (ParseURL) and the availability watch.
 //
-// Data model: sessions (one row per live chat, written once), events (one partition per
-// chat, one row per record keyed by seq), transcripts (final transcripts, no TTL). Rows of
-// sessions and events carry a TTL so that chats nobody ends clean themselves up.
+// Data model: chats (one partition per chat: the session in static columns, one row per
+// record keyed by seq), claims (which chat a create request id made), transcripts (final
+// transcripts, no TTL). The cells of chats and claims carry a TTL so that chats nobody ends
+// clean themselves up.
+//
+// Expiry runs from a chat's last write. Every append sets the static last_write with the
+// TTL, and a chat whose last_write has expired is gone for Load and Append. Every other
+// cell of a chat is written with 1.5 times the TTL; an append that finds the chat's cells
+// written more than half a TTL ago (the static refreshed_at) first writes them all again,
+// as they are, with a fresh TTL (refresh). So a chat in use never loses a cell, an idle one
+// is gone one TTL after its last write, and its cells follow within half a TTL. A refresh
+// costs one write per record once per half TTL: nothing, amortised, at the default 24 h.
 //
 // Invariants:
-//   - Every write to a live chat is an LWT: the session row is inserted IF NOT EXISTS and
-//     records are appended with INSERT ... IF NOT EXISTS, several records of one chat in one
-//     conditional batch on its partition. Exactly one writer takes a seq (fencing), a batch is
-//     stored whole or not at all, and a record is never rewritten, so the bytes written per
-//     message do not grow with the transcript.
+//   - Every write to a live chat is an LWT: a create is one conditional batch on the chat's
+//     partition (the session cells and the first records, INSERT ... IF NOT EXISTS), and
+//     records are appended with INSERT ... IF NOT EXISTS, with last_write, in one
+//     conditional batch on the partition that also holds only while the chat is live.
+//     Exactly one writer takes a seq (fencing), a batch is stored whole or not at all, and a
+//     record is never changed (a refresh writes the same values again), so the bytes written
+//     per message do not grow with the transcript.
 //   - Restore reads (Load) use the serial consistency level (LOCAL_SERIAL by default): they
 //     see every finished LWT and finish any that a failed writer left half-done.
-//   - Deletions of a chat's rows are LWTs too, so their Paxos timestamps order them after
-//     every earlier write whatever the clocks say.
+//   - Deletions of a chat's session cells are LWTs too, so their Paxos timestamps order them
+//     after every earlier write whatever the clocks say. A refresh writes the records again
+//     with plain writes (their values do not change, only their expiry) and the session cells
+//     with an LWT that holds only while the chat is live, so an ended chat stays ended.
 //   - An LWT whose outcome is unknown (timeout, lost connection) is retried; finding exactly
 //     its own rows then counts as success. A refusal on the first try is always a refusal.
 //

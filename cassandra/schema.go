@@ -20,25 +20,34 @@ CREATE KEYSPACE IF NOT EXISTS {{.Keyspace}}
   WITH replication = {{.ReplicationCQL}}
   AND durable_writes = true;
 
--- One row per live chat: what is fixed at creation. Written once, with an LWT.
-CREATE TABLE IF NOT EXISTS {{.Keyspace}}.sessions (
-  chat_id text PRIMARY KEY,
-  service text,
-  created_at timestamp,
-  data blob
-) WITH default_time_to_live = {{.TTLSeconds}}
-  AND gc_grace_seconds = {{.GCGrace}};
-
--- The append-only log of a live chat, one partition per chat. Every row is written with
--- INSERT ... IF NOT EXISTS (the fencing of owners) and never updated.
-CREATE TABLE IF NOT EXISTS {{.Keyspace}}.events (
+-- One partition per chat. The static columns are the session: what is fixed at creation
+-- (service, created_at, session), refreshed_at (when the partition's cells last got a fresh
+-- TTL) and last_write (rewritten by every append with the TTL: the chat lives while it is
+-- set, so the TTL runs from the chat's last write). Each record is a row keyed by seq,
+-- written with INSERT ... IF NOT EXISTS (the fencing of owners), never changed, and written
+-- again with a fresh TTL, as it was, when an append finds the cells older than half the TTL.
+-- A chat is created by one conditional batch on its partition.
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.chats (
   chat_id text,
   seq bigint,
   request_id text,
   data blob,
+  service text static,
+  created_at timestamp static,
+  session blob static,
+  refreshed_at timestamp static,
+  last_write timestamp static,
   PRIMARY KEY ((chat_id), seq)
 ) WITH CLUSTERING ORDER BY (seq ASC)
-  AND default_time_to_live = {{.TTLSeconds}}
+  AND default_time_to_live = {{.KeepSeconds}}
+  AND gc_grace_seconds = {{.GCGrace}};
+
+-- Which chat a create request made, claimed with an LWT before the chat is written, so a
+-- create retried on any node finds its chat. Kept for the TTL.
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.claims (
+  request_id text PRIMARY KEY,
+  chat_id text
+) WITH default_time_to_live = {{.TTLSeconds}}
   AND gc_grace_seconds = {{.GCGrace}};
 
 -- Final transcripts of ended chats, kept without expiry.
@@ -50,8 +59,8 @@ CREATE TABLE IF NOT EXISTS {{.Keyspace}}.transcripts (
 `))
 
 // Schema returns the CQL that creates chatha's keyspace and tables: keyspace with
-// NetworkTopologyStrategy replication DC:RF[,DC:RF...], sessions and events rows expiring
-// after ttl. Check user input with CheckSchema first; Schema panics on values it rejects.
+// NetworkTopologyStrategy replication DC:RF[,DC:RF...], chats expiring ttl after their last
+// write. Check user input with CheckSchema first; Schema panics on values it rejects.
 func Schema(keyspace, replication string, ttl time.Duration) string {
 	if err := CheckSchema(keyspace, replication, ttl); err != nil {
 		panic("BUG: " + err.Error())
@@ -64,6 +73,7 @@ func Schema(keyspace, replication string, ttl time.Duration) string {
 		"ReplicationCQL": rs.cql(),
 		"TTL":            shortDuration(ttl),
 		"TTLSeconds":     int64(ttl / time.Second),
+		"KeepSeconds":    keepSeconds(ttl),
 		"GCGrace":        gcGraceSeconds,
 	})
 	if err != nil {

@@ -34,8 +34,11 @@ func TestSchemaContents(t *testing.T) {
 	for _, want := range []string{
 		"CREATE KEYSPACE IF NOT EXISTS ks1",
 		"{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}",
-		"CREATE TABLE IF NOT EXISTS ks1.sessions",
+		"CREATE TABLE IF NOT EXISTS ks1.chats",
+		"last_write timestamp static",
 		"PRIMARY KEY ((chat_id), seq)",
+		"default_time_to_live = 8100",
+		"CREATE TABLE IF NOT EXISTS ks1.claims",
 		"default_time_to_live = 5400",
 		"gc_grace_seconds = 10800",
 		"CREATE TABLE IF NOT EXISTS ks1.transcripts",

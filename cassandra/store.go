@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to cassandra at %s port %d: %w", strings.Join(cfg.Hosts, ","), cfg.Port, err)
 	}
-	s := &Store{cfg: cfg, logger: logger, session: session, q: newQueries(cfg.Keyspace)}
+	s := &Store{cfg: cfg, logger: logger, session: session, q: newQueries(cfg.Keyspace, cfg.TTL)}
 	if err := s.prepareSchema(ctx); err != nil {
 		session.Close()
 		return nil, err
@@ -127,55 +127,63 @@ func (s *Store) prepareSchema(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("cannot read the tables of keyspace %s: %w", ks, err)
 	}
-	for _, t := range []string{"sessions", "events", "transcripts"} {
+	for _, t := range []string{"chats", "claims", "transcripts"} {
 		if !found[t] {
-			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, or with create=true)", ks, t)
+			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, or with create=true; a keyspace of a version before the chats table needs the new schema)", ks, t)
 		}
 	}
 	return nil
 }
 
-// Create stores the session row with an LWT (IF NOT EXISTS), then the first records with
-// a conditional batch. Cassandra has no transaction across two tables: if the records
-// cannot be written, Create deletes the session row again (best effort, see undoCreate).
+// Create writes a new chat with one conditional batch on its partition: the session in the
+// static columns and the first records, each inserted IF NOT EXISTS, so the chat is
+// written whole or not at all. It fails with ErrChatExists if record 1 exists.
 func (s *Store) Create(ctx context.Context, row chat.SessionRow, first []chat.Record) error {
+	if len(first) == 0 {
+		return fmt.Errorf("cannot create chat %q: no first record", row.ChatID)
+	}
 	if err := checkSeqs(first, 1); err != nil {
 		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, err)
 	}
-	err := s.cas(ctx, s.insertSessionCAS(row))
+	err := s.cas(ctx, s.createCAS(row, first))
 	if errors.Is(err, errNotApplied) {
 		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, chat.ErrChatExists)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot create session row of chat %q: %w", row.ChatID, err)
-	}
-	if len(first) == 0 {
-		return nil
-	}
-	if err := s.cas(ctx, s.insertRecordsCAS(row.ChatID, first)); err != nil {
-		s.undoCreate(row.ChatID)
-		if errors.Is(err, errNotApplied) { // records left by an earlier, failed create
-			err = chat.ErrChatExists
-		}
-		return fmt.Errorf("cannot store the first records of chat %q: %w", row.ChatID, err)
+		return fmt.Errorf("cannot create chat %q: %w", row.ChatID, err)
 	}
 	return nil
 }
 
-// undoCreate deletes a half-created chat, with its own deadline since the caller's
-// context may be over. If that fails too, the session row stays without records until
-// its TTL; chat ids are random and never reused, so no one reads it.
-func (s *Store) undoCreate(chatID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.RequestTimeout)
-	defer cancel()
-	if err := s.Delete(ctx, chatID); err != nil {
-		s.logger.Warn("cannot delete half-created chat", "chat", chatID, "error", err)
+// Claim implements chat.Claimer with an LWT on the claims table: INSERT IF NOT EXISTS,
+// and the chat id already there when it was not applied.
+func (s *Store) Claim(ctx context.Context, requestID, chatID string) (string, error) {
+	owner := chatID
+	err := s.retry(ctx, func(ctx context.Context) error {
+		prev := map[string]any{}
+		applied, err := s.session.Query(s.q.insertClaim, requestID, chatID).WithContext(ctx).MapScanCAS(prev)
+		if err != nil || applied {
+			return err
+		}
+		id, ok := prev["chat_id"].(string)
+		if !ok || id == "" {
+			return fmt.Errorf("claim of request %q holds no chat id", requestID)
+		}
+		owner = id
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("cannot claim request %q for chat %q: %w", requestID, chatID, err)
 	}
+	return owner, nil
 }
 
 // Append stores recs with one conditional batch: INSERT ... IF NOT EXISTS for each, all
-// in the chat's partition, so all of them are stored or none. Each record is one row:
-// the bytes written per message do not grow with the transcript.
+// in the chat's partition, so all of them are stored or none, and last_write with a fresh
+// TTL, on condition that the chat is live and its cells were refreshed less than half a
+// TTL ago. Each record is one row: the bytes written per message do not grow with the
+// transcript. When the refresh is due, Append writes the chat's cells again (refresh)
+// and tries once more.
 func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -184,13 +192,70 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) e
 	if err := checkSeqs(recs, 0); err != nil {
 		return fmt.Errorf("cannot append to chat %q: %w", chatID, err)
 	}
-	err := s.cas(ctx, s.insertRecordsCAS(chatID, recs))
-	if errors.Is(err, errNotApplied) {
+	var err error
+	for range 2 {
+		err = s.cas(ctx, s.appendCAS(chatID, recs))
+		if !errors.Is(err, errRefreshDue) {
+			break
+		}
+		if err = s.refresh(ctx, chatID); err != nil {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, errNotApplied):
 		err = chat.ErrSeqTaken
+	case errors.Is(err, errRefreshDue):
+		err = fmt.Errorf("the chat's cells are still not refreshed: %w", err)
 	}
 	if err != nil {
 		return fmt.Errorf("cannot append records %d..%d of chat %q: %w", from, to, chatID, err)
 	}
+	return nil
+}
+
+// refreshBatch bounds the records one refresh batch writes again: a batch on one
+// partition is one mutation, so this keeps each under a few hundred kilobytes.
+const refreshBatch = 200
+
+// refresh writes a live chat's records again as they are, and then its session cells
+// with refreshed_at now, all with a fresh TTL, so nothing of a chat in use expires.
+// Records are immutable: writing one again only moves its expiry. The session cells go
+// last, with an LWT that holds only while the chat is live, so a refresh cut short is
+// done again by the next append, and a chat that ended meanwhile stays ended. The records'
+// plain writes carry this client's clock: they replace the cells written at least half a
+// TTL before, so clocks would have to be that far apart for a refresh to be lost.
+func (s *Store) refresh(ctx context.Context, chatID string) error {
+	row, recs, err := s.Load(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	for from := 0; from < len(recs); from += refreshBatch {
+		part := recs[from:min(from+refreshBatch, len(recs))]
+		err := s.retry(ctx, func(ctx context.Context) error {
+			b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+			for _, r := range part {
+				b.Query(s.q.rewriteEvent, chatID, int64(r.Seq), r.RequestID, r.Data)
+			}
+			return s.session.ExecuteBatch(b)
+		})
+		if err != nil {
+			return fmt.Errorf("cannot refresh the records of chat %q: %w", chatID, err)
+		}
+	}
+	err = s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
+		prev := map[string]any{}
+		applied, err := s.session.Query(s.q.refreshSession, row.Service, row.CreatedAt, row.Data, time.Now(), chatID).
+			WithContext(ctx).MapScanCAS(prev)
+		return applied, false, err
+	})
+	if errors.Is(err, errNotApplied) {
+		err = chat.ErrUnknownChat
+	}
+	if err != nil {
+		return fmt.Errorf("cannot refresh chat %q: %w", chatID, err)
+	}
+	s.logger.Debug("chat cells written again with a fresh TTL", "chat", chatID, "records", len(recs))
 	return nil
 }
 
@@ -232,11 +297,14 @@ func (s *Store) serialRead() gocql.Consistency {
 	return gocql.Consistency(s.cfg.SerialConsistency)
 }
 
+// loadSession reads a chat's session cells; a chat whose last_write expired or was
+// deleted is unknown.
 func (s *Store) loadSession(ctx context.Context, chatID string) (chat.SessionRow, error) {
 	row := chat.SessionRow{ChatID: chatID}
+	var last time.Time
 	err := s.session.Query(s.q.selectSession, chatID).WithContext(ctx).Consistency(s.serialRead()).
-		Scan(&row.Service, &row.CreatedAt, &row.Data)
-	if errors.Is(err, gocql.ErrNotFound) {
+		Scan(&row.Service, &row.CreatedAt, &row.Data, &last)
+	if errors.Is(err, gocql.ErrNotFound) || (err == nil && last.IsZero()) {
 		return row, chat.ErrUnknownChat
 	}
 	row.CreatedAt = row.CreatedAt.UTC()
@@ -252,6 +320,9 @@ func (s *Store) loadRecords(ctx context.Context, chatID string) ([]chat.Record, 
 		var r chat.Record
 		if !iter.Scan(&seq, &r.RequestID, &r.Data) {
 			break
+		}
+		if seq == 0 { // a partition with session cells and no rows yet
+			continue
 		}
 		r.Seq = uint64(seq)
 		recs = append(recs, r)
@@ -285,16 +356,17 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	return data, nil
 }
 
-// Delete implements chat.Finisher: it deletes the chat's session row, so the
-// chat is gone for Load. Its event rows stay until their TTL: they are the fence
-// that makes a stale owner's append collide (ErrSeqTaken) instead of landing in a
-// chat that has ended. Deleting the partition would let such an append through.
+// Delete implements chat.Finisher: it deletes the chat's session cells, so the chat is
+// gone for Load and Append. Its record rows stay until their TTL: they are the fence
+// that makes a stale owner's append collide (ErrSeqTaken) instead of landing in a chat
+// that has ended. A chat already gone is no error.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
-	err := s.retry(ctx, func(ctx context.Context) error {
-		return s.session.Query(s.q.deleteSession, chatID).WithContext(ctx).Exec()
+	err := s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
+		applied, err := s.session.Query(s.q.deleteSession, chatID).WithContext(ctx).MapScanCAS(map[string]any{})
+		return applied, false, err
 	})
-	if err != nil {
-		return fmt.Errorf("cannot delete session row of chat %q: %w", chatID, err)
+	if err != nil && !errors.Is(err, errNotApplied) {
+		return fmt.Errorf("cannot delete chat %q: %w", chatID, err)
 	}
 	return nil
 }
@@ -343,31 +415,56 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) ttlSeconds() int {
-	return int(s.cfg.TTL / time.Second)
+// keepSeconds is the TTL of every cell of a chat but last_write: 1.5 times the TTL. A
+// chat's cells are written again (refresh) when they are older than half the TTL, so at
+// any write they live at least one TTL more, and outlive last_write.
+func keepSeconds(ttl time.Duration) int {
+	return int((ttl*3/2 + time.Second - 1) / time.Second)
 }
 
-// queries holds the CQL of every statement, with the keyspace filled in.
+// refreshDue is the refreshed_at before which an append refreshes the chat's cells.
+func (s *Store) refreshDue(now time.Time) time.Time {
+	return now.Add(-s.cfg.TTL / 2)
+}
+
+// queries holds the CQL of every statement, with the keyspace and the TTLs filled in:
+// values that are the same for every call cost no bytes per message.
 type queries struct {
-	insertSession, selectSession, deleteSession string
-	insertEvent, selectEvents                   string
-	insertTranscript, selectTranscript          string
-	selectTTL, probe                            string
+	insertFirst, insertEvent, rewriteEvent, selectEvents string
+	touch, touchLive                                     string
+	selectSession, refreshSession, deleteSession         string
+	insertClaim                                          string
+	insertTranscript, selectTranscript                   string
+	selectTTL, probe                                     string
 }
 
-func newQueries(ks string) queries {
+// newQueries returns the statements for keyspace ks and a TTL of ttl. "last_write > 0"
+// holds while last_write is set; last_write takes the coordinator's clock, as its value
+// matters only for being there.
+func newQueries(ks string, ttl time.Duration) queries {
+	t := ks + ".chats"
+	live := fmt.Sprint(" USING TTL ", int(ttl/time.Second))
+	keep := fmt.Sprint(" USING TTL ", keepSeconds(ttl))
 	return queries{
-		insertSession: "INSERT INTO " + ks + ".sessions (chat_id, service, created_at, data) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
-		selectSession: "SELECT service, created_at, data FROM " + ks + ".sessions WHERE chat_id = ?",
-		deleteSession: "DELETE FROM " + ks + ".sessions WHERE chat_id = ? IF EXISTS",
+		insertFirst: "INSERT INTO " + t + " (chat_id, seq, request_id, data, service, created_at, session, refreshed_at) " +
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS" + keep,
+		insertEvent:  "INSERT INTO " + t + " (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?) IF NOT EXISTS" + keep,
+		rewriteEvent: "INSERT INTO " + t + " (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?)" + keep,
+		selectEvents: "SELECT seq, request_id, data FROM " + t + " WHERE chat_id = ?",
 
-		insertEvent:  "INSERT INTO " + ks + ".events (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
-		selectEvents: "SELECT seq, request_id, data FROM " + ks + ".events WHERE chat_id = ?",
+		touch:     "UPDATE " + t + live + " SET last_write = toTimestamp(now()) WHERE chat_id = ?",
+		touchLive: "UPDATE " + t + live + " SET last_write = toTimestamp(now()) WHERE chat_id = ? IF last_write > 0 AND refreshed_at > ?",
+
+		selectSession:  "SELECT service, created_at, session, last_write FROM " + t + " WHERE chat_id = ? LIMIT 1",
+		refreshSession: "UPDATE " + t + keep + " SET service = ?, created_at = ?, session = ?, refreshed_at = ? WHERE chat_id = ? IF last_write > 0",
+		deleteSession:  "DELETE service, created_at, session, refreshed_at, last_write FROM " + t + " WHERE chat_id = ? IF last_write > 0",
+
+		insertClaim: "INSERT INTO " + ks + ".claims (request_id, chat_id) VALUES (?, ?) IF NOT EXISTS" + live,
 
 		insertTranscript: "INSERT INTO " + ks + ".transcripts (chat_id, saved_at, data) VALUES (?, ?, ?)",
 		selectTranscript: "SELECT data FROM " + ks + ".transcripts WHERE chat_id = ?",
 
-		selectTTL: "SELECT TTL(data) FROM " + ks + ".events WHERE chat_id = ? AND seq = ?",
-		probe:     "SELECT chat_id FROM " + ks + ".sessions WHERE chat_id = ?",
+		selectTTL: "SELECT TTL(data) FROM " + t + " WHERE chat_id = ? AND seq = ?",
+		probe:     "SELECT chat_id FROM " + t + " WHERE chat_id = ? LIMIT 1",
 	}
 }

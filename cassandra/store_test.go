@@ -127,9 +127,13 @@ func TestStoreConformance(t *testing.T) {
 	cfg := testConfig(t)
 	openStore(t, cfg)        // creates the keyspace, and drops it at the end
 	cfg.CreateSchema = false // the keyspace exists: each subtest only connects
-	storetest.Run(t, func(t *testing.T) chat.Store {
+	storetest.Run(t, func(t *testing.T, ttl time.Duration) chat.Store {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		cfg := cfg
+		if ttl > 0 {
+			cfg.TTL = ttl // every write names its TTL: the keyspace's default does not matter
+		}
 		s, err := New(ctx, cfg, testLogger())
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -185,7 +189,9 @@ func TestCreateRejectsBadSeqs(t *testing.T) {
 	}
 }
 
-func TestSessionRowAndRecordsHaveTTL(t *testing.T) {
+// TestCellsHaveTTL: last_write expires one TTL after the last write; every other cell
+// of a chat lives 1.5 TTL, so it outlives last_write until the next refresh.
+func TestCellsHaveTTL(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.TTL = time.Hour
 	s := openStore(t, cfg)
@@ -196,16 +202,20 @@ func TestSessionRowAndRecordsHaveTTL(t *testing.T) {
 	if err := s.Append(testCtx(t), row.ChatID, records(2, 3, "a")); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"SELECT TTL(data) FROM " + cfg.Keyspace + ".sessions WHERE chat_id = ?",
-		"SELECT TTL(data) FROM " + cfg.Keyspace + ".events WHERE chat_id = ? AND seq = 3",
+	for _, tc := range []struct {
+		q        string
+		min, max int
+	}{
+		{"SELECT TTL(last_write) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ? LIMIT 1", 3500, 3600},
+		{"SELECT TTL(session) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ? LIMIT 1", 5300, 5400},
+		{"SELECT TTL(data) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ? AND seq = 3", 5300, 5400},
 	} {
 		var secs int
-		if err := s.session.Query(q, row.ChatID).Scan(&secs); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		if err := s.session.Query(tc.q, row.ChatID).Scan(&secs); err != nil {
+			t.Fatalf("%s: %v", tc.q, err)
 		}
-		if secs <= 3500 || secs > 3600 {
-			t.Errorf("%s = %d s, want about 3600", q, secs)
+		if secs <= tc.min || secs > tc.max {
+			t.Errorf("%s = %d s, want %d to %d", tc.q, secs, tc.min, tc.max)
 		}
 	}
 }
@@ -243,12 +253,15 @@ func TestDeleteKeepsTheFence(t *testing.T) {
 		t.Fatalf("Load after Delete: %v, want ErrUnknownChat", err)
 	}
 	var n int
-	q := "SELECT count(*) FROM " + cfg.Keyspace + ".events WHERE chat_id = ?"
+	q := "SELECT count(*) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ?"
 	if err := s.session.Query(q, row.ChatID).Scan(&n); err != nil || n != 5 {
 		t.Fatalf("%d records kept after Delete (%v), want 5", n, err)
 	}
 	if err := s.Append(testCtx(t), row.ChatID, records(5, 6, "stale")); !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("stale append after Delete: %v, want ErrSeqTaken", err)
+	}
+	if err := s.Append(testCtx(t), row.ChatID, records(6, 6, "stale")); !errors.Is(err, chat.ErrUnknownChat) {
+		t.Fatalf("stale append of a new seq after Delete: %v, want ErrUnknownChat", err)
 	}
 	if err := s.Delete(testCtx(t), row.ChatID); err != nil {
 		t.Fatalf("second Delete: %v", err)
@@ -302,5 +315,38 @@ func TestAvailableWhileCassandraAnswers(t *testing.T) {
 	}
 	if !s.Available() {
 		t.Fatal("store reports Cassandra unavailable while it answers")
+	}
+}
+
+// TestRefreshKeepsLongChats: a chat of more records than one refresh batch holds,
+// written to for three TTLs, keeps all of them: each refresh writes every record again,
+// batch by batch, and the first records outlive their first TTL many times.
+func TestRefreshKeepsLongChats(t *testing.T) {
+	cfg := testConfig(t)
+	// Long enough that writing the first records finishes well inside one
+	// TTL on a loaded three-node cluster, where an LWT batch can take seconds.
+	cfg.TTL = 6 * time.Second
+	s := openStore(t, cfg)
+	row := newRow(t)
+	const n = 2*refreshBatch + 50
+	if err := s.Create(testCtx(t), row, records(1, 100, "r")); err != nil {
+		t.Fatal(err)
+	}
+	for from := uint64(101); from <= n; from += 100 {
+		if err := s.Append(testCtx(t), row.ChatID, records(from, min(from+99, n), "r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq, start := uint64(n), time.Now()
+	for time.Since(start) < 3*cfg.TTL {
+		time.Sleep(500 * time.Millisecond) // time passing is what the test is about
+		seq++
+		if err := s.Append(testCtx(t), row.ChatID, records(seq, seq, "live")); err != nil {
+			t.Fatalf("append %d: %v", seq, err)
+		}
+	}
+	_, recs, err := s.Load(testCtx(t), row.ChatID)
+	if err != nil || uint64(len(recs)) != seq || string(recs[0].Data) != "event 1" {
+		t.Fatalf("loaded %d records (%v), want %d", len(recs), err, seq)
 	}
 }

@@ -139,6 +139,10 @@ type Entry struct {
 	End bool `json:"e,omitempty"`
 	// Node is the name of the node that wrote the entry.
 	Node string `json:"n,omitempty"`
+	// Print is the fingerprint of the request that wrote the entry (what it
+	// asked, not its credentials), on the first entry of a request with an
+	// X-Request-Id: a retry with that id must ask the same.
+	Print string `json:"h,omitempty"`
 }
 
 // Creation is the stored form of what is fixed when a chat is created

@@ -12,9 +12,6 @@ import (
 // maxTransient bounds the transient events waiting for one participant.
 const maxTransient = 32
 
-// recentRequests is how many request ids a session remembers for retries.
-const recentRequests = 32
-
 // Participant is one party of a chat.
 type Participant struct {
 	Party
@@ -52,10 +49,9 @@ type Session struct {
 	parts       []*Participant // parts[i].ID == i+1
 	events      []Event        // transcript, ascending Index
 	nextIndex   int
-	seq         uint64 // last seq taken
-	writer      string // node that took the last seq
-	reqs        [recentRequests]string
-	reqPos      int
+	seq         uint64            // last seq taken
+	writer      string            // node that took the last seq
+	reqs        map[string]string // request id -> fingerprint, of every stored change
 	lastMessage time.Time
 	idleAlerts  int
 	ended       bool
@@ -94,7 +90,7 @@ func Replay(row SessionRow, recs []Record) (*Session, error) {
 		}
 		s.Apply(e, e.Index > 0)
 		s.Taken(r.Seq, e.Node)
-		s.RememberRequest(r.RequestID)
+		s.RememberRequest(r.RequestID, e.Print)
 	}
 	return s, nil
 }
@@ -208,26 +204,51 @@ func (s *Session) Ended() bool { return s.ended }
 // EndedAt returns when the chat ended.
 func (s *Session) EndedAt() time.Time { return s.endedAt }
 
-// SeenRequest reports whether a change with request id id was applied.
-func (s *Session) SeenRequest(id string) bool {
+// Seen is what a session knows of a request id.
+type Seen uint8
+
+// What a session knows of a request id.
+const (
+	// SeenNot: no change with the id was applied.
+	SeenNot Seen = iota
+	// SeenSame: a change with the id and the same fingerprint was applied
+	// (or one whose fingerprint was not recorded).
+	SeenSame
+	// SeenOther: a change with the id but another fingerprint was applied.
+	SeenOther
+)
+
+// Request reports whether a change with request id id was applied, and with
+// the same fingerprint (Entry.Print) or not. Every request id of the chat's
+// stored changes is remembered, for the whole life of the chat and through a
+// restore, since a client may retry any of them.
+func (s *Session) Request(id, print string) Seen {
 	if id == "" {
-		return false
+		return SeenNot
 	}
-	for _, r := range s.reqs {
-		if r == id {
-			return true
-		}
+	known, ok := s.reqs[id]
+	switch {
+	case !ok:
+		return SeenNot
+	case known == "" || known == print:
+		return SeenSame
 	}
-	return false
+	return SeenOther
 }
 
-// RememberRequest records that a change with request id id was applied.
-func (s *Session) RememberRequest(id string) {
+// RememberRequest records that a change with request id id and fingerprint
+// print was applied; the first fingerprint recorded for an id stays.
+func (s *Session) RememberRequest(id, print string) {
 	if id == "" {
 		return
 	}
-	s.reqs[s.reqPos] = id
-	s.reqPos = (s.reqPos + 1) % recentRequests
+	if known, ok := s.reqs[id]; ok && known != "" {
+		return
+	}
+	if s.reqs == nil {
+		s.reqs = map[string]string{}
+	}
+	s.reqs[id] = print
 }
 
 // WaitingForAgent reports whether no agent is in the live chat.

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("seq %d writer %q next %d", s.Seq(), s.Writer(), s.NextIndex())
 	case s.Authenticate("u1", "key") == nil || s.Authenticate("u1", "nope") != nil:
 		t.Fatal("authentication against the stored key hash is wrong")
-	case !s.SeenRequest("rb") || s.SeenRequest("zz"):
+	case s.Request("rb", "") != chat.SeenSame || s.Request("zz", "") != chat.SeenNot:
 		t.Fatal("request ids of stored records not remembered")
 	case s.WaitingForAgent():
 		t.Fatal("a chat with an agent present is waiting for one")
@@ -78,5 +79,45 @@ func TestTransientShownOnceToOthers(t *testing.T) {
 	}
 	if got := agent.TakeTransient(); len(got) != 0 {
 		t.Fatalf("the author got its own typing notice: %+v", got)
+	}
+}
+
+// TestRequestsRememberedWithFingerprints: every request id of the stored
+// records is remembered, however many there are, with the fingerprint its
+// first record carries; an id whose fingerprint was not recorded is taken as
+// the same request.
+func TestRequestsRememberedWithFingerprints(t *testing.T) {
+	entries := []chat.Entry{{Type: chat.EventParticipantJoined, Index: 1, From: 1, Print: "p-join"}}
+	for i := range 1000 {
+		entries = append(entries, chat.Entry{Type: chat.EventMessage, Index: i + 2, From: 1, Text: "m", Print: fmt.Sprintf("p%d", i)})
+	}
+	entries = append(entries, chat.Entry{Type: chat.EventMessage, Index: 1002, From: 1})
+	row, recs := stored(t, entries...)
+	for i := range recs {
+		recs[i].RequestID = fmt.Sprintf("req-%d", i)
+	}
+	s, err := chat.Replay(row, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id, print string
+		want      chat.Seen
+	}{
+		{"req-0", "p-join", chat.SeenSame},
+		{"req-1", "p0", chat.SeenSame},
+		{"req-1", "p1", chat.SeenOther},
+		{"req-1000", "p999", chat.SeenSame},
+		{"req-1001", "anything", chat.SeenSame},
+		{"req-1002", "p0", chat.SeenNot},
+		{"", "", chat.SeenNot},
+	} {
+		if got := s.Request(tc.id, tc.print); got != tc.want {
+			t.Errorf("Request(%q, %q) = %v, want %v", tc.id, tc.print, got, tc.want)
+		}
+	}
+	s.RememberRequest("req-1", "changed")
+	if s.Request("req-1", "p0") != chat.SeenSame {
+		t.Fatal("a second fingerprint replaced the first")
 	}
 }

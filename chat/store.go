@@ -44,28 +44,45 @@ type Record struct {
 
 // Creator writes a new chat.
 type Creator interface {
-	// Create stores the session row and the first records (Seq 1..n) of a new chat,
-	// all or nothing. It fails with ErrChatExists if the chat id is taken.
+	// Create stores the session row and the first records (Seq 1..n, n >= 1)
+	// of a new chat, all or nothing. It fails with ErrChatExists if the chat
+	// id is taken.
 	Create(ctx context.Context, row SessionRow, first []Record) error
+}
+
+// Claimer remembers which chat a create request made, so that the request
+// retried on any node finds that chat instead of making another.
+type Claimer interface {
+	// Claim records that the create with request id requestID makes chat
+	// chatID, unless a chat is recorded for requestID already, and returns the
+	// chat recorded for it: chatID, or the earlier one. A claim lives at
+	// least as long as the store's TTL; Create may or may not follow it.
+	Claim(ctx context.Context, requestID, chatID string) (string, error)
 }
 
 // Appender appends to a live chat's log; it is the only write to a live chat.
 type Appender interface {
 	// Append stores recs, whose Seq are consecutive, all or nothing. It fails with
 	// ErrSeqTaken when any of their Seq is already stored, and stores none of them then.
+	// It fails with ErrUnknownChat when the chat has no live rows (it ended, or
+	// expired). It restarts the chat's TTL: a store's TTL runs from a chat's
+	// last write.
 	Append(ctx context.Context, chatID string, recs []Record) error
 }
 
 // Loader reads a chat back for restore.
 type Loader interface {
 	// Load returns the session row and every record in Seq order. It reads what
-	// every finished append wrote. It fails with ErrUnknownChat if there is no such chat.
+	// every finished append wrote. It fails with ErrUnknownChat if there is no
+	// such chat, or it has ended or expired: it was not written for longer
+	// than the store's TTL.
 	Load(ctx context.Context, chatID string) (SessionRow, []Record, error)
 }
 
 // Finisher keeps the final transcript of an ended chat and removes its live rows.
 type Finisher interface {
-	// SaveTranscript stores the final transcript of a chat (kept without expiry).
+	// SaveTranscript stores the final transcript of a chat, kept without
+	// expiry: the store's TTL never removes it.
 	SaveTranscript(ctx context.Context, chatID string, transcript []byte) error
 	// Delete removes a chat's live rows: Load fails with ErrUnknownChat after it.
 	// A later Append of a seq the chat had must still fail (ErrSeqTaken or
@@ -84,6 +101,7 @@ type TranscriptReader interface {
 // safe for concurrent use, and for use by several node processes at once.
 type Store interface {
 	Creator
+	Claimer
 	Appender
 	Loader
 	Finisher

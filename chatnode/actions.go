@@ -69,25 +69,25 @@ func disconnectAction(_ *Node, s *session, p *chat.Participant, _ *api.Request) 
 	return []chat.Entry{s.Leave(p)}, nil
 }
 
-// act runs a chat action for an authenticated participant.
+// act runs a chat action for the participant the request's credentials name.
 func (n *Node) act(ctx context.Context, id, action string, req *api.Request, reqID string) (*api.Answer, error) {
 	fn, ok := actions[action]
 	if !ok {
 		return nil, api.BadRequest("unknown action %q", action)
 	}
 	var resp *api.Answer
-	err := n.withSession(ctx, id, func(s *session) error {
-		p := s.Authenticate(req.UserID, req.SecureKey)
-		if p == nil {
-			return api.ErrBadKey
-		}
+	err := n.withSession(ctx, id, participantAuth(req), func(s *session, p *chat.Participant) error {
 		p.LastSeen = n.now()
 		pos := req.TranscriptPosition
 		if action == "refresh" && pos == 0 {
 			pos = 1
 		}
-		if action != "refresh" && !s.SeenRequest(reqID) {
-			if err := n.change(ctx, s, p, fn, req, reqID); err != nil {
+		if action != "refresh" {
+			r := request{id: reqID}
+			if reqID != "" {
+				r.print = req.Fingerprint(action, p.ID)
+			}
+			if err := n.change(ctx, s, p, fn, req, r); err != nil {
 				return err
 			}
 		}
@@ -97,7 +97,16 @@ func (n *Node) act(ctx context.Context, id, action string, req *api.Request, req
 	return resp, err
 }
 
-func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn actionFunc, req *api.Request, reqID string) error {
+// change carries out an action, unless its request was carried out before:
+// then the answer is what the chat holds now, or, when the request id came
+// with other content, a refusal.
+func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn actionFunc, req *api.Request, r request) error {
+	switch s.Request(r.id, r.print) {
+	case chat.SeenSame:
+		return nil
+	case chat.SeenOther:
+		return api.ErrRequestReused
+	}
 	switch {
 	case s.Ended():
 		return api.ErrEnded
@@ -108,28 +117,35 @@ func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn a
 	if err != nil || len(evs) == 0 {
 		return err
 	}
-	return n.commit(ctx, s, reqID, evs...)
+	return n.commit(ctx, s, r, evs...)
 }
 
 // joinAgent adds an agent to a chat and returns its credentials.
 func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID string) (*api.Answer, error) {
 	var resp *api.Answer
-	err := n.withSession(ctx, id, func(s *session) error {
-		switch {
-		case s.Ended():
-			return api.ErrEnded
-		case s.SeenRequest(reqID):
+	r := request{id: reqID}
+	if reqID != "" {
+		r.print = req.Fingerprint("join", 0)
+	}
+	err := n.withSession(ctx, id, agentAuth, func(s *session, _ *chat.Participant) error {
+		switch s.Request(r.id, r.print) {
+		case chat.SeenSame:
 			return api.ErrDuplicateJoin
+		case chat.SeenOther:
+			return api.ErrRequestReused
+		}
+		if s.Ended() {
+			return api.ErrEnded
 		}
 		nick := req.Name()
 		if nick == "" {
 			nick = "Agent"
 		}
-		party, key, err := n.newParty(len(s.Participants())+1, nick, chat.PartyAgent)
+		party, key, err := n.newParty(len(s.Participants())+1, nick, chat.PartyAgent, "")
 		if err != nil {
 			return err
 		}
-		if err := n.commit(ctx, s, reqID, chat.Entry{Type: chat.EventParticipantJoined, From: party.ID, Party: &party}); err != nil {
+		if err := n.commit(ctx, s, r, chat.Entry{Type: chat.EventParticipantJoined, From: party.ID, Party: &party}); err != nil {
 			return err
 		}
 		resp = n.reply(s, s.Participant(party.ID), max(req.TranscriptPosition, 1))

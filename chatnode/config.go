@@ -109,6 +109,11 @@ type Config struct {
 	ClusterToken string
 	// AgentToken guards the agent API; empty leaves it open.
 	AgentToken string
+	// CreateSecret is the key under which a create's secure key is derived
+	// from its request id, so that the create retried on any node answers the
+	// same key: every node of a cluster needs the same one. Empty: a random
+	// secret of this process, and create retries answer the key on this node only.
+	CreateSecret []byte
 	// MaxBodySize is the largest request body in bytes (default 64 KiB).
 	MaxBodySize int
 	// MaxMessageSize is the largest message text in bytes (default 16 KiB).
@@ -220,4 +225,16 @@ func (c *Config) fillDefaults() {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
+}
+
+// fillCreateSecret gives a node without a create secret a random one.
+func (c *Config) fillCreateSecret() error {
+	if len(c.CreateSecret) > 0 {
+		return nil
+	}
+	c.CreateSecret = make([]byte, 32)
+	if _, err := io.ReadFull(c.Rand, c.CreateSecret); err != nil {
+		return fmt.Errorf("chatnode: cannot read a random create secret: %w", err)
+	}
+	return nil
 }

@@ -10,7 +10,20 @@
 //     whose append finds its sequence number taken has lost the chat to another
 //     node; it drops the chat and answers "retry" (statusCode 1).
 //   - A node asked about a chat it does not hold restores it from the store by
-//     replaying its events (session-restoration-mode=simple).
+//     replaying its events (session-restoration-mode=simple), but only for a
+//     request whose credentials the stored participants accept: it loads and
+//     replays the chat read-only, checks them, and only then appends the restore
+//     notices, holds the chat and purges the previous owner. Every way into a
+//     chat (withSession) takes a check of the credentials (authFunc), so a
+//     refused request leaves no trace in the store or in memory.
+//   - Every request id of a chat's stored changes is remembered for the chat's
+//     life, with a fingerprint of what it asked, and comes back with a restore:
+//     a retry is answered from what is stored, and the id reused for another
+//     request is refused (409). A create is idempotent by its request id on any
+//     node: its id is claimed in the store and the creator's key derived from
+//     it under the cluster's create secret (create.go).
+//   - limit-for-sessions holds under concurrent creates: each takes a slot
+//     before it writes, and gives it back if it fails.
 //   - Transcript indexes are dense and 1-based over the events clients see in the
 //     transcript. Typing notices not persisted under transcript-save-notices=major
 //     are transient: each other participant gets them once, outside the transcript.

@@ -8,23 +8,29 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// FuzzHandler sends arbitrary requests to a node holding one chat: whatever
-// comes in, the node answers with JSON and does not panic.
+// FuzzHandler sends arbitrary requests, with any X-Request-Id, to a node
+// holding one chat: whatever comes in, the node answers with JSON and does not
+// panic.
 func FuzzHandler(f *testing.F) {
 	n := newNode(f, "a", tempStore(f))
 	c, _ := createChat(f, n, url.Values{"nickname": {"Ann"}})
 	auth := "userId=" + c.user + "&secureKey=" + c.key
-	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/send", "application/x-www-form-urlencoded", auth+"&message=hi")
-	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/refresh", "application/json", `{"userId":"`+c.user+`","secureKey":"`+c.key+`","transcriptPosition":2}`)
-	f.Add("POST", "/genesys/2/chat/support", "application/x-www-form-urlencoded", "nickname=x&userData%5Bk%5D=v")
-	f.Add("POST", "/agent/1/chat/"+c.id+"/join", "application/json", `{"nickname":"Bob"}`)
-	f.Add("GET", "/v1/kpi", "", "")
-	f.Add("POST", "/v1/admin/purge/"+c.id, "", "")
-	f.Fuzz(func(t *testing.T, method, path, ctype, body string) {
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/send", "application/x-www-form-urlencoded", auth+"&message=hi", "req-1")
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/send", "application/x-www-form-urlencoded", auth+"&message=other", "req-1")
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/refresh", "APPLICATION/JSON; charset=utf-8", `{"userId":"`+c.user+`","secureKey":"`+c.key+`","transcriptPosition":2}`, "")
+	f.Add("POST", "/genesys/2/chat/support", "application/x-www-form-urlencoded", "nickname=x&userData%5Bk%5D=v", "0123456789abcdef-create")
+	f.Add("POST", "/genesys/2/chat/support", "application/json", `{"nickname":"\ud800"}`, "0123456789abcdef-create")
+	f.Add("POST", "/agent/1/chat/"+c.id+"/join", "application/json", `{"nickname":"Bob"}`, "join-1")
+	f.Add("GET", "/v1/kpi", "", "", "")
+	f.Add("POST", "/v1/admin/purge/"+c.id, "", "", "")
+	f.Fuzz(func(t *testing.T, method, path, ctype, body, reqID string) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(method)
 		ctx.Request.SetRequestURI(path)
 		ctx.Request.Header.SetContentType(ctype)
+		if reqID != "" {
+			ctx.Request.Header.Set("X-Request-Id", reqID)
+		}
 		ctx.Request.SetBodyString(body)
 		n.Handler(&ctx)
 		if ct := string(ctx.Response.Header.ContentType()); ct == "application/json" && !json.Valid(ctx.Response.Body()) {

@@ -95,14 +95,10 @@ func (n *Node) serveCreate(ctx *fasthttp.RequestCtx, c context.Context, service 
 	if req.Name() == "" {
 		return api.Missing("nickname")
 	}
-	s, key, err := n.create(c, service, req, reqID)
+	resp, err := n.create(c, service, req, reqID)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	resp := n.reply(s, s.Participant(1), max(req.TranscriptPosition, 1))
-	s.mu.Unlock()
-	resp.SecureKey = key
 	api.WriteJSON(ctx, http.StatusOK, resp)
 	return nil
 }

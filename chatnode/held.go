@@ -11,7 +11,9 @@ import (
 // hysteresis of limit-for-sessions and limits-restore-threshold. The live
 // count is the size of a set, not a counter kept beside the map, so no path
 // can count a chat twice or forget it. Every change of mode or live count is
-// reported to onState, in order, under the set's lock.
+// reported to onState, in order, under the set's lock. A create takes a
+// slot (reserve) before it writes to the store and gives it back if it fails,
+// so creates at once never admit more chats than the limit.
 type heldChats struct {
 	limit     int // limit-for-sessions
 	threshold int // limits-restore-threshold, percent
@@ -20,6 +22,7 @@ type heldChats struct {
 	mu       sync.Mutex // guards every field below
 	byID     map[string]*session
 	live     map[*session]struct{} // held and not ended
+	reserved int                   // slots of creates under way
 	draining bool
 	full     bool
 	mode     membership.Mode // as last reported
@@ -45,11 +48,47 @@ func (h *heldChats) get(id string) *session {
 func (h *heldChats) put(s *session) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.hold(s)
+}
+
+// hold adds s to the set; h.mu is held.
+func (h *heldChats) hold(s *session) {
 	h.byID[s.ID] = s
 	if !s.Ended() {
 		h.live[s] = struct{}{}
 	}
 	h.changed()
+}
+
+// reserve takes a slot for a new chat if the node takes new chats: it is
+// active, and its live chats and the slots already taken are fewer than the
+// limit. Otherwise it returns the mode that refuses the chat.
+func (h *heldChats) reserve() (membership.Mode, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.mode != membership.ModeActive:
+		return h.mode, false
+	case len(h.live)+h.reserved >= h.limit:
+		return membership.ModeFull, false
+	}
+	h.reserved++
+	return h.mode, true
+}
+
+// release gives back a slot reserve took, for a create that failed.
+func (h *heldChats) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reserved--
+}
+
+// admit holds the new chat s in the slot reserve took for it.
+func (h *heldChats) admit(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reserved--
+	h.hold(s)
 }
 
 // remove stops holding s.

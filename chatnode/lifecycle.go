@@ -11,11 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/chatha/chatha/chatid"
-	"github.com/chatha/chatha/membership"
 )
+
+// keySize is the size of a secure key in bytes: 160 bits.
+const keySize = 20
 
 // newSecret returns n random bytes in hex.
 func (n *Node) newSecret(size int) (string, error) {
@@ -26,88 +27,49 @@ func (n *Node) newSecret(size int) (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// newParty returns a participant with fresh ids and its secure key in clear.
-func (n *Node) newParty(id int, nick string, t chat.PartyType) (chat.Party, string, error) {
+// newParty returns a participant with a fresh userId and its secure key in
+// clear: key, or a random one when key is "".
+func (n *Node) newParty(id int, nick string, t chat.PartyType, key string) (chat.Party, string, error) {
 	userID, err := n.newSecret(8)
 	if err != nil {
 		return chat.Party{}, "", err
 	}
-	key, err := n.newSecret(20) // 160 bits
-	if err != nil {
-		return chat.Party{}, "", err
+	if key == "" {
+		if key, err = n.newSecret(keySize); err != nil {
+			return chat.Party{}, "", err
+		}
 	}
 	h := sha256.Sum256([]byte(key))
 	return chat.Party{ID: id, UserID: userID, Nick: nick, Type: t, KeyHash: h[:]}, key, nil
 }
 
-// create starts a new chat for req and returns it with the creator's secure key.
-func (n *Node) create(ctx context.Context, service string, req *api.Request, reqID string) (*session, string, error) {
-	if m := n.Mode(); m != membership.ModeActive {
-		return nil, "", api.Unavailable("it is " + m.String())
-	}
-	id, err := chatid.New(n.home, n.cfg.Rand)
-	if err != nil {
-		return nil, "", err
-	}
-	creator, key, err := n.newParty(1, req.Name(), chat.PartyClient)
-	if err != nil {
-		return nil, "", err
-	}
-	cr := chat.Creation{Subject: req.Subject, Email: req.Email, UserData: req.UserData, Creator: creator}
-	row := chat.SessionRow{ChatID: id, Service: service, CreatedAt: n.now().UTC().Truncate(time.Millisecond), Data: cr.Encode()}
-	s := &session{Session: chat.NewSession(row, cr), epoch: n.epoch.Load()}
-	evs := []chat.Entry{{Type: chat.EventParticipantJoined, From: 1}}
-	if req.Text != "" {
-		evs = append(evs, chat.Entry{Type: chat.EventMessage, From: 1, Text: req.Text, MType: req.MessageType})
-	}
-	b := n.prepare(s, reqID, evs)
-	if n.cfg.Settings.AutoSave.Appends() {
-		start := time.Now()
-		err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, b.recs) }, never)
-		n.kpi.saveSeconds.UpdateDuration(start)
-		if err != nil {
-			n.kpi.saveFailed.Inc()
-			return nil, "", api.StoreFailed(err)
-		}
-		n.kpi.saveOK.Inc()
-	}
-	n.apply(s, b, reqID)
-	n.chats.put(s)
-	n.kpi.created.Inc()
-	n.log.Info("chat created", "chat", id, "service", service)
-	return s, key, nil
-}
-
-// restore rebuilds a chat from the store, appends the restore notices (which
-// fences the previous owner) and returns it, not yet in the node's map.
-func (n *Node) restore(ctx context.Context, id string) (*session, error) {
-	if _, err := chatid.Parse(id); err != nil {
-		return nil, api.ErrUnknownChat
-	}
-	s, err := n.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+// takeOver makes a loaded chat this node's: it appends the restore notices,
+// which fences the previous owner, and asks that owner to purge its copy. An
+// ended chat is only held, read-only. s is not shared yet.
+func (n *Node) takeOver(ctx context.Context, s *session) error {
 	previous := s.Writer()
 	s.epoch = n.epoch.Load()
 	s.Restart(n.now())
 	if s.Ended() {
-		return s, nil
+		return nil
 	}
 	s.mu.Lock()
-	err = n.commit(ctx, s, "", n.restoreNotices(s)...)
+	err := n.commit(ctx, s, request{}, n.restoreNotices(s)...)
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	n.kpi.restored.Inc()
-	n.log.Info("chat restored", "chat", id, "previous", previous)
-	n.purgePrevious(previous, id)
-	return s, nil
+	n.log.Info("chat restored", "chat", s.ID, "previous", previous)
+	n.purgePrevious(previous, s.ID)
+	return nil
 }
 
-// load reads a chat from the store and replays it.
+// load reads a chat from the store and replays it; it writes nothing.
 func (n *Node) load(ctx context.Context, id string) (*session, error) {
+	if _, err := chatid.Parse(id); err != nil {
+		return nil, api.ErrUnknownChat
+	}
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
 	row, recs, err := n.cfg.Store.Load(c, id)

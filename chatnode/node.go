@@ -44,6 +44,9 @@ func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.fillCreateSecret(); err != nil {
+		return nil, err
+	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		home:  chatid.HomeOf(cfg.Name, cfg.Incarnation),
@@ -103,12 +106,15 @@ func (n *Node) storeCtx(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, n.cfg.StoreTimeout)
 }
 
-// withSession runs fn with the chat's session locked, restoring it first if
-// this node does not hold it.
-func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) error) error {
+// withSession runs fn with the chat's session locked, for the participant
+// auth finds the request's credentials name. A chat this node does not hold
+// is loaded and the credentials checked against the stored participants
+// before the node takes it over (lookup), so a refused request leaves no
+// trace in the store or in memory.
+func (n *Node) withSession(ctx context.Context, id string, auth authFunc, fn func(s *session, p *chat.Participant) error) error {
 	n.observe(time.Since(n.started))
 	for range 3 {
-		s, err := n.lookup(ctx, id)
+		s, err := n.lookup(ctx, id, auth)
 		if err != nil {
 			return err
 		}
@@ -120,32 +126,43 @@ func (n *Node) withSession(ctx context.Context, id string, fn func(s *session) e
 			}
 			continue
 		}
-		err = fn(s)
+		p, err := auth(s.Session)
+		if err == nil {
+			err = fn(s, p)
+		}
 		s.mu.Unlock()
 		return err
 	}
 	return api.ErrMoved
 }
 
-// lookup returns the held session, or restores it; concurrent lookups of one
-// chat share one restore.
-func (n *Node) lookup(ctx context.Context, id string) (*session, error) {
+// lookup returns the held session, or restores it for a request that auth
+// accepts: it loads and replays the chat read-only, checks the credentials
+// against that copy, and only then appends the restore notices and holds it.
+// Concurrent lookups of one chat share one takeover.
+func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, error) {
 	if s := n.chats.get(id); s != nil {
 		return s, nil
 	}
 	if n.cfg.Settings.RestorationMode == RestoreNone {
 		return nil, api.ErrUnknownChat
 	}
+	loaded, err := n.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := auth(loaded.Session); err != nil {
+		return nil, err
+	}
 	done := n.restores.DoChan(id, func() (any, error) {
 		if s := n.chats.get(id); s != nil { // restored by the flight before this one
 			return s, nil
 		}
-		s, err := n.restore(ctx, id)
-		if err != nil {
+		if err := n.takeOver(ctx, loaded); err != nil {
 			return nil, err
 		}
-		n.chats.put(s)
-		return s, nil
+		n.chats.put(loaded)
+		return loaded, nil
 	})
 	select {
 	case r := <-done:

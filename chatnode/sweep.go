@@ -46,11 +46,11 @@ func (n *Node) sweepSession(s *session, now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.StoreTimeout)
 	defer cancel()
 	if ev, ok := n.silent(s, now); ok {
-		n.commit(ctx, s, "", ev)
+		n.commit(ctx, s, request{}, ev)
 		return
 	}
 	if ev, ok := n.idle(s, now); ok {
-		n.commit(ctx, s, "", ev)
+		n.commit(ctx, s, request{}, ev)
 	}
 }
 

@@ -23,17 +23,24 @@ func (n *Node) inTranscript(t chat.EventType) bool {
 	return t.Visible()
 }
 
+// request is what a change is known by for retries: its X-Request-Id ("":
+// none) and the fingerprint of what it asks (api.Request.Fingerprint).
+type request struct{ id, print string }
+
 // batch is a change prepared for storing: its events with indexes assigned and
 // the records to append.
 type batch struct {
-	evs  []chat.Entry
-	inT  []bool
-	recs []chat.Record
-	seq  uint64 // the session's seq once stored
+	evs     []chat.Entry
+	inT     []bool
+	recs    []chat.Record
+	seq     uint64 // the session's seq once stored
+	lasting bool   // some event is in the transcript or changes state: not transient
 }
 
 // prepare assigns indexes and sequence numbers to evs without changing s.
-func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
+// The first lasting event carries the request's fingerprint, so the request
+// id and what it asked are stored together.
+func (n *Node) prepare(s *session, r request, evs []chat.Entry) batch {
 	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.Seq()}
 	if n.cfg.Settings.AutoSave.Appends() {
 		b.recs = append(b.recs, s.pending...)
@@ -48,9 +55,16 @@ func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
 		if b.inT[i] = n.inTranscript(ev.Type); b.inT[i] {
 			ev.Index, idx = idx, idx+1
 		}
-		if (b.inT[i] || !ev.Type.Visible()) && n.cfg.Settings.AutoSave.Appends() {
+		if !b.inT[i] && ev.Type.Visible() {
+			continue // transient: shown once, never stored
+		}
+		if !b.lasting && r.id != "" {
+			ev.Print = r.print
+		}
+		b.lasting = true
+		if n.cfg.Settings.AutoSave.Appends() {
 			b.seq++
-			b.recs = append(b.recs, chat.Record{Seq: b.seq, RequestID: reqID, Data: ev.Encode()})
+			b.recs = append(b.recs, chat.Record{Seq: b.seq, RequestID: r.id, Data: ev.Encode()})
 		}
 	}
 	return b
@@ -58,17 +72,17 @@ func (n *Node) prepare(s *session, reqID string, evs []chat.Entry) batch {
 
 // commit stores evs as one fenced append, then applies them to s; the caller
 // holds s.mu. The error is an *Error fit for the client.
-func (n *Node) commit(ctx context.Context, s *session, reqID string, evs ...chat.Entry) error {
+func (n *Node) commit(ctx context.Context, s *session, r request, evs ...chat.Entry) error {
 	if s.gone {
 		return api.ErrMoved
 	}
-	b := n.prepare(s, reqID, evs)
+	b := n.prepare(s, r, evs)
 	if len(b.recs) > 0 {
 		if err := n.save(ctx, s, b); err != nil {
 			return err
 		}
 	}
-	n.apply(s, b, reqID)
+	n.apply(s, b, r)
 	return nil
 }
 
@@ -112,7 +126,10 @@ func (n *Node) notifySave(s *session, text string) {
 	}
 }
 
-func (n *Node) apply(s *session, b batch, reqID string) {
+// apply changes s by b, and remembers the request of a lasting change: a
+// transient one (typing) is not stored, so a restore could not remember it
+// either.
+func (n *Node) apply(s *session, b batch, r request) {
 	wasEnded := s.Ended()
 	if len(b.recs) > 0 {
 		s.Taken(b.seq, n.cfg.Name)
@@ -123,7 +140,9 @@ func (n *Node) apply(s *session, b batch, reqID string) {
 			n.kpi.accepted.Inc()
 		}
 	}
-	s.RememberRequest(reqID)
+	if b.lasting {
+		s.RememberRequest(r.id, r.print)
+	}
 	if s.Ended() && !wasEnded {
 		n.ended(s)
 	}

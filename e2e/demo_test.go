@@ -30,6 +30,14 @@ func TestDemo(t *testing.T) {
 	if r.Status != 200 || !strings.HasPrefix(r.Node, "node-") {
 		t.Fatalf("create through the demo's proxy: %d %+v", r.Status, r)
 	}
+	// The demo's nodes share a create secret: a create retried on another
+	// node answers the same chat and key.
+	req := api.Request{Nickname: "Bob"}
+	first := createID(t, "127.0.0.1:"+strconv.Itoa(base+1), "demo-create-0123456789", req)
+	again := createID(t, "127.0.0.1:"+strconv.Itoa(base+2), "demo-create-0123456789", req)
+	if first.Status != 200 || again.ChatID != first.ChatID || again.SecureKey != first.SecureKey {
+		t.Fatalf("a create retried on another demo node: %+v, first %+v", again.Answer, first.Answer)
+	}
 	p.cmd.Process.Signal(syscall.SIGINT)
 	if err := p.wait(t); err != nil {
 		t.Fatalf("the demo exited with %v\n%s", err, p.out)

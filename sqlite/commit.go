@@ -128,7 +128,11 @@ func savepoint(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// sweepLoop deletes expired intermediate rows every SweepInterval.
+// sweepBatch bounds the chats one sweep transaction deletes, so a sweep
+// after a long stop holds the write lock only briefly at a time.
+const sweepBatch = 500
+
+// sweepLoop deletes expired chats and claims every SweepInterval.
 func (s *Store) sweepLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.SweepInterval)
@@ -136,20 +140,64 @@ func (s *Store) sweepLoop() {
 	for {
 		select {
 		case <-t.C:
-			s.submit(context.Background(), sweep)
+			s.sweep()
 		case <-s.stop:
 			return
 		}
 	}
 }
 
-func sweep(tx *sql.Tx) error {
-	now := time.Now().UnixMilli()
-	if _, err := tx.Exec(`DELETE FROM events WHERE expires_at < ?`, now); err != nil {
-		return fmt.Errorf("cannot delete expired records: %w", err)
+// sweep deletes what expired, sweepBatch chats (and claims) per commit,
+// until nothing expired is left or the store closes.
+func (s *Store) sweep() {
+	for {
+		var more bool
+		err := s.submit(context.Background(), func(tx *sql.Tx) (err error) {
+			more, err = sweepSome(tx, time.Now().UnixMilli(), sweepBatch)
+			return err
+		})
+		if err != nil || !more {
+			return
+		}
 	}
-	if _, err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ?`, now); err != nil {
-		return fmt.Errorf("cannot delete expired sessions: %w", err)
+}
+
+// sweepSome deletes up to limit expired chats with their records, and up to
+// limit expired claims; it reports whether it found that many of either.
+func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
+	ids, err := expiredChats(tx, now, limit)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	for _, id := range ids {
+		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, id); err != nil {
+			return false, fmt.Errorf("cannot delete the records of expired chat %s: %w", id, err)
+		}
+		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, id); err != nil {
+			return false, fmt.Errorf("cannot delete expired chat %s: %w", id, err)
+		}
+	}
+	res, err := tx.Exec(`DELETE FROM claims WHERE request_id IN (SELECT request_id FROM claims WHERE expires_at < ? LIMIT ?)`, now, limit)
+	if err != nil {
+		return false, fmt.Errorf("cannot delete expired claims: %w", err)
+	}
+	claims, _ := res.RowsAffected()
+	return len(ids) == limit || claims == int64(limit), nil
+}
+
+func expiredChats(tx *sql.Tx, now int64, limit int) ([]string, error) {
+	rows, err := tx.Query(`SELECT chat_id FROM sessions WHERE expires_at < ? LIMIT ?`, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cannot find expired chats: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("cannot read an expired chat: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

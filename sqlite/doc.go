@@ -5,9 +5,14 @@
 // in WAL mode, every write transaction is BEGIN IMMEDIATE with a busy timeout, and
 // a record's primary key (chat_id, seq) lets exactly one writer take each seq.
 //
+// Expiry: a chat's session row holds its expiry, its last write plus the TTL,
+// moved on by every append, so a chat in use never expires; Load and Append
+// treat a chat past its expiry as gone. Final transcripts never expire.
+//
 // Goroutines: one committer per Store groups the writes that arrive together into
 // one transaction (group commit), so concurrent chats share an fsync; one sweeper
-// deletes intermediate rows whose TTL has passed. Both stop on Close.
+// deletes the rows of chats idle past the TTL, and expired claims of create
+// request ids, a bounded number per transaction. Both stop on Close.
 //
 // Durability: with the default synchronous=FULL a write is on disk when its call
 // returns, so it survives kill -9 of the process and a power cut; NORMAL survives

@@ -33,6 +33,10 @@ const (
 // ErrClosed is returned by writes on a closed Store.
 var ErrClosed = errors.New("sqlite store is closed")
 
+// schema creates the tables. A chat's session row carries its expiry: its
+// last write plus the TTL, moved on by every append, so a chat in use never
+// expires; its records expire with it. Claims of create request ids expire
+// TTL after the create. Final transcripts never expire.
 const schema = `
 CREATE TABLE IF NOT EXISTS sessions (
 	chat_id    TEXT PRIMARY KEY,
@@ -47,10 +51,14 @@ CREATE TABLE IF NOT EXISTS events (
 	seq        INTEGER NOT NULL,
 	request_id TEXT NOT NULL,
 	data       BLOB NOT NULL,
-	expires_at INTEGER NOT NULL,
 	PRIMARY KEY (chat_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_expiry ON events (expires_at);
+CREATE TABLE IF NOT EXISTS claims (
+	request_id TEXT PRIMARY KEY,
+	chat_id    TEXT NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_at);
 CREATE TABLE IF NOT EXISTS transcripts (
 	chat_id  TEXT PRIMARY KEY,
 	data     BLOB NOT NULL,
@@ -61,13 +69,24 @@ CREATE TABLE IF NOT EXISTS probe (
 	at INTEGER NOT NULL
 );`
 
+// perRecordExpiry finds a file written before expiry ran from a chat's last
+// write, when each record carried its own.
+const perRecordExpiry = `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'expires_at'`
+
+// migrateExpiry moves such a file to one expiry per chat: the records' column
+// goes, and every live chat gets a whole TTL from now.
+const migrateExpiry = `
+DROP INDEX IF EXISTS events_expiry;
+ALTER TABLE events DROP COLUMN expires_at;
+UPDATE sessions SET expires_at = max(expires_at, ?);`
+
 // Store is the embedded chat.Store. It is safe for concurrent use.
 type Store struct {
-	cfg Config
-	w   *sql.DB // one connection: the committer's and the sweeper's
-	r   *sql.DB // readers
-	ins *sql.Stmt
-	has *sql.Stmt
+	cfg   Config
+	w     *sql.DB // one connection: the committer's and the sweeper's
+	r     *sql.DB // readers
+	ins   *sql.Stmt
+	touch *sql.Stmt
 
 	watch  *health.Watch
 	writes chan *write
@@ -135,7 +154,7 @@ func (s *Store) open() error {
 		return fmt.Errorf("cannot open %s: %w", s.cfg.Path, err)
 	}
 	s.w.SetMaxOpenConns(1)
-	if _, err = s.w.Exec(schema); err != nil {
+	if err := s.inTx(s.createSchema); err != nil {
 		return fmt.Errorf("cannot create the schema in %s: %w", s.cfg.Path, err)
 	}
 	// Readers take no write lock: their transactions are read snapshots.
@@ -143,12 +162,29 @@ func (s *Store) open() error {
 		return fmt.Errorf("cannot open %s: %w", s.cfg.Path, err)
 	}
 	s.r.SetMaxOpenConns(4)
-	if s.ins, err = s.w.Prepare(`INSERT OR IGNORE INTO events (chat_id, seq, request_id, data, expires_at) VALUES (?, ?, ?, ?, ?)`); err != nil {
+	if s.ins, err = s.w.Prepare(`INSERT OR IGNORE INTO events (chat_id, seq, request_id, data) VALUES (?, ?, ?, ?)`); err != nil {
 		return fmt.Errorf("cannot prepare the append: %w", err)
 	}
-	if s.has, err = s.w.Prepare(`SELECT 1 FROM sessions WHERE chat_id = ?`); err != nil {
-		return fmt.Errorf("cannot prepare the session check: %w", err)
+	if s.touch, err = s.w.Prepare(`UPDATE sessions SET expires_at = ? WHERE chat_id = ? AND expires_at >= ?`); err != nil {
+		return fmt.Errorf("cannot prepare the expiry update: %w", err)
 	}
+	return nil
+}
+
+// createSchema creates the tables, and migrates a file whose records expired
+// one by one; every process that opens the file runs it, one at a time.
+func (s *Store) createSchema(tx *sql.Tx) error {
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	var old int
+	if err := tx.QueryRow(perRecordExpiry).Scan(&old); err != nil || old == 0 {
+		return err
+	}
+	if _, err := tx.Exec(migrateExpiry, s.expiry()); err != nil {
+		return fmt.Errorf("cannot move expiry to one per chat: %w", err)
+	}
+	s.cfg.Logger.Info("sqlite store migrated: chats now expire TTL after their last write", "path", s.cfg.Path)
 	return nil
 }
 
@@ -172,44 +208,67 @@ func (s *Store) closeDBs() error {
 	return errors.Join(errs...)
 }
 
+// expiry is the expiry of a chat written now.
 func (s *Store) expiry() int64 { return time.Now().Add(s.cfg.TTL).UnixMilli() }
 
 // Create implements chat.Creator.
 func (s *Store) Create(ctx context.Context, row chat.SessionRow, first []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
-		exp := s.expiry()
 		res, err := tx.Exec(`INSERT OR IGNORE INTO sessions (chat_id, service, created_at, data, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			row.ChatID, row.Service, row.CreatedAt.UnixMilli(), row.Data, exp)
+			row.ChatID, row.Service, row.CreatedAt.UnixMilli(), row.Data, s.expiry())
 		if err != nil {
 			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("cannot create chat %s: %w", row.ChatID, chat.ErrChatExists)
 		}
-		return s.insert(tx, row.ChatID, first, exp)
+		return s.insert(tx, row.ChatID, first)
 	})
 }
 
-// Append implements chat.Appender.
+// Claim implements chat.Claimer.
+func (s *Store) Claim(ctx context.Context, requestID, chatID string) (string, error) {
+	owner := chatID
+	err := s.submit(ctx, func(tx *sql.Tx) error {
+		now := time.Now().UnixMilli()
+		err := tx.QueryRow(`SELECT chat_id FROM claims WHERE request_id = ? AND expires_at >= ?`, requestID, now).Scan(&owner)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("cannot read the claim of request %s: %w", requestID, err)
+		}
+		owner = chatID
+		_, err = tx.Exec(`INSERT OR REPLACE INTO claims (request_id, chat_id, expires_at) VALUES (?, ?, ?)`, requestID, chatID, s.expiry())
+		if err != nil {
+			return fmt.Errorf("cannot claim request %s for chat %s: %w", requestID, chatID, err)
+		}
+		return nil
+	})
+	return owner, err
+}
+
+// Append implements chat.Appender: it moves the chat's expiry to TTL from
+// now, and fails with ErrUnknownChat if the chat has ended or expired.
 func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
-		var one int
-		err := tx.Stmt(s.has).QueryRow(chatID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("cannot append to chat %s: %w", chatID, chat.ErrUnknownChat)
-		}
+		now := time.Now()
+		res, err := tx.Stmt(s.touch).Exec(now.Add(s.cfg.TTL).UnixMilli(), chatID, now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("cannot append to chat %s: %w", chatID, err)
 		}
-		return s.insert(tx, chatID, recs, s.expiry())
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("cannot append to chat %s: %w", chatID, chat.ErrUnknownChat)
+		}
+		return s.insert(tx, chatID, recs)
 	})
 }
 
 // insert stores recs, failing with ErrSeqTaken if any seq is already there.
-func (s *Store) insert(tx *sql.Tx, chatID string, recs []chat.Record, exp int64) error {
+func (s *Store) insert(tx *sql.Tx, chatID string, recs []chat.Record) error {
 	ins := tx.Stmt(s.ins)
 	for _, r := range recs {
-		res, err := ins.Exec(chatID, int64(r.Seq), r.RequestID, r.Data, exp)
+		res, err := ins.Exec(chatID, int64(r.Seq), r.RequestID, r.Data)
 		if err != nil {
 			return fmt.Errorf("cannot append record %d of chat %s: %w", r.Seq, chatID, err)
 		}
@@ -229,7 +288,7 @@ func (s *Store) Load(ctx context.Context, chatID string) (chat.SessionRow, []cha
 	}
 	defer tx.Rollback()
 	var created int64
-	err = tx.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ?`, chatID).
+	err = tx.QueryRowContext(ctx, `SELECT service, created_at, data FROM sessions WHERE chat_id = ? AND expires_at >= ?`, chatID, time.Now().UnixMilli()).
 		Scan(&row.Service, &created, &row.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, chat.ErrUnknownChat)
@@ -302,10 +361,12 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	return data, nil
 }
 
-// RecordTTL returns how long record seq of a chat has left before it expires.
+// RecordTTL returns how long record seq of a chat has left before it
+// expires: the chat's expiry, for its records go with it.
 func (s *Store) RecordTTL(ctx context.Context, chatID string, seq uint64) (time.Duration, error) {
 	var exp int64
-	err := s.r.QueryRowContext(ctx, `SELECT expires_at FROM events WHERE chat_id = ? AND seq = ?`, chatID, int64(seq)).Scan(&exp)
+	err := s.r.QueryRowContext(ctx, `SELECT s.expires_at FROM sessions s JOIN events e ON e.chat_id = s.chat_id WHERE s.chat_id = ? AND e.seq = ?`,
+		chatID, int64(seq)).Scan(&exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("no record %d of chat %s: %w", seq, chatID, chat.ErrUnknownChat)
 	}

@@ -5,14 +5,26 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chat/storetest"
 )
 
-func openTemp(t *testing.T) chat.Store {
+// testConfig returns the configuration of a test store at path; a ttl of 0
+// keeps the default.
+func testConfig(path string, ttl time.Duration) Config {
+	cfg := DefaultConfig(path)
+	if ttl > 0 {
+		cfg.TTL = ttl
+	}
+	cfg.SweepInterval = 100 * time.Millisecond
+	return cfg
+}
+
+func openTemp(t *testing.T, ttl time.Duration) chat.Store {
 	t.Helper()
-	s, err := Open(DefaultConfig(filepath.Join(t.TempDir(), "chatha.db")))
+	s, err := Open(testConfig(filepath.Join(t.TempDir(), "chatha.db"), ttl))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,13 +36,13 @@ func TestConformance(t *testing.T) { storetest.Run(t, openTemp) }
 // TestTwoHandlesOneFile runs the suite with two Store handles on one file, as two
 // node processes sharing it would: the suite's writes alternate between them.
 func TestTwoHandlesOneFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "shared.db")
-	storetest.Run(t, func(t *testing.T) chat.Store {
-		a, err := Open(DefaultConfig(path))
+	storetest.Run(t, func(t *testing.T, ttl time.Duration) chat.Store {
+		path := filepath.Join(t.TempDir(), "shared.db")
+		a, err := Open(testConfig(path, ttl))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := Open(DefaultConfig(path))
+		b, err := Open(testConfig(path, ttl))
 		if err != nil {
 			t.Fatal(err)
 		}

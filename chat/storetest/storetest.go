@@ -22,10 +22,16 @@ type TTLer interface {
 	RecordTTL(ctx context.Context, chatID string, seq uint64) (time.Duration, error)
 }
 
-// Opener returns a store for one test; the suite closes it.
-type Opener func(t *testing.T) chat.Store
+// Opener returns a store for one test whose chats expire ttl after their
+// last write (0: the store's default TTL); the suite closes it.
+type Opener func(t *testing.T, ttl time.Duration) chat.Store
 
-// Run runs the whole suite against the stores open returns.
+// ShortTTL is the TTL of the suite's expiry tests: short, and whole seconds,
+// as Cassandra counts them.
+const ShortTTL = 3 * time.Second
+
+// Run runs the whole suite against the stores open returns. The expiry tests
+// take a few times ShortTTL; they run in parallel with each other.
 func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
@@ -33,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"CreateLoad", testCreateLoad},
 		{"CreateTwice", testCreateTwice},
+		{"ClaimOnce", testClaimOnce},
+		{"ClaimConcurrently", testClaimConcurrently},
 		{"AppendInOrder", testAppendInOrder},
 		{"ConflictOnTakenSeq", testConflict},
 		{"AllOrNothing", testAllOrNothing},
@@ -43,11 +51,28 @@ func Run(t *testing.T, open Opener) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := open(t)
+			s := open(t, 0)
 			t.Cleanup(func() { s.Close() })
 			tc.fn(t, s)
 		})
 	}
+	t.Run("Expiry", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			fn   func(t *testing.T, s chat.Store)
+		}{
+			{"ChatInUseNeverExpires", testInUseNeverExpires},
+			{"IdleChatExpiresFromLastWrite", testIdleExpires},
+			{"TranscriptOutlivesTTL", testTranscriptOutlivesTTL},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				s := open(t, ShortTTL)
+				t.Cleanup(func() { s.Close() })
+				tc.fn(t, s)
+			})
+		}
+	})
 }
 
 // ChatID returns a fresh random chat id.
@@ -127,6 +152,46 @@ func testCreateTwice(t *testing.T, s chat.Store) {
 	got, rs := mustLoad(t, s, id)
 	if got.Service != "svc" || rs[0].RequestID != "c1" {
 		t.Fatalf("second Create changed the chat: %+v %+v", got, rs[0])
+	}
+}
+
+func testClaimOnce(t *testing.T, s chat.Store) {
+	req, a, b := ChatID(t), ChatID(t), ChatID(t)
+	for i, tc := range []struct{ req, chat, want string }{
+		{req, a, a}, // the first claim wins
+		{req, b, a}, // a later one finds it
+		{req, a, a}, // the winner's retry finds itself
+		{"other-" + req, b, b},
+	} {
+		got, err := s.Claim(ctx(t), tc.req, tc.chat)
+		if err != nil || got != tc.want {
+			t.Fatalf("claim %d: Claim(%s, %s) = %q, %v; want %q", i, tc.req, tc.chat, got, err, tc.want)
+		}
+	}
+}
+
+// ClaimConcurrently has many writers claim one request id at once: all of
+// them find the same chat.
+func testClaimConcurrently(t *testing.T, s chat.Store) {
+	req := ChatID(t)
+	got := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := s.Claim(context.Background(), req, fmt.Sprintf("chat-%d", i))
+			if err != nil {
+				t.Errorf("claim %d: %v", i, err)
+			}
+			got[i] = id
+		}()
+	}
+	wg.Wait()
+	for _, id := range got {
+		if id != got[0] || id == "" {
+			t.Fatalf("concurrent claims found different chats: %v", got)
+		}
 	}
 }
 
@@ -261,5 +326,98 @@ func testTTL(t *testing.T, s chat.Store) {
 	}
 	if left <= 0 || left > 400*24*time.Hour {
 		t.Fatalf("record TTL = %v, want a positive expiry", left)
+	}
+}
+
+// testInUseNeverExpires writes to a chat every second for three TTLs: every
+// record stays and the chat loads whole, though its first records are much
+// older than the TTL.
+func testInUseNeverExpires(t *testing.T, s chat.Store) {
+	id := create(t, s, 1)
+	start, seq := time.Now(), uint64(1)
+	for time.Since(start) < 3*ShortTTL {
+		sleep(t, time.Second)
+		seq++
+		if err := s.Append(ctx(t), id, recs(seq, seq, "live")); err != nil {
+			t.Fatalf("append %d after %v: %v", seq, time.Since(start).Round(time.Millisecond), err)
+		}
+	}
+	_, rs := mustLoad(t, s, id)
+	checkDense(t, rs, seq)
+	if string(rs[0].Data) != "event 1 c" || string(rs[seq-1].Data) != fmt.Sprintf("event %d live", seq) {
+		t.Fatalf("records changed: first %q, last %q", rs[0].Data, rs[seq-1].Data)
+	}
+}
+
+// testIdleExpires: a chat last written longer ago than the TTL is gone, for
+// Load and Append; one last written less long ago is kept, however old.
+func testIdleExpires(t *testing.T, s chat.Store) {
+	id := create(t, s, 2)
+	sleep(t, ShortTTL*2/3)
+	if err := s.Append(ctx(t), id, recs(3, 3, "a")); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	written := time.Now()
+	sleep(t, ShortTTL*2/3) // older than the TTL, written less than a TTL ago
+	if _, rs := mustLoad(t, s, id); len(rs) != 3 {
+		t.Fatalf("a chat written %v ago lost records: %d left", time.Since(written), len(rs))
+	}
+	// Gone once idle for the TTL: at once in SQLite, within a second (Cassandra's
+	// TTL granularity) in Cassandra.
+	deadline := written.Add(ShortTTL + 2*time.Second)
+	for {
+		_, _, err := s.Load(ctx(t), id)
+		if errors.Is(err, chat.ErrUnknownChat) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the chat still loads %v after its last write (TTL %v)", time.Since(written), ShortTTL)
+		}
+		sleep(t, 100*time.Millisecond)
+	}
+	if idle := time.Since(written); idle < ShortTTL-time.Second {
+		t.Fatalf("the chat expired %v after its last write, before its TTL of %v", idle, ShortTTL)
+	}
+	err := s.Append(ctx(t), id, recs(4, 4, "late"))
+	if !errors.Is(err, chat.ErrUnknownChat) && !errors.Is(err, chat.ErrSeqTaken) {
+		t.Fatalf("append to an expired chat: err = %v, want ErrUnknownChat", err)
+	}
+}
+
+// testTranscriptOutlivesTTL: the final transcript of an ended chat, its live
+// rows deleted, stays long after the TTL; so does one saved for a chat whose
+// rows expire.
+func testTranscriptOutlivesTTL(t *testing.T, s chat.Store) {
+	ended, idle := create(t, s, 3), create(t, s, 1)
+	final := []byte(`{"messages":["kept"]}`)
+	for _, id := range []string{ended, idle} {
+		if err := s.SaveTranscript(ctx(t), id, final); err != nil {
+			t.Fatalf("SaveTranscript: %v", err)
+		}
+	}
+	if err := s.Delete(ctx(t), ended); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	sleep(t, ShortTTL*3/2+2*time.Second)
+	for _, id := range []string{ended, idle} {
+		if got, err := s.Transcript(ctx(t), id); err != nil || !bytes.Equal(got, final) {
+			t.Fatalf("Transcript after the TTL = %q, %v; want %q", got, err, final)
+		}
+	}
+	if _, _, err := s.Load(ctx(t), idle); !errors.Is(err, chat.ErrUnknownChat) {
+		t.Fatalf("Load of a chat idle past its TTL: %v, want ErrUnknownChat", err)
+	}
+}
+
+// sleep lets time pass: the expiry tests are about the passing of time itself.
+func sleep(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-time.After(d):
+	case <-t.Context().Done():
+		t.Fatal("test ended while waiting")
 	}
 }

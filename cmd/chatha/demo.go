@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,10 +24,11 @@ import (
 // demo is a whole cluster on this machine: nodes and a proxy as child
 // processes of this binary, on one embedded store.
 type demo struct {
-	bin   string
-	dir   string
-	procs []*exec.Cmd
-	out   io.Writer
+	bin    string
+	dir    string
+	secret string // the nodes' shared create secret, passed in their environment
+	procs  []*exec.Cmd
+	out    io.Writer
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
@@ -47,7 +50,11 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return usageError{fmt.Errorf("cannot create --dir: %w", err)}
 	}
-	d := &demo{bin: bin, dir: *dir, out: stdout}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	d := &demo{bin: bin, dir: *dir, secret: hex.EncodeToString(secret), out: stdout}
 	defer d.stop()
 	if err := d.start(host, port, *nodes); err != nil {
 		return err
@@ -117,7 +124,10 @@ func (d *demo) spawn(name string, args []string, addr string) error {
 		return err
 	}
 	cmd := exec.Command(d.bin, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, demoEnv(os.Environ())
+	// The create secret goes in the environment, which other users cannot
+	// read, unlike a command line.
+	env := append(demoEnv(os.Environ()), envName("create-secret")+"="+d.secret)
+	cmd.Stdout, cmd.Stderr, cmd.Env = logf, logf, env
 	err = cmd.Start()
 	logf.Close() // the child holds its own copy
 	if err != nil {

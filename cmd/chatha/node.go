@@ -27,6 +27,7 @@ type nodeFlags struct {
 	tlsClientAuth string
 	pageEvents    int
 	pageBytes     int
+	createSecret  string
 }
 
 // common holds the flags "node" and "proxy" share.
@@ -93,6 +94,7 @@ func registerNodeFlags(fs *flag.FlagSet, f *nodeFlags) {
 	fs.StringVar(&f.tlsClientAuth, "tls-client-auth", clientAuthNone, "with TLS: none, or require (every caller presents a certificate signed by --tls-ca)")
 	fs.IntVar(&f.pageEvents, "page-max-events", def.PageEvents, "most transcript events in one answer; the rest from nextPosition")
 	fs.IntVar(&f.pageBytes, "page-max-bytes", def.PageBytes, "about the most bytes of messages in one answer (one larger event goes alone)")
+	fs.StringVar(&f.createSecret, "create-secret", "", "`secret` shared by every node, under which a create's secure key is derived from its request id (default: from --cluster-token, else --gossip-key)")
 }
 
 // registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
@@ -144,6 +146,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	log := f.logger(stderr)
+	secret, source, err := createSecret(f)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", f.api)
 	if err != nil {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
@@ -165,6 +171,11 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
+	cfg.CreateSecret = secret
+	if source == "" { // an open setup, which the gossip warning already names
+		source = "random, this process only: a create retried on another node is refused; set --create-secret"
+	}
+	log.Info("create secret", "from", source)
 	var member *membership.Member
 	if f.gossip != "" {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {

@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	_ "modernc.org/sqlite" // the driver the nodes' store uses, to read what they wrote
+)
+
+// sqliteFile returns the --store URL of a new SQLite file and the file's path.
+// Tests that read what the nodes stored use it instead of storeURL.
+func sqliteFile(t testing.TB) (url, path string) {
+	path = filepath.Join(t.TempDir(), "chatha.db")
+	return "sqlite:" + path, path
+}
+
+// storedRecord is one row of a chat's log as the store holds it.
+type storedRecord struct {
+	Seq       int64
+	RequestID string
+	Data      string
+}
+
+// openFile opens the SQLite file the nodes share, for reading.
+func openFile(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// storedRecords reads every record of a chat from the SQLite file at path.
+func storedRecords(t testing.TB, path, chatID string) []storedRecord {
+	t.Helper()
+	rows, err := openFile(t, path).Query(`SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []storedRecord
+	for rows.Next() {
+		var r storedRecord
+		if err := rows.Scan(&r.Seq, &r.RequestID, &r.Data); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// storedChats counts the live chats in the SQLite file at path.
+func storedChats(t testing.TB, path string) int {
+	t.Helper()
+	var n int
+	if err := openFile(t, path).QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
