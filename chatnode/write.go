@@ -88,7 +88,9 @@ func (n *Node) commit(ctx context.Context, s *session, r request, evs ...chat.En
 
 // save appends b's records and handles a failure per the HA options.
 func (n *Node) save(ctx context.Context, s *session, b batch) error {
+	start := time.Now()
 	err := n.append(ctx, s.ID, b.recs)
+	n.kpi.saveSeconds.UpdateDuration(start)
 	switch {
 	case err == nil:
 		s.pending = nil
@@ -102,6 +104,7 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 		n.drop(s, err)
 		return api.ErrEnded
 	case chat.IsLost(err):
+		n.kpi.fenced.Inc()
 		n.drop(s, err)
 		return api.ErrMoved
 	}
@@ -204,6 +207,7 @@ func (n *Node) closeUnsaved(s *session) {
 // ended counts a chat's end and saves its final transcript in the background.
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
+	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
 	final := s.Final()
 	n.wg.Add(1)
