@@ -323,7 +323,9 @@ func TestAvailableWhileCassandraAnswers(t *testing.T) {
 // batch by batch, and the first records outlive their first TTL many times.
 func TestRefreshKeepsLongChats(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.TTL = 2 * time.Second
+	// Long enough that writing the first records finishes well inside one
+	// TTL on a loaded three-node cluster, where an LWT batch can take seconds.
+	cfg.TTL = 6 * time.Second
 	s := openStore(t, cfg)
 	row := newRow(t)
 	const n = 2*refreshBatch + 50

@@ -71,6 +71,7 @@ func (n *Node) createNew(ctx context.Context, service string, req *api.Request, 
 	}
 	n.chats.admit(s)
 	n.kpi.created.Inc()
+	n.log.Info("chat created", "chat", s.ID, "service", service)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	resp := n.replyInFull(s, s.Participant(1), req.Position(1))
@@ -126,7 +127,9 @@ func (n *Node) store(ctx context.Context, row chat.SessionRow, recs []chat.Recor
 			return owner, nil
 		}
 	}
+	start := time.Now()
 	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, recs) }, isExists)
+	n.kpi.saveSeconds.UpdateDuration(start)
 	if r.id != "" && errors.Is(err, chat.ErrChatExists) {
 		return row.ChatID, nil
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/telemetry"
 )
 
 // errMethod answers a chat, agent or admin request with the wrong method.
@@ -53,6 +55,10 @@ func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 
 // Handler serves the chat, agent and operations APIs.
 func (n *Node) Handler(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	defer func() {
+		n.kpi.requests.Observe(telemetry.RouteOf(ctx.Path()), ctx.Response.StatusCode(), time.Since(start))
+	}()
 	parts := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
 	var err error
 	switch {
@@ -182,6 +188,9 @@ func (n *Node) serveOps(ctx *fasthttp.RequestCtx, parts []string) error {
 		if !ctx.IsGet() {
 			return errMethod
 		}
+		if !api.Authorized(ctx, n.cfg.ClusterToken) {
+			return api.ErrUnauthorized
+		}
 		api.WriteJSON(ctx, http.StatusOK, n.KPI())
 		return nil
 	}
@@ -228,8 +237,11 @@ func (n *Node) serveProbe(ctx *fasthttp.RequestCtx, name string) error {
 		}
 		api.WriteJSON(ctx, status, api.Readiness{Ready: ready, Name: n.cfg.Name, Mode: n.Mode().String()})
 	case "metrics":
+		if !api.Authorized(ctx, n.cfg.ClusterToken) {
+			return api.ErrUnauthorized
+		}
 		ctx.SetContentType("text/plain; version=0.0.4")
-		n.cfg.Metrics.WritePrometheus(ctx)
+		telemetry.WritePrometheus(ctx, n.cfg.Metrics)
 	default:
 		return api.ErrNotFound
 	}

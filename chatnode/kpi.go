@@ -6,12 +6,27 @@ import (
 	"github.com/chatha/chatha/chat"
 
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/telemetry"
 )
+
+// nodeRoutes are the routes a node serves, whose request series exist from the start.
+var nodeRoutes = []telemetry.Route{
+	telemetry.RouteCreate, telemetry.RouteSend, telemetry.RouteRefresh, telemetry.RouteTyping,
+	telemetry.RouteDisconnect, telemetry.RouteChatOther, telemetry.RouteAgentJoin, telemetry.RouteAgentQueue,
+	telemetry.RouteAdmin, telemetry.RouteKPI, telemetry.RouteProbe, telemetry.RouteMetrics,
+}
 
 // kpi holds the node's KPI counters, which are also its metrics.
 type kpi struct {
 	created, closed, restored, purged *metrics.Counter
 	accepted, saveOK, saveFailed      *metrics.Counter
+	// fenced counts appends that found their sequence number taken: another
+	// node owns the chat now, and this one gave it up.
+	fenced *metrics.Counter
+	// saveSeconds times each append to the store, retries included.
+	saveSeconds *metrics.PrometheusHistogram
+	// requests counts and times the HTTP requests the node answered.
+	requests *telemetry.Requests
 }
 
 func newKPI(set *metrics.Set, n *Node) *kpi {
@@ -21,14 +36,20 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	if h, ok := n.cfg.Store.(chat.Health); ok {
 		set.NewGauge("chatha_store_available", func() float64 { return b2f(h.Available()) })
 	}
+	if n.cfg.Cluster != nil {
+		telemetry.RegisterMembers(set, n.cfg.Cluster)
+	}
 	return &kpi{
-		created:    set.NewCounter("chatha_session_created_total"),
-		closed:     set.NewCounter("chatha_session_closed_total"),
-		restored:   set.NewCounter("chatha_session_restored_total"),
-		purged:     set.NewCounter("chatha_session_purged_total"),
-		accepted:   set.NewCounter("chatha_messages_accepted_total"),
-		saveOK:     set.NewCounter("chatha_transcript_save_ok_total"),
-		saveFailed: set.NewCounter("chatha_transcript_save_failed_total"),
+		created:     set.NewCounter("chatha_session_created_total"),
+		closed:      set.NewCounter("chatha_session_closed_total"),
+		restored:    set.NewCounter("chatha_session_restored_total"),
+		purged:      set.NewCounter("chatha_session_purged_total"),
+		accepted:    set.NewCounter("chatha_messages_accepted_total"),
+		saveOK:      set.NewCounter("chatha_transcript_save_ok_total"),
+		saveFailed:  set.NewCounter("chatha_transcript_save_failed_total"),
+		fenced:      set.NewCounter("chatha_appends_fenced_total"),
+		saveSeconds: set.NewPrometheusHistogramExt("chatha_transcript_save_duration_seconds", telemetry.LatencyBuckets),
+		requests:    telemetry.NewRequests(set, "chatha_http", nodeRoutes),
 	}
 }
 

@@ -87,7 +87,14 @@ func (n *Node) Mode() membership.Mode {
 }
 
 // SetDraining turns draining on or off.
-func (n *Node) SetDraining(on bool) { n.chats.setDraining(on) }
+func (n *Node) SetDraining(on bool) {
+	n.chats.setDraining(on)
+	if on {
+		n.log.Info("node draining: no new chats", "sessions", n.Sessions())
+	} else {
+		n.log.Info("node undrained: taking new chats", "sessions", n.Sessions())
+	}
+}
 
 // Sessions returns how many live chats the node holds.
 func (n *Node) Sessions() int {

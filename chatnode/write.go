@@ -105,7 +105,9 @@ const (
 
 // save appends b's records and handles a failure per the HA options.
 func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, error) {
+	start := time.Now()
 	err := n.append(ctx, s.ID, b.recs)
+	n.kpi.saveSeconds.UpdateDuration(start)
 	switch {
 	case err == nil:
 		s.pending = nil
@@ -119,6 +121,7 @@ func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, erro
 		n.drop(s, err)
 		return saved, api.ErrEnded
 	case chat.IsLost(err):
+		n.kpi.fenced.Inc()
 		n.drop(s, err)
 		return saved, api.ErrMoved
 	}
@@ -245,6 +248,7 @@ func (n *Node) closeUnsaved(s *session) {
 // ended counts a chat's end and saves its final transcript in the background.
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
+	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
 	final := s.Final(n.finalKeeps)
 	n.wg.Add(1)

@@ -33,6 +33,9 @@ func newCluster(t testing.TB, nodes int) *cluster {
 // newClusterWith starts nodes chat nodes with the flags and TLS of opts.
 func newClusterWith(t testing.TB, nodes int, opts *cluster) *cluster {
 	c := &cluster{t: t, store: storeURL(t), nodes: map[string]*proc{}, nodeArgs: opts.nodeArgs, proxyArgs: opts.proxyArgs, nodeTLS: opts.nodeTLS}
+	if opts.store != "" {
+		c.store = opts.store
+	}
 	for i := 1; i <= nodes; i++ {
 		c.addNode(fmt.Sprintf("node-%d", i))
 	}
@@ -87,6 +90,7 @@ func (c *cluster) addProxy(name string) *proc {
 	addr := freeAddr(c.t)
 	args := append([]string{"proxy", "--name", name, "--api", addr, "--gossip", freeAddr(c.t), "--join", c.gossipAddrs()}, c.proxyArgs...)
 	p := newProc(name, addr, args...)
+	p.token = flagValue(args, "--cluster-token")
 	p.start(c.t)
 	if err := p.waitHealthy(15 * time.Second); err != nil {
 		c.t.Fatalf("%v\n%s", err, p.out)
@@ -114,9 +118,32 @@ func states(t testing.TB, p *proc) map[string]string {
 	return out
 }
 
+// flagValue returns the value of flag in args, or "".
+func flagValue(args []string, flag string) string {
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == flag {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// opsClient returns a client of p's operations API, with p's cluster token.
+func opsClient(t testing.TB, p *proc) *api.Client {
+	t.Helper()
+	if p.token == "" {
+		return clientOf(t, p.addr)
+	}
+	c, err := api.NewClient(api.ClientConfig{Addr: p.addr, Token: p.token, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // members returns a proxy's cluster view.
 func members(t testing.TB, p *proc) []api.Member {
-	cv, err := clientOf(t, p.addr).Cluster(context.Background())
+	cv, err := opsClient(t, p).Cluster(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

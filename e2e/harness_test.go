@@ -66,6 +66,7 @@ type proc struct {
 	addr   string
 	gossip string
 	health *api.Client // with a short timeout: a process that hangs must not stall a poll
+	token  string      // the cluster token it was given, for its operations API
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	done   chan error

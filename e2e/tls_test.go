@@ -35,10 +35,11 @@ func newTLSSetup(t *testing.T, clientAuth bool) tlsSetup {
 	return s
 }
 
-// nodeClient returns a client of a node's https API with cfg.
+// nodeClient returns a client of a node's https API with cfg and the
+// cluster token of newTLSSetup.
 func nodeClient(t *testing.T, p *proc, cfg *tls.Config) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(api.ClientConfig{Addr: "https://" + p.addr, TLS: cfg, Timeout: 5 * time.Second})
+	c, err := api.NewClient(api.ClientConfig{Addr: "https://" + p.addr, TLS: cfg, Token: "c-secret", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

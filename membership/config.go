@@ -63,6 +63,9 @@ type Config struct {
 	// it and sets Name, BindAddr, BindPort, AdvertiseAddr, AdvertisePort,
 	// Delegate, Events, Ping, Logger and LogOutput on the copy.
 	Memberlist *memberlist.Config
+	// HealthInterval is how often the member publishes its Health in its
+	// Meta when it changed (default 5s; 0 publishes none).
+	HealthInterval time.Duration
 }
 
 // DefaultConfig returns a Config tuned for a LAN: a killed member is
@@ -110,6 +113,7 @@ func DefaultConfig() *Config {
 		MaxDeparted:       256,                    // a few KiB, enough for many restarts
 		Logger:            slog.Default(),         // the process logger unless told otherwise
 		Memberlist:        mc,                     // tuned above
+		HealthInterval:    5 * time.Second,        // dashboards poll every few seconds; health moves slower
 	}
 }
 
@@ -194,6 +198,8 @@ func (c *Config) validateKnobs() error {
 		return fmt.Errorf("PublishInterval is %s, want > 0", c.PublishInterval)
 	case c.MaxDeparted < 0:
 		return fmt.Errorf("MaxDeparted is %d, want >= 0", c.MaxDeparted)
+	case c.HealthInterval < 0:
+		return fmt.Errorf("HealthInterval is negative (%s)", c.HealthInterval)
 	case c.Logger == nil:
 		return errors.New("no Logger (nil)")
 	}

@@ -86,7 +86,10 @@ func (l *localMeta) MergeRemoteState([]byte, bool) {}
 
 // events feeds memberlist's membership events and probe results into the
 // table (memberlist.EventDelegate and memberlist.PingDelegate).
-type events struct{ t *table }
+type events struct {
+	t      *table
+	probes *probes
+}
 
 // NotifyJoin records a member that joined (or came back).
 func (e events) NotifyJoin(n *memberlist.Node) { e.t.alive(n) }
@@ -101,8 +104,9 @@ func (e events) NotifyLeave(n *memberlist.Node) { e.t.gone(n) }
 func (e events) AckPayload() []byte { return nil }
 
 // NotifyPingComplete clears a suspicion of a member that answered a probe.
-func (e events) NotifyPingComplete(n *memberlist.Node, _ time.Duration, _ []byte) {
+func (e events) NotifyPingComplete(n *memberlist.Node, rtt time.Duration, _ []byte) {
 	e.t.reachable(n.Name)
+	e.probes.observe(n.Name, rtt, time.Now())
 }
 
 var (

@@ -11,14 +11,21 @@
 // the home of a chat whose node died can still be named; Checksum lets two
 // proxies compare their routing inputs.
 //
+// Every member publishes its own gossip Health in its Meta (version 2 of
+// the encoding): memberlist's health score, how often it refuted a
+// suspicion, and the mean round trip of its probes of the others, which it
+// measures from memberlist's probe callbacks (Probes returns them by member).
+//
 // A chat node's mode and session count go out through Publish, which
 // coalesces bursts into at most one metadata broadcast per PublishInterval,
 // always ending with the latest values. SetKeys rotates the gossip keys.
 //
 // Goroutines: memberlist runs its listeners, probe, gossip and push/pull
 // loops; this package's callbacks (events, probe results, log lines) run on
-// them and only update the member table under its mutex, never calling back
-// into memberlist. Publish's broadcasts run on timer goroutines, one at a time.
+// them and only update the member table and the probe figures under their
+// mutexes, never calling back into memberlist. Publish's broadcasts run on
+// timer goroutines, one at a time; one more goroutine publishes Health every
+// Config.HealthInterval and stops on Shutdown.
 //
 // What memberlist keeps private is recovered from its log lines (see
 // logwatch.go): a failed probe of ours marks a member suspect, and a

@@ -41,6 +41,8 @@ func (m *Member) Shutdown() error {
 	if m.closed.Swap(true) {
 		return nil
 	}
+	close(m.stop)
+	<-m.healthDone
 	if err := m.ml.Shutdown(); err != nil {
 		return fmt.Errorf("cannot shut down member %q: %w", m.cfg.Name, err)
 	}

@@ -32,7 +32,12 @@ type Member struct {
 	meta  *localMeta
 	table *table
 
-	pub *publisher
+	pub    *publisher
+	probes *probes
+
+	// stop is closed by Shutdown; healthDone when reportHealth returned.
+	stop       chan struct{}
+	healthDone chan struct{}
 
 	refutations atomic.Uint64
 	onRefute    atomic.Pointer[func()]
@@ -59,6 +64,11 @@ func New(cfg *Config) (*Member, error) {
 		return nil, err
 	}
 	m.started.Store(true)
+	if cfg.HealthInterval > 0 {
+		go m.reportHealth(cfg.HealthInterval)
+	} else {
+		close(m.healthDone)
+	}
 	return m, nil
 }
 
@@ -68,7 +78,7 @@ func start(cfg *Config) (*Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Member{cfg: *cfg, meta: meta}
+	m := &Member{cfg: *cfg, meta: meta, probes: newProbes(), stop: make(chan struct{}), healthDone: make(chan struct{})}
 	m.pub = &publisher{interval: cfg.PublishInterval, send: m.sendState}
 	m.cfg.Join = slices.Clone(cfg.Join)
 	m.table = newTable(cfg.Logger, cfg.MaxDeparted)
@@ -98,7 +108,7 @@ func (m *Member) memberlistConfig() *memberlist.Config {
 	if m.cfg.AdvertiseAddr != "" {
 		mc.AdvertiseAddr, mc.AdvertisePort, _ = splitHostPort(m.cfg.AdvertiseAddr)
 	}
-	mc.Delegate, mc.Events, mc.Ping = m.meta, events{m.table}, events{m.table}
+	mc.Delegate, mc.Events, mc.Ping = m.meta, events{m.table, m.probes}, events{m.table, m.probes}
 	w := &logWatch{log: m.cfg.Logger, onSuspect: m.table.suspect, onRefute: m.noteRefute}
 	mc.Logger, mc.LogOutput = log.New(w, "", 0), nil
 	if len(m.cfg.SecretKey) > 0 {

@@ -3,6 +3,7 @@ package membership
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -12,8 +13,15 @@ const (
 	MaxAPIAddrLen = 255
 	// MaxSessions is the largest session count a Meta may carry.
 	MaxSessions = 1<<31 - 1
-	// metaVersion is the encoding version this package writes.
-	metaVersion = 1
+	// MaxHealthScore is the largest health score a Meta may carry
+	// (memberlist's Lifeguard stops at its AwarenessMaxMultiplier, 8 here).
+	MaxHealthScore = 255
+	// MaxRefutations is the largest refutation count a Meta may carry.
+	MaxRefutations = 1<<31 - 1
+	// MaxProbeRTT is the longest probe round trip a Meta may carry.
+	MaxProbeRTT = time.Hour
+	// metaVersion is the encoding version this package writes: 2 added Health.
+	metaVersion = 2
 	// metaHeaderLen is version, role, mode and flags, one byte each.
 	metaHeaderLen = 4
 	// flagLeaving marks a member that is leaving the cluster on purpose.
@@ -89,6 +97,23 @@ type Meta struct {
 	// Leaving is set by Leave just before the member leaves the cluster, so
 	// the others can tell a graceful leave from a failure.
 	Leaving bool
+	// Health is what the member reports of its own gossip health (zero from
+	// a member that writes version 1).
+	Health Health
+}
+
+// Health is a member's own account of its gossip health, published in its
+// Meta every Config.HealthInterval when it changed.
+type Health struct {
+	// Score is memberlist's Lifeguard health score of the member: 0 is
+	// healthy; it grows while the member misses its own probe deadlines.
+	Score int
+	// Refutations is how many times the member had to refute that it was
+	// suspect or dead since it started: how often others suspected it.
+	Refutations int
+	// ProbeRTT is the mean round trip of the member's recent probes of the
+	// others, to the microsecond.
+	ProbeRTT time.Duration
 }
 
 // Validate reports whether m can be encoded.
@@ -104,6 +129,12 @@ func (m Meta) Validate() error {
 		return fmt.Errorf("%w: APIAddr is %d bytes, the limit is %d", ErrBadMeta, len(m.APIAddr), MaxAPIAddrLen)
 	case !utf8.ValidString(m.APIAddr):
 		return fmt.Errorf("%w: APIAddr is not valid UTF-8", ErrBadMeta)
+	case m.Health.Score < 0 || m.Health.Score > MaxHealthScore:
+		return fmt.Errorf("%w: Health.Score %d is out of range [0, %d]", ErrBadMeta, m.Health.Score, MaxHealthScore)
+	case m.Health.Refutations < 0 || m.Health.Refutations > MaxRefutations:
+		return fmt.Errorf("%w: Health.Refutations %d is out of range [0, %d]", ErrBadMeta, m.Health.Refutations, MaxRefutations)
+	case m.Health.ProbeRTT < 0 || m.Health.ProbeRTT > MaxProbeRTT || m.Health.ProbeRTT%time.Microsecond != 0:
+		return fmt.Errorf("%w: Health.ProbeRTT %v is not whole microseconds in [0, %v]", ErrBadMeta, m.Health.ProbeRTT, MaxProbeRTT)
 	}
 	return nil
 }
@@ -112,8 +143,10 @@ func (m Meta) Validate() error {
 //
 // Layout (version 1): version, role, mode and flags bytes, then the
 // incarnation, the session count and the APIAddr length as uvarints, then
-// the APIAddr bytes. At most 4+10+5+2+255 = 276 bytes, under memberlist's
-// 512-byte limit. Later versions may only append fields.
+// the APIAddr bytes. Version 2 appends the health score, the refutation
+// count and the probe round trip in microseconds as uvarints. At most
+// 4+10+5+2+255+2+5+6 = 289 bytes, under memberlist's 512-byte limit. Later
+// versions may only append fields.
 func (m Meta) AppendBinary(b []byte) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return b, err
@@ -126,7 +159,10 @@ func (m Meta) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, m.Incarnation)
 	b = binary.AppendUvarint(b, uint64(m.Sessions))
 	b = binary.AppendUvarint(b, uint64(len(m.APIAddr)))
-	return append(b, m.APIAddr...), nil
+	b = append(b, m.APIAddr...)
+	b = binary.AppendUvarint(b, uint64(m.Health.Score))
+	b = binary.AppendUvarint(b, uint64(m.Health.Refutations))
+	return binary.AppendUvarint(b, uint64(m.Health.ProbeRTT/time.Microsecond)), nil
 }
 
 // MarshalBinary returns the encoding of m (see AppendBinary).
@@ -147,7 +183,12 @@ func DecodeMeta(b []byte) (Meta, error) {
 	if err != nil {
 		return Meta{}, err
 	}
-	if b[0] == metaVersion && len(rest) > 0 {
+	if b[0] >= 2 {
+		if m.Health, rest, err = decodeHealth(rest); err != nil {
+			return Meta{}, err
+		}
+	}
+	if b[0] <= metaVersion && len(rest) > 0 {
 		return Meta{}, fmt.Errorf("%w: %d trailing bytes", ErrBadMeta, len(rest))
 	}
 	return m, nil
@@ -156,7 +197,7 @@ func DecodeMeta(b []byte) (Meta, error) {
 // decodeV1 reads the version 1 fields and returns what follows them.
 func decodeV1(b []byte) (Meta, []byte, error) {
 	m := Meta{Role: Role(b[1]), Mode: Mode(b[2]), Leaving: b[3]&flagLeaving != 0}
-	if b[0] == metaVersion && b[3]&^flagLeaving != 0 {
+	if b[0] <= metaVersion && b[3]&^flagLeaving != 0 {
 		return Meta{}, nil, fmt.Errorf("%w: unknown flags %#x", ErrBadMeta, b[3])
 	}
 	var ints [3]uint64
@@ -174,4 +215,20 @@ func decodeV1(b []byte) (Meta, []byte, error) {
 	m.Incarnation, m.Sessions = ints[0], int(ints[1])
 	m.APIAddr, rest = string(rest[:ints[2]]), rest[ints[2]:]
 	return m, rest, m.Validate()
+}
+
+// decodeHealth reads the version 2 fields and returns what follows them.
+func decodeHealth(b []byte) (Health, []byte, error) {
+	var ints [3]uint64
+	for i := range ints {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return Health{}, nil, fmt.Errorf("%w: truncated or overlong health varint %d", ErrBadMeta, i)
+		}
+		ints[i], b = v, b[n:]
+	}
+	if ints[0] > MaxHealthScore || ints[1] > MaxRefutations || ints[2] > uint64(MaxProbeRTT/time.Microsecond) {
+		return Health{}, nil, fmt.Errorf("%w: health field out of range", ErrBadMeta)
+	}
+	return Health{Score: int(ints[0]), Refutations: int(ints[1]), ProbeRTT: time.Duration(ints[2]) * time.Microsecond}, b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -15,6 +16,9 @@ func TestMetaRoundTrip(t *testing.T) {
 		{Role: RoleNode, APIAddr: "10.0.0.1:8080", Mode: ModeFull, Sessions: 1000, Incarnation: 1<<64 - 1},
 		{Role: RoleProxy, APIAddr: "[::1]:443", Mode: ModeDraining, Incarnation: 42, Leaving: true},
 		{Role: RoleDashboard, APIAddr: strings.Repeat("h", MaxAPIAddrLen), Sessions: MaxSessions},
+		{Role: RoleNode, APIAddr: strings.Repeat("h", MaxAPIAddrLen), Mode: ModeFull, Sessions: MaxSessions, Incarnation: 1<<64 - 1, Leaving: true,
+			Health: Health{Score: MaxHealthScore, Refutations: MaxRefutations, ProbeRTT: MaxProbeRTT}},
+		{Role: RoleProxy, Health: Health{Score: 1, Refutations: 2, ProbeRTT: 150 * time.Microsecond}},
 	} {
 		b, err := m.MarshalBinary()
 		if err != nil {
@@ -32,7 +36,7 @@ func TestMetaRoundTrip(t *testing.T) {
 
 func TestMetaRejects(t *testing.T) {
 	valid, _ := Meta{Role: RoleNode, APIAddr: "h:1", Incarnation: 7}.MarshalBinary()
-	newer := append([]byte{2}, append(valid[1:], 0xff, 0xff)...)
+	newer := append([]byte{3}, append(valid[1:], 0xff, 0xff)...)
 	for name, b := range map[string][]byte{
 		"empty":         nil,
 		"short":         valid[:3],
@@ -46,6 +50,12 @@ func TestMetaRejects(t *testing.T) {
 		"sessions":      {1, 1, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 0},
 		"addr too long": {1, 1, 0, 0, 0, 0, 5, 'a'},
 		"bad utf-8":     {1, 1, 0, 0, 0, 0, 1, 0xff},
+		"v2 no health":  {2, 1, 0, 0, 0, 0, 0},
+		"v2 short":      {2, 1, 0, 0, 0, 0, 0, 1, 1},
+		"v2 score":      {2, 1, 0, 0, 0, 0, 0, 0x80, 0x02, 0, 0},
+		"v2 rtt":        {2, 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x7f},
+		"v2 trailing":   {2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"v2 flag":       {2, 1, 0, 2, 0, 0, 0, 0, 0, 0},
 	} {
 		if m, err := DecodeMeta(b); !errors.Is(err, ErrBadMeta) {
 			t.Errorf("%s: DecodeMeta(%x) = %+v, %v; want ErrBadMeta", name, b, m, err)
@@ -53,6 +63,10 @@ func TestMetaRejects(t *testing.T) {
 	}
 	if m, err := DecodeMeta(newer); err != nil || m.Incarnation != 7 || m.APIAddr != "h:1" {
 		t.Errorf("a newer version with appended fields: %+v, %v", m, err)
+	}
+	v1 := []byte{1, 1, 0, 0, 7, 0, 3, 'h', ':', '1'}
+	if m, err := DecodeMeta(v1); err != nil || m.Incarnation != 7 || m.APIAddr != "h:1" || m.Health != (Health{}) {
+		t.Errorf("version 1 from an older member: %+v, %v", m, err)
 	}
 }
 
@@ -62,6 +76,10 @@ func TestMetaValidate(t *testing.T) {
 		"bad mode":      {Role: RoleNode, Mode: 3},
 		"negative":      {Role: RoleNode, Sessions: -1},
 		"addr too long": {Role: RoleNode, APIAddr: strings.Repeat("h", MaxAPIAddrLen+1)},
+		"score":         {Role: RoleNode, Health: Health{Score: MaxHealthScore + 1}},
+		"refutations":   {Role: RoleNode, Health: Health{Refutations: -1}},
+		"rtt":           {Role: RoleNode, Health: Health{ProbeRTT: MaxProbeRTT + time.Microsecond}},
+		"rtt precision": {Role: RoleNode, Health: Health{ProbeRTT: time.Nanosecond}},
 	} {
 		if _, err := m.MarshalBinary(); !errors.Is(err, ErrBadMeta) {
 			t.Errorf("%s: MarshalBinary = %v, want ErrBadMeta", name, err)
@@ -89,6 +107,8 @@ func FuzzDecodeMeta(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{2, 1, 0, 0, 1, 2, 0, 9, 9})
+	f.Add([]byte{1, 1, 0, 0, 7, 0, 3, 'h', ':', '1'})
+	f.Add([]byte{2, 1, 0, 1, 7, 0, 0, 3, 4, 0x96, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeMeta(b)
 		if err != nil {

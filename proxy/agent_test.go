@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -109,15 +108,6 @@ func TestNodeKPIThroughProxy(t *testing.T) {
 // returns the status.
 func get(t *testing.T, addr, path, token string) int {
 	t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + addr + path)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode()
+	status, _, _ := fetch(t, addr, path, token)
+	return status
 }

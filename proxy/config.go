@@ -63,6 +63,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives the proxy's metrics (default a new set).
 	Metrics *metrics.Set
+	// Probes returns the gossip member's own probes of the others, for the
+	// dashboard and chatha_proxy_probe_rtt_seconds (membership.Member.Probes);
+	// nil shows none.
+	Probes func() map[string]membership.Probe
+	// SampleInterval is how often the dashboard's history takes a sample
+	// of the counters (default 5s; 0 keeps no history).
+	SampleInterval time.Duration
+	// HistoryWindow is how far back the dashboard's history goes (default 15m).
+	HistoryWindow time.Duration
 }
 
 // DefaultConfig returns the production defaults for a proxy reading views.
@@ -83,6 +92,8 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		MaxResponseSize: 64 << 20,
 		MaxHeaderSize:   20 << 10, // a 16 KiB Cookie and the usual headers; each open connection keeps a buffer this size
 		Placement:       ring.DefaultOptions(),
+		SampleInterval:  5 * time.Second,  // charts of minutes need no finer grain; each sample asks every node its KPIs
+		HistoryWindow:   15 * time.Minute, // what an operator looks back on during an incident
 	}
 }
 
@@ -107,6 +118,8 @@ func (c Config) Validate() error {
 		return errors.New("proxy: MaxResponseSize must be at least 1 MiB")
 	case c.MaxHeaderSize < 4096:
 		return errors.New("proxy: MaxHeaderSize must be at least 4096")
+	case c.SampleInterval < 0 || c.HistoryWindow < 0:
+		return errors.New("proxy: SampleInterval and HistoryWindow must not be negative")
 	}
 	return c.Placement.Validate()
 }

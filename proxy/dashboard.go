@@ -1,36 +1,90 @@
 package proxy
 
-// dashboardHTML is the cluster dashboard: it polls /v1/cluster and /v1/kpi.
-const dashboardHTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>chatha cluster</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;margin-bottom:1.5rem}
-th,td{padding:.35rem .8rem;border-bottom:1px solid #ddd;text-align:left}
-.alive{color:#080}.suspect{color:#b60}.dead,.left{color:#b00}
-.broken{background:#fee}
-</style></head><body>
-<h1>chatha cluster</h1>
-<p>Proxy <b id="proxy"></b>, ring checksum <code id="ring"></code>, updated <span id="at"></span></p>
-<table><thead><tr><th>name</th><th>role</th><th>state</th><th>mode</th><th>sessions</th><th>address</th><th>incarnation</th></tr></thead>
-<tbody id="members"></tbody></table>
-<h2>KPI (all nodes)</h2>
-<table><tbody id="kpi"></tbody></table>
-<script>
-function cell(tr, text, cls){const td=document.createElement('td');td.textContent=text;if(cls)td.className=cls;tr.appendChild(td)}
-async function refresh(){
-  try{
-    const c=await (await fetch('/v1/cluster')).json();
-    document.getElementById('proxy').textContent=c.proxy;
-    document.getElementById('ring').textContent=c.ringChecksum;
-    document.getElementById('at').textContent=new Date().toLocaleTimeString();
-    const body=document.getElementById('members');body.replaceChildren();
-    for(const m of c.members){const tr=document.createElement('tr');if(m.broken)tr.className='broken';
-      cell(tr,m.name);cell(tr,m.role);cell(tr,m.state,m.state);cell(tr,m.mode);cell(tr,m.sessions);cell(tr,m.address);cell(tr,m.incarnation);body.appendChild(tr)}
-    const k=await (await fetch('/v1/kpi')).json();
-    const kb=document.getElementById('kpi');kb.replaceChildren();
-    for(const [name,v] of Object.entries(k.total).sort()){const tr=document.createElement('tr');cell(tr,name);cell(tr,v);kb.appendChild(tr)}
-  }catch(e){document.getElementById('at').textContent='unreachable: '+e}
+import (
+	"embed"
+	"path"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/membership"
+)
+
+// dashboardFiles are the live health dashboard: a page, its script and its
+// style sheet, served under /dashboard. The page loads nothing from
+// anywhere else, and reads the cluster from GET /v1/dashboard and /v1/kpi
+// every 2 seconds, with the cluster token as a bearer token when one is set
+// (taken from the URL fragment, #token=..., or asked for).
+//
+//go:embed dashboard/index.html dashboard/app.js dashboard/app.css
+var dashboardFiles embed.FS
+
+// dashboardTypes are the content types of the dashboard's files.
+var dashboardTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
 }
-refresh();setInterval(refresh,1000);
-</script></body></html>`
+
+// serveDashboardPage serves /dashboard (the page) and /dashboard/{file}.
+func serveDashboardPage(ctx *fasthttp.RequestCtx, urlPath string) {
+	name := "index.html"
+	if f := path.Base(urlPath); urlPath != "/dashboard" && urlPath != "/dashboard/" {
+		name = f
+	}
+	b, err := dashboardFiles.ReadFile("dashboard/" + name)
+	if err != nil {
+		api.WriteError(ctx, "", api.ErrNotFound)
+		return
+	}
+	ctx.SetContentType(dashboardTypes[path.Ext(name)])
+	h := &ctx.Response.Header
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+	ctx.SetBody(b)
+}
+
+// Dashboard returns what the live dashboard shows: every member with its
+// share of the ring and its gossip health, the recent events and the
+// history of the last HistoryWindow.
+func (p *Proxy) Dashboard() api.Dashboard {
+	cv := p.Cluster()
+	events, suspicions := p.ops.timeline.snapshot()
+	sh := p.ops.shares.get()
+	var probes map[string]membership.Probe
+	if p.cfg.Probes != nil {
+		probes = p.cfg.Probes()
+	}
+	d := api.Dashboard{Proxy: cv.Proxy, Now: time.Now().UnixMilli(), RingChecksum: cv.RingChecksum,
+		SampleSeconds: p.cfg.SampleInterval.Seconds(), Events: events, History: p.ops.history.snapshot()}
+	t := p.table.Load()
+	for _, m := range cv.Members {
+		dm := api.DashboardMember{Member: m, StartedAt: int64(m.Incarnation / 1000),
+			PlacementShare: sh.placement[m.Name], SuccessorShare: sh.successor[m.Name], Suspicions: suspicions[m.Name]}
+		if n, ok := nodeOf(t, m); ok {
+			dm.HealthScore, dm.Refutations = n.Meta.Health.Score, n.Meta.Health.Refutations
+			dm.ProbeRTTMicros = n.Meta.Health.ProbeRTT.Microseconds()
+			if pr, ok := probes[m.Name]; ok && m.State != "dead" && m.State != "left" {
+				dm.RTTFromProxyMicros = pr.RTT.Microseconds()
+			}
+		}
+		if m.State == "dead" || m.State == "left" {
+			dm.PlacementShare, dm.SuccessorShare = 0, 0
+		}
+		d.Members = append(d.Members, dm)
+	}
+	return d
+}
+
+// nodeOf returns the member of t's view that m shows.
+func nodeOf(t *table, m api.Member) (membership.Node, bool) {
+	for _, n := range t.view.Nodes() {
+		if n.Name == m.Name && n.Meta.Incarnation == m.Incarnation {
+			return n, true
+		}
+	}
+	return membership.Node{}, false
+}

@@ -8,8 +8,12 @@
 // decisions themselves are the pure functions of proxy/ring.
 //
 // Goroutines: one watches membership views and rebuilds the table; one probes
-// every node's /readyz (active detection of gray failures). Requests run on
-// fasthttp's goroutines. Both stop on Close.
+// every node's /readyz (active detection of gray failures). Two keep what
+// operators see (ops.go): one reads every view for the event timeline, the
+// per-member metric series and each node's share of the ring; one samples
+// the counters, and the nodes' KPIs, into the dashboard's 15-minute history
+// every Config.SampleInterval. Requests run on fasthttp's goroutines and only
+// read what those keep. All stop on Close.
 //
 // Failure handling on the request path: a failed connection (refused, reset
 // or closed, a timeout, a failed TLS handshake: connFailed) marks the node
@@ -32,4 +36,6 @@
 // to a node; the proxy's own calls to nodes carry its own tokens. With
 // Config.TLS every call to a node is https with the node's certificate
 // verified. The proxy is ready only while a node answered its last probe.
+// With a cluster token, the proxy's cluster view, KPIs, dashboard data and
+// metrics need it too; the dashboard page, /healthz and /readyz stay open.
 package proxy

@@ -74,6 +74,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if attempt > 0 {
 			p.retries.Inc()
 		}
+		p.ops.forwarded(b.name)
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/telemetry"
 )
 
 // Server returns a fasthttp server for the proxy with its body and header
@@ -56,6 +57,22 @@ func (p *Proxy) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 
 // Handler serves the chat API by forwarding, and the cluster API itself.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	route := telemetry.RouteOf(ctx.Path())
+	p.route(ctx)
+	p.httpRequests.Observe(route, ctx.Response.StatusCode(), time.Since(start))
+}
+
+// proxyRoutes are the routes a proxy serves, whose request series exist from the start.
+var proxyRoutes = []telemetry.Route{
+	telemetry.RouteCreate, telemetry.RouteSend, telemetry.RouteRefresh, telemetry.RouteTyping,
+	telemetry.RouteDisconnect, telemetry.RouteChatOther, telemetry.RouteAgentJoin, telemetry.RouteAgentQueue,
+	telemetry.RouteAdmin, telemetry.RouteKPI, telemetry.RouteCluster, telemetry.RouteDashboard,
+	telemetry.RouteMetrics, telemetry.RouteProbe,
+}
+
+// route sends the request to the part of the proxy that serves it.
+func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 	path := ctx.Path()
 	switch {
 	case bytes.HasPrefix(path, []byte("/genesys/2/chat/")):
@@ -175,9 +192,18 @@ func (p *Proxy) serveChat(ctx *fasthttp.RequestCtx, rest []byte) {
 	p.forward(ctx, target{chatID: b2s(id)})
 }
 
+// guarded are the proxy's own reads that need the cluster token when one
+// is set: they show the cluster's layout and load. The dashboard page
+// itself holds no data, and /healthz and /readyz stay open for probes.
+var guarded = map[string]bool{"/v1/cluster": true, "/v1/kpi": true, "/v1/dashboard": true, "/metrics": true}
+
 func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
 	if !ctx.IsGet() && !ctx.IsHead() {
 		api.WriteError(ctx, "", api.MethodNotAllowed("GET"))
+		return
+	}
+	if guarded[path] && !api.Authorized(ctx, p.cfg.ClusterToken) {
+		api.WriteError(ctx, "", api.ErrUnauthorized)
 		return
 	}
 	switch path {
@@ -185,12 +211,13 @@ func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
 		api.WriteJSON(ctx, http.StatusOK, p.Cluster())
 	case "/v1/kpi":
 		api.WriteJSON(ctx, http.StatusOK, p.kpi())
-	case "/dashboard", "/dashboard/":
-		ctx.SetContentType("text/html; charset=utf-8")
-		ctx.SetBodyString(dashboardHTML)
+	case "/v1/dashboard":
+		api.WriteJSON(ctx, http.StatusOK, p.Dashboard())
+	case "/dashboard", "/dashboard/", "/dashboard/app.js", "/dashboard/app.css":
+		serveDashboardPage(ctx, path)
 	case "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4")
-		p.cfg.Metrics.WritePrometheus(ctx)
+		telemetry.WritePrometheus(ctx, p.cfg.Metrics)
 	case "/healthz":
 		api.WriteJSON(ctx, http.StatusOK, api.Health{Status: "ok", Name: p.cfg.Name})
 	case "/readyz":

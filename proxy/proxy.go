@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/telemetry"
 )
 
 // Proxy routes chat API requests to chat nodes. Create it with New, serve
@@ -28,6 +31,10 @@ type Proxy struct {
 	failovers *metrics.Counter
 	// badAnswers counts node answers that could not be passed on.
 	badAnswers *metrics.Counter
+	// httpRequests counts and times every request the proxy answered.
+	httpRequests *telemetry.Requests
+	// ops keeps the dashboard's timeline, history and shares (ops.go).
+	ops *ops
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -50,6 +57,7 @@ func New(cfg Config) (*Proxy, error) {
 	p.clients = &clients{byAddr: map[string]nodeClients{}, cfg: &p.cfg}
 	p.registerMetrics()
 	p.table.Store(newTable(cfg.Views(), p.clients))
+	p.startOps()
 	p.wg.Add(1)
 	go p.watch()
 	if cfg.ProbeInterval > 0 {
@@ -70,6 +78,8 @@ func (p *Proxy) registerMetrics() {
 	set.NewGauge("chatha_proxy_nodes_alive", func() float64 { return float64(len(p.table.Load().alive)) })
 	set.NewGauge("chatha_proxy_nodes_broken", func() float64 { return float64(p.broken.count(time.Now())) })
 	set.NewGauge("chatha_proxy_nodes_reachable", func() float64 { return float64(p.reachable()) })
+	p.httpRequests = telemetry.NewRequests(set, "chatha_proxy_http", proxyRoutes)
+	telemetry.RegisterMembers(set, p.cfg.Views)
 }
 
 // Close stops the watcher and the prober.
@@ -97,6 +107,8 @@ func (p *Proxy) markBroken(b *backend, err error) {
 	inc := b.meta.Incarnation
 	if !p.broken.has(b.name, inc, time.Now()) {
 		p.log.Warn("node failed; routing around it", "node", b.name, "err", err, "for", p.cfg.BrokenFor)
+		p.ops.timeline.add(api.DashboardEvent{At: time.Now().UnixMilli(), Kind: "failover", Member: b.name, Role: "node",
+			Detail: "unreachable; its chats go to their successors for " + p.cfg.BrokenFor.String()})
 	}
 	p.broken.mark(b.name, inc, time.Now().Add(p.cfg.BrokenFor))
 }

@@ -94,7 +94,8 @@ func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *mem
 
 // startProxy joins a proxy member through seed, waits until it sees nodes
 // chat nodes alive, and starts a proxy on its view that probes every
-// probeEvery (0: no probes), its config changed by edit.
+// probeEvery (0: no probes), its config changed by edit. It keeps no
+// dashboard history (which asks every node for its KPIs) unless edit says so.
 func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery time.Duration, edit ...func(*proxy.Config)) *proxy.Proxy {
 	t.Helper()
 	pm := membertest.Join(t, "proxy", membership.RoleProxy, "", 0, seed)
@@ -106,7 +107,7 @@ func startProxy(t testing.TB, seed *membership.Member, nodes int, probeEvery tim
 		time.Sleep(10 * time.Millisecond)
 	}
 	cfg := proxy.DefaultConfig("proxy", pm.Current)
-	cfg.Logger, cfg.ProbeInterval = quiet, probeEvery
+	cfg.Logger, cfg.ProbeInterval, cfg.SampleInterval = quiet, probeEvery, 0
 	for _, e := range edit {
 		e(&cfg)
 	}

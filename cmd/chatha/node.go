@@ -18,6 +18,7 @@ import (
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	"github.com/chatha/chatha/telemetry"
 )
 
 // nodeFlags are the flags of "chatha node".
@@ -177,6 +178,12 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg := chatnode.DefaultConfig(f.name, store)
 	cfg.Settings, cfg.Logger, cfg.Incarnation = *settings, log, chatid.NewIncarnation()
 	cfg.Metrics = metrics.NewSet()
+	if f.gossip != "" {
+		// memberlist reports through go-metrics, process-wide: once, before the join.
+		if err := telemetry.InstallGossipMetrics(cfg.Metrics); err != nil {
+			return err
+		}
+	}
 	cfg.ClusterToken, cfg.AgentToken, cfg.CORS = f.clusterToken, f.agentToken, f.cors
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
 	cfg.CreateSecret = secret
@@ -216,18 +223,20 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "chatha node %s serving on %s\n", f.name, ln.Addr())
-	log.Info("node started", "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
+	log.Info("node started", "node", f.name, "api", ln.Addr().String(), "incarnation", node.Incarnation(), "store", redact(f.store))
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("stopping: no new chats; open chats continue on other nodes")
+	log.Info("node stopping: no new chats; open chats continue on other nodes", "node", f.name)
 	node.SetDraining(true)
 	if member != nil {
 		leaveGossip(member, log)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.ShutdownWithContext(sctx)
+	err := srv.ShutdownWithContext(sctx)
+	log.Info("node stopped", "node", f.name, "sessions", node.Sessions())
+	return err
 }

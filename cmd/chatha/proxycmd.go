@@ -11,11 +11,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy"
+	"github.com/chatha/chatha/telemetry"
 )
 
 // proxyFlags are the flags only "chatha proxy" has.
@@ -80,11 +83,17 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
+	set := metrics.NewSet()
+	// memberlist reports through go-metrics, process-wide: once, before the join.
+	if err := telemetry.InstallGossipMetrics(set); err != nil {
+		return err
+	}
 	member, err := joinGossip(f, membership.RoleProxy, chatid.NewIncarnation(), log)
 	if err != nil {
 		return err
 	}
 	cfg := proxy.DefaultConfig(f.name, member.Current)
+	cfg.Metrics, cfg.Probes = set, member.Probes
 	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
 	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, own.brokenFor, own.requestTimeout
 	cfg.CORS, cfg.MaxUploadBody = f.cors, uploadLimit
@@ -102,7 +111,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(withTLS(ln, serverTLS)) }()
 	fmt.Fprintf(stdout, "chatha proxy %s serving on %s\n", f.name, ln.Addr())
-	log.Info("proxy started", "api", ln.Addr().String(), "gossip", member.Addr())
+	log.Info("proxy started", "proxy", f.name, "api", ln.Addr().String(), "gossip", member.Addr())
 	select {
 	case err := <-errc:
 		return err
@@ -111,5 +120,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	leaveGossip(member, log)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.ShutdownWithContext(sctx)
+	err = srv.ShutdownWithContext(sctx)
+	log.Info("proxy stopped", "proxy", f.name)
+	return err
 }

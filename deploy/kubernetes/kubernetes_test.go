@@ -268,7 +268,15 @@ type clusterMember struct {
 // chat node called name.
 func (cl *cluster) member(addr, name string) (clusterMember, error) {
 	var view struct{ Members []clusterMember }
-	resp, err := cl.http.Get("http://" + addr + "/v1/cluster")
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/cluster", nil)
+	if err != nil {
+		return clusterMember{}, err
+	}
+	// The proxies have the cluster token, which guards their cluster view.
+	if token := cl.secrets["chatha-auth/cluster-token"]; token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := cl.http.Do(req)
 	if err != nil {
 		return clusterMember{}, err
 	}

@@ -1,0 +1,95 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/chatha/chatha/membership"
+)
+
+// ops is what the proxy keeps for operators beside routing: the timeline
+// of membership events, the 15-minute history of counters, each node's
+// share of the ring, and the per-member metric series. Two goroutines feed
+// it: one reads every membership view, one samples the counters each
+// Config.SampleInterval. The request path only reads it (forwarded).
+type ops struct {
+	p        *Proxy
+	timeline *timeline
+	history  *history
+	series   *memberSeries
+	shares   *sharesCache
+}
+
+// startOps creates the proxy's ops and starts its goroutines; Close stops them.
+func (p *Proxy) startOps() {
+	p.ops = &ops{
+		p:        p,
+		timeline: newTimeline(maxEvents),
+		history:  newHistory(p.cfg.SampleInterval, p.cfg.HistoryWindow),
+		series:   newMemberSeries(p.cfg.Metrics, p.cfg.Probes),
+		shares:   &sharesCache{},
+	}
+	p.wg.Add(1)
+	go p.ops.watchViews()
+	if p.cfg.SampleInterval > 0 && p.cfg.HistoryWindow > 0 {
+		p.wg.Add(1)
+		go p.ops.sampleLoop()
+	}
+}
+
+// watchViews compares each membership view with the one before it.
+func (o *ops) watchViews() {
+	defer o.p.wg.Done()
+	prev := emptyView
+	for {
+		v := o.p.cfg.Views()
+		if v != prev {
+			o.viewChanged(prev, v, time.Now())
+			prev = v
+		}
+		select {
+		case <-v.Changed():
+		case <-o.p.stop:
+			return
+		}
+	}
+}
+
+// emptyView is the view before the first one: every member in the first
+// view is new.
+var emptyView = &membership.View{}
+
+// viewChanged records the events between prev and v, and refreshes the
+// series and the shares.
+func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
+	if self, ok := v.Lookup(o.p.cfg.Name); ok && (!self.Live() || self.Meta.Leaving) {
+		return // this proxy left: its view of the others stops meaning anything
+	}
+	for _, ev := range diffViews(prev, v, now) {
+		o.timeline.add(ev)
+		o.p.logEvent(ev)
+		if ev.Role == membership.RoleNode.String() && (ev.Kind == "left" || ev.Kind == "dead") {
+			o.closeIdle(v, ev.Member)
+		}
+	}
+	o.series.sync(v)
+	o.shares.update(v, o.p.cfg.Placement)
+}
+
+// forwarded counts a request sent to the node called name. It allocates nothing.
+func (o *ops) forwarded(name string) {
+	if c := (*o.series.forwardedBy.Load())[name]; c != nil {
+		c.Inc()
+	}
+}
+
+// closeIdle closes the proxy's idle connections to the API address of the
+// departed node called name: a new process at that address (a restart)
+// must not be reached through connections to the one that stopped, whose
+// first use would fail and mark the new process broken.
+func (o *ops) closeIdle(v *membership.View, name string) {
+	for _, n := range v.Nodes() {
+		if n.Name == name && !n.Live() && n.Meta.APIAddr != "" {
+			o.p.clients.get(n.Meta.APIAddr).forward.CloseIdleConnections()
+		}
+	}
+}
