@@ -13,7 +13,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "Go modules"
 go mod download
 
-step "Debian packages (Chromium for the dashboard test)"
+step "Debian packages (Chromium for the dashboard and widget tests)"
 if ! command -v chromium >/dev/null; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
@@ -66,7 +66,7 @@ go test -race -count=1 -timeout 15m ./cassandra/
 step "failover tests with the Cassandra store"
 ks="chatha_e2e_$(date +%s)"
 export CHATHA_TEST_STORE="cassandra://$CHATHA_TEST_CASSANDRA/$ks?create=true&replication=datacenter1:3&username=cassandra&password=cassandra&tls-ca=$tls/ca.crt&tls-cert=$tls/client.crt&tls-key=$tls/client.key&connect-timeout=20s"
-go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFailoverThroughProxy' ./e2e/
+go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFailoverThroughProxy|TestWidgetChatNodeKilled' ./e2e/
 
 step "a Cassandra outage (two of three nodes killed) under a chat node"
 go test -count=1 -timeout 10m -run 'TestCassandraOutageClosesWithoutAck' ./e2e/

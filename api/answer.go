@@ -21,8 +21,8 @@ type ErrorEntry struct {
 
 // Answer is the body of every chat API answer, of a node or a proxy.
 type Answer struct {
-	// Messages are transcript events from the asked position, then the
-	// participant's transient events; never null.
+	// Messages are transcript events from the asked position (or, for
+	// file/limits, one Notice with the limits); never null.
 	Messages []chat.Message `json:"messages"`
 	// ChatID is the chat's id.
 	ChatID string `json:"chatId,omitempty"`
@@ -38,6 +38,12 @@ type Answer struct {
 	StatusCode int `json:"statusCode"`
 	// ChatEnded tells the client the chat is over.
 	ChatEnded bool `json:"chatEnded"`
+	// UserData is the chat's userData now (create, refresh, readReceipt and
+	// join answers), or the file id of an upload.
+	UserData map[string]string `json:"userData,omitempty"`
+	// Monitored tells whether a supervisor watches the chat: always false
+	// in chatha, which has no supervisors; given where GMS gives it.
+	Monitored *bool `json:"monitored,omitempty"`
 	// Errors says what went wrong, when something did.
 	Errors []ErrorEntry `json:"errors,omitempty"`
 }

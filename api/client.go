@@ -1,11 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"time"
@@ -80,6 +84,98 @@ func (c *Client) Act(ctx context.Context, service, chatID, action string, req *R
 // Refresh reads a chat's transcript from req.TranscriptPosition (1 if unset).
 func (c *Client) Refresh(ctx context.Context, service, chatID string, req *Request) (*Reply, error) {
 	return c.Act(ctx, service, chatID, "refresh", req)
+}
+
+// Upload sends a file to a chat as the participant req names, as a
+// multipart/form-data body with the file in part "file" and req's fields
+// beside it; the reply's UserData holds its file id (chat.FileID).
+func (c *Client) Upload(ctx context.Context, service, chatID string, req *Request, name, contentType string, data []byte) (*Reply, error) {
+	body, ct, err := MultipartBody(req, name, contentType, data)
+	if err != nil {
+		return nil, err
+	}
+	return c.post(ctx, c.filePath(service, chatID, ""), body, ct)
+}
+
+// FileLimits asks a chat's file limits; the reply's one message holds them
+// in its UserData.
+func (c *Client) FileLimits(ctx context.Context, service, chatID string, req *Request) (*Reply, error) {
+	return c.chat(ctx, c.filePath(service, chatID, "limits"), req)
+}
+
+// DeleteFile deletes a file of a chat as the participant req names.
+func (c *Client) DeleteFile(ctx context.Context, service, chatID, fileID string, req *Request) (*Reply, error) {
+	return c.chat(ctx, c.filePath(service, chatID, url.PathEscape(fileID)+"/delete"), req)
+}
+
+// Download is a downloaded file.
+type Download struct {
+	// Data is the file's bytes.
+	Data []byte
+	// ContentType and Disposition are the answer's Content-Type and
+	// Content-Disposition headers.
+	ContentType, Disposition string
+}
+
+// Download fetches a file of a chat as the participant req names (a POST,
+// as the Genesys widget sends it); an answer that is not the file is an *Error.
+func (c *Client) Download(ctx context.Context, service, chatID, fileID string, req *Request) (Download, error) {
+	if req == nil {
+		req = &Request{}
+	}
+	var d Download
+	path := c.filePath(service, chatID, url.PathEscape(fileID)+"/download")
+	err := c.do(ctx, fasthttp.MethodPost, path, req.Encode(), formType, func(resp *fasthttp.Response) error {
+		if resp.StatusCode() != fasthttp.StatusOK {
+			return errorOf(fasthttp.MethodPost, path, resp)
+		}
+		d = Download{Data: append([]byte(nil), resp.Body()...), ContentType: string(resp.Header.ContentType()),
+			Disposition: string(resp.Header.Peek("Content-Disposition"))}
+		return nil
+	})
+	return d, err
+}
+
+func (c *Client) filePath(service, chatID, rest string) string {
+	p := "/genesys/2/chat/" + url.PathEscape(service) + "/" + url.PathEscape(chatID) + "/file"
+	if rest != "" {
+		p += "/" + rest
+	}
+	return p
+}
+
+// MultipartBody returns req's fields and a file as a multipart/form-data
+// body, and its Content-Type; name "" sends no file part.
+func MultipartBody(req *Request, name, contentType string, data []byte) ([]byte, string, error) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if req == nil {
+		req = &Request{}
+	}
+	var args fasthttp.Args
+	args.ParseBytes(req.Encode())
+	for k, v := range args.All() {
+		if err := w.WriteField(string(k), string(v)); err != nil {
+			return nil, "", err
+		}
+	}
+	if name != "" {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "file", "filename": name}))
+		if contentType == "" {
+			contentType = "application/octet-stream"
+		}
+		h.Set("Content-Type", contentType)
+		part, err := w.CreatePart(h)
+		if err != nil {
+			return nil, "", err
+		}
+		part.Write(data)
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), w.FormDataContentType(), nil
 }
 
 // JoinAgent adds an agent named by req to a chat; the reply has its credentials.
@@ -158,8 +254,17 @@ func (c *Client) chat(ctx context.Context, path string, req *Request) (*Reply, e
 	if req == nil {
 		req = &Request{}
 	}
+	return c.post(ctx, path, req.Encode(), formType)
+}
+
+// formType is the Content-Type of a form body.
+const formType = "application/x-www-form-urlencoded"
+
+// post sends a body of contentType to a chat API path; every answer that is
+// JSON is a reply, whatever its status.
+func (c *Client) post(ctx context.Context, path string, body []byte, contentType string) (*Reply, error) {
 	var reply *Reply
-	err := c.do(ctx, fasthttp.MethodPost, path, req.Encode(), func(resp *fasthttp.Response) error {
+	err := c.do(ctx, fasthttp.MethodPost, path, body, contentType, func(resp *fasthttp.Response) error {
 		var err error
 		reply, err = DecodeReply(resp)
 		return err
@@ -177,7 +282,7 @@ func call[T any](ctx context.Context, c *Client, method, path string) (T, error)
 // decode sends an operations request and decodes a 200 answer into out; any
 // other answer is an *Error.
 func (c *Client) decode(ctx context.Context, method, path string, out any) error {
-	return c.do(ctx, method, path, nil, func(resp *fasthttp.Response) error {
+	return c.do(ctx, method, path, nil, "", func(resp *fasthttp.Response) error {
 		if resp.StatusCode() != fasthttp.StatusOK {
 			return errorOf(method, path, resp)
 		}
@@ -188,8 +293,9 @@ func (c *Client) decode(ctx context.Context, method, path string, out any) error
 	})
 }
 
-// do sends one request and hands the response to read before it is released.
-func (c *Client) do(ctx context.Context, method, path string, form []byte, read func(*fasthttp.Response) error) error {
+// do sends one request, with body of contentType unless body is nil, and
+// hands the response to read before it is released.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, contentType string, read func(*fasthttp.Response) error) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -198,9 +304,9 @@ func (c *Client) do(ctx context.Context, method, path string, form []byte, read 
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	if form != nil {
-		req.Header.SetContentType("application/x-www-form-urlencoded")
-		req.SetBody(form)
+	if body != nil {
+		req.Header.SetContentType(contentType)
+		req.SetBody(body)
 	}
 	if id, ok := ctx.Value(requestIDKey{}).(string); ok {
 		req.Header.Set("X-Request-Id", id)

@@ -62,6 +62,11 @@ const (
 	CodeNotAllowed    = 112 // the participant cannot do that now
 	CodeRequestReused = 113 // the X-Request-Id was used before for another request
 	CodeKeyLost       = 114 // a create was carried out, but its secure key cannot be given again here
+	CodeOrigin        = 115 // the request's Origin is not allowed (CORS)
+	CodeUnknownFile   = 116 // no such file in the chat
+	CodeTooManyFiles  = 201 // an upload over upload-max-files (GMS's code)
+	CodeFilesTooLarge = 202 // an upload over upload-max-file-size or upload-max-total-size (GMS's code)
+	CodeFileType      = 203 // an upload of a type not allowed (GMS's code)
 	CodeNoNode        = 120 // no chat node can serve (proxy)
 	CodeBadAnswer     = 121 // a node's answer could not be passed on (proxy)
 	CodeInternal      = 199 // a bug
@@ -104,6 +109,25 @@ var (
 	// secret differs from the one of the node that carried it out.
 	ErrKeyLost = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeKeyLost,
 		Message: "this create was already carried out, and this node cannot give its secure key again", Advice: "give every node the same create secret; start a new chat with a new request id"}
+	// ErrOrigin: a browser request from an origin the CORS setting does not
+	// allow; it is refused before it does anything.
+	ErrOrigin = &Error{HTTPStatus: http.StatusForbidden, StatusCode: StatusError, Code: CodeOrigin,
+		Message: "requests from this origin are not allowed", Advice: "add the page's origin to cors-allowed-origins"}
+	// ErrUnknownFile: the chat has no such file, or it was deleted.
+	ErrUnknownFile = &Error{HTTPStatus: http.StatusNotFound, StatusCode: StatusError, Code: CodeUnknownFile,
+		Message: "no such file in this chat", Advice: "check the file id; a deleted file is gone"}
+	// ErrNeedAgent: an upload before an agent joined, with upload-need-agent.
+	ErrNeedAgent = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "files can be uploaded once an agent has joined", Advice: "wait for an agent"}
+	// ErrDownloadsUsed: a participant downloaded the file as often as download-attempts allows.
+	ErrDownloadsUsed = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "the download attempts of this file are used up", Advice: "ask the other party to upload it again"}
+	// ErrNotYours: a participant deleting a file another participant uploaded.
+	ErrNotYours = &Error{HTTPStatus: http.StatusForbidden, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "only the participant who uploaded a file, or an agent, can delete it", Advice: "ask them to delete it"}
+	// ErrFilesOff: the node's store keeps no files, or uploads are off.
+	ErrFilesOff = &Error{HTTPStatus: http.StatusNotImplemented, StatusCode: StatusError, Code: CodeNotAllowed,
+		Message: "file transfer is off on this server", Advice: "set upload-max-files above 0"}
 	// ErrNoNode: no chat node could serve the request (proxy).
 	ErrNoNode = &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeNoNode,
 		Message: "no chat node can serve this request now", Advice: "retry in a moment"}
@@ -125,6 +149,27 @@ func Missing(field string) *Error {
 func TooLarge(what string, limit int) *Error {
 	return &Error{HTTPStatus: http.StatusRequestEntityTooLarge, StatusCode: StatusError, Code: CodeTooLarge,
 		Message: fmt.Sprintf("%s is larger than %d bytes", what, limit), Advice: "send less"}
+}
+
+// TooManyFiles is an upload past the most files a chat takes; the advice
+// is the limit, as GMS clients show it.
+func TooManyFiles(limit int) *Error {
+	return &Error{HTTPStatus: http.StatusBadRequest, StatusCode: StatusError, Code: CodeTooManyFiles,
+		Message: fmt.Sprintf("a chat takes at most %d files", limit), Advice: fmt.Sprint(limit)}
+}
+
+// FilesTooLarge is an upload over a size limit (of one file, or of all the
+// files of a chat); the advice is the limit in bytes, as GMS clients show it.
+func FilesTooLarge(what string, limit int64) *Error {
+	return &Error{HTTPStatus: http.StatusBadRequest, StatusCode: StatusError, Code: CodeFilesTooLarge,
+		Message: fmt.Sprintf("%s is larger than %d bytes", what, limit), Advice: fmt.Sprint(limit)}
+}
+
+// FileTypeRefused is an upload of a type not allowed; types lists the
+// allowed extensions, colon separated, as the advice.
+func FileTypeRefused(why, types string) *Error {
+	return &Error{HTTPStatus: http.StatusBadRequest, StatusCode: StatusError, Code: CodeFileType,
+		Message: why, Advice: types}
 }
 
 // Unreadable is a request the server could not read: a body over maxBody

@@ -30,6 +30,18 @@ func (r *Request) Fingerprint(action string, participant int) string {
 		put(h, k)
 		put(h, r.UserData[k])
 	}
+	// Fields added later go in only when set, so requests without them keep
+	// the fingerprints they were stored with.
+	if r.PushURL != "" {
+		put(h, "pushUrl")
+		put(h, r.PushURL)
+	}
+	if r.File != nil {
+		sum := sha256.Sum256(r.File.Data)
+		put(h, "file")
+		put(h, r.File.Name)
+		put(h, string(sum[:]))
+	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 

@@ -33,10 +33,38 @@ type Request struct {
 	UserID, SecureKey, Alias string
 	// Message and MessageType are what send (and pushUrl, customNotice) sends.
 	Message, MessageType string
-	// TranscriptPosition is 0 when the request has none.
+	// PushURL is the URL a pushUrl sends, when given in a field of that name
+	// rather than in Message.
+	PushURL string
+	// TranscriptPosition is where the answer's messages start: 0 is none.
+	// With PositionGiven false and TranscriptPosition 0 the request named no
+	// position (Position).
 	TranscriptPosition int
+	// PositionGiven is true when the request named transcriptPosition, 0 included.
+	PositionGiven bool
 	// UserData holds userData[key] fields.
 	UserData map[string]string
+	// File is the file part of a multipart upload, nil without one.
+	File *FilePart
+}
+
+// FilePart is the file of a multipart upload.
+type FilePart struct {
+	// Name is the file name the client gave, without any folder.
+	Name string
+	// Type is the content type the client declared; chatha does not trust it.
+	Type string
+	// Data is the file's bytes.
+	Data []byte
+}
+
+// Position returns the transcript position the request asks its answer to
+// start at: the one it named (0: no messages), or def when it named none.
+func (r *Request) Position(def int) int {
+	if r.PositionGiven || r.TranscriptPosition > 0 {
+		return r.TranscriptPosition
+	}
+	return def
 }
 
 // Name returns the nickname, or else firstName and lastName.
@@ -55,21 +83,31 @@ func CheckService(name string) error {
 	return nil
 }
 
-// ReadRequest reads a chat API request: its form or JSON body, and its X-Request-Id.
+// ReadRequest reads a chat API request, and its X-Request-Id: a form, JSON
+// or multipart/form-data body, or for a GET the query string.
 func ReadRequest(ctx *fasthttp.RequestCtx, maxMessage int) (*Request, string, error) {
 	id := ctx.Request.Header.Peek("X-Request-Id")
 	if len(id) > maxRequestID {
 		return nil, "", TooLarge("X-Request-Id", maxRequestID)
 	}
+	if ctx.IsGet() || ctx.IsHead() {
+		req, err := ParseForm(ctx.URI().QueryString(), maxMessage)
+		return req, string(id), err
+	}
+	ct := ctx.Request.Header.ContentType()
+	if boundary, ok := MultipartBoundary(ct); ok {
+		req, err := ParseMultipart(ctx.PostBody(), boundary, maxMessage)
+		return req, string(id), err
+	}
 	parse := ParseForm
-	if IsJSON(ctx.Request.Header.ContentType()) {
+	if IsJSON(ct) {
 		parse = ParseJSON
 	}
 	req, err := parse(ctx.PostBody(), maxMessage)
 	return req, string(id), err
 }
 
-// Encode returns r as a form body: its fields that are set.
+// Encode returns r as a form body: its fields that are set (not File).
 func (r *Request) Encode() []byte {
 	var args fasthttp.Args
 	for _, key := range fields {
@@ -77,7 +115,7 @@ func (r *Request) Encode() []byte {
 			args.Add(key, v)
 		}
 	}
-	if r.TranscriptPosition > 0 {
+	if r.TranscriptPosition > 0 || r.PositionGiven {
 		args.Add("transcriptPosition", strconv.Itoa(r.TranscriptPosition))
 	}
 	for k, v := range r.UserData {
@@ -198,7 +236,7 @@ func (r *Request) set(key, v string, maxMessage int) error {
 		return r.setData(strings.TrimSuffix(name, "]"), v)
 	}
 	switch key {
-	case "message", "text":
+	case "message", "text", "pushUrl":
 		if len(v) > maxMessage {
 			return TooLarge("field "+key, maxMessage)
 		}
@@ -206,7 +244,7 @@ func (r *Request) set(key, v string, maxMessage int) error {
 		return r.setPosition(v)
 	}
 	if dst := r.field(key); dst != nil {
-		if key != "message" && key != "text" && len(v) > maxField {
+		if key != "message" && key != "text" && key != "pushUrl" && len(v) > maxField {
 			return TooLarge("field "+key, maxField)
 		}
 		*dst = v
@@ -220,7 +258,7 @@ func (r *Request) known(key string) bool {
 }
 
 // fields are the names of the text fields of a request.
-var fields = []string{"nickname", "firstName", "lastName", "subject", "emailAddress", "text", "userId", "secureKey", "alias", "message", "messageType"}
+var fields = []string{"nickname", "firstName", "lastName", "subject", "emailAddress", "text", "userId", "secureKey", "alias", "message", "messageType", "pushUrl"}
 
 func (r *Request) field(key string) *string {
 	switch key {
@@ -246,19 +284,23 @@ func (r *Request) field(key string) *string {
 		return &r.Message
 	case "messageType":
 		return &r.MessageType
+	case "pushUrl":
+		return &r.PushURL
 	}
 	return nil
 }
 
+// setPosition reads transcriptPosition: 0 asks for no messages (as GMS
+// clients send it), 1 or more for the messages from there; empty is none.
 func (r *Request) setPosition(v string) error {
 	if v == "" {
 		return nil
 	}
 	p, err := strconv.Atoi(v)
-	if err != nil || p < 1 || p > maxPosition {
-		return BadRequest("transcriptPosition must be a whole number from 1 to %d", maxPosition)
+	if err != nil || p < 0 || p > maxPosition {
+		return BadRequest("transcriptPosition must be a whole number from 0 to %d", maxPosition)
 	}
-	r.TranscriptPosition = p
+	r.TranscriptPosition, r.PositionGiven = p, true
 	return nil
 }
 

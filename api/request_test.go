@@ -89,6 +89,14 @@ func TestEncodeRoundTrip(t *testing.T) {
 	if err != nil || out.Nickname != in.Nickname || out.Text != in.Text || out.TranscriptPosition != 3 || out.UserData["order"] != "42" {
 		t.Fatalf("ParseForm(Encode()) = %+v, %v", out, err)
 	}
+	zero := &api.Request{PositionGiven: true, PushURL: "https://example.com/a?b=c"}
+	out, err = api.ParseForm(zero.Encode(), 100)
+	if err != nil || out.Position(1) != 0 || out.PushURL != zero.PushURL {
+		t.Fatalf("ParseForm(Encode()) of position 0 = %+v, %v", out, err)
+	}
+	if out, _ := api.ParseForm([]byte("secureKey=k"), 100); out.Position(1) != 1 || out.Position(0) != 0 {
+		t.Fatalf("a request without a position: Position(1) = %d", out.Position(1))
+	}
 }
 
 func TestIsJSON(t *testing.T) {

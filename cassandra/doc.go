@@ -5,16 +5,18 @@
 //
 // Data model: chats (one partition per chat: the session in static columns, one row per
 // record keyed by seq), claims (which chat a create request id made), transcripts (final
-// transcripts, no TTL). The cells of chats and claims carry a TTL so that chats nobody ends
-// clean themselves up.
+// transcripts, no TTL), files (one partition per chat: each file a header row and its bytes
+// in 256 KiB chunks). The cells of chats, claims and files carry a TTL so that chats nobody
+// ends clean themselves up.
 //
 // Expiry runs from a chat's last write. Every append sets the static last_write with the
 // TTL, and a chat whose last_write has expired is gone for Load and Append. Every other
 // cell of a chat is written with 1.5 times the TTL; an append that finds the chat's cells
 // written more than half a TTL ago (the static refreshed_at) first writes them all again,
-// as they are, with a fresh TTL (refresh). So a chat in use never loses a cell, an idle one
-// is gone one TTL after its last write, and its cells follow within half a TTL. A refresh
-// costs one write per record once per half TTL: nothing, amortised, at the default 24 h.
+// as they are, with a fresh TTL (refresh), its files included. So a chat in use never loses
+// a cell, an idle one is gone one TTL after its last write, and its cells follow within half
+// a TTL. A refresh costs one write per record (and per file chunk) once per half TTL:
+// nothing, amortised, at the default 24 h.
 //
 // Invariants:
 //   - Every write to a live chat is an LWT: a create is one conditional batch on the chat's

@@ -50,6 +50,25 @@ CREATE TABLE IF NOT EXISTS {{.Keyspace}}.claims (
 ) WITH default_time_to_live = {{.TTLSeconds}}
   AND gc_grace_seconds = {{.GCGrace}};
 
+-- Files participants upload to live chats: one partition per chat, each file a header row
+-- (chunk -1: size and chunk count) and its bytes in chunks of 256 KiB (chunk 0, 1, ...), so
+-- no cell is large. The header is written after the chunks, so a file whose upload failed
+-- is never read. Rows carry the chat's TTL rules: 1.5 times the TTL, written again when an
+-- append refreshes the chat's cells, so the files of a chat in use never expire; deleted
+-- with the chat when it ends. A chat's files are one partition: keep a chat's upload limit
+-- (upload-max-total-size) well under 100 MB.
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.files (
+  chat_id text,
+  file_id text,
+  chunk int,
+  data blob,
+  size bigint,
+  chunks int,
+  PRIMARY KEY ((chat_id), file_id, chunk)
+) WITH CLUSTERING ORDER BY (file_id ASC, chunk ASC)
+  AND default_time_to_live = {{.KeepSeconds}}
+  AND gc_grace_seconds = {{.GCGrace}};
+
 -- Final transcripts of ended chats, kept without expiry.
 CREATE TABLE IF NOT EXISTS {{.Keyspace}}.transcripts (
   chat_id text PRIMARY KEY,

@@ -42,14 +42,16 @@ func TestSchemaContents(t *testing.T) {
 		"default_time_to_live = 5400",
 		"gc_grace_seconds = 10800",
 		"CREATE TABLE IF NOT EXISTS ks1.transcripts",
+		"CREATE TABLE IF NOT EXISTS ks1.files",
+		"PRIMARY KEY ((chat_id), file_id, chunk)",
 	} {
 		if !strings.Contains(cql, want) {
 			t.Errorf("schema lacks %q", want)
 		}
 	}
 	sts := schemaStatements(cql)
-	if len(sts) != 4 {
-		t.Fatalf("schema splits into %d statements, want 4: %q", len(sts), sts)
+	if len(sts) != 5 {
+		t.Fatalf("schema splits into %d statements, want 5: %q", len(sts), sts)
 	}
 	for _, st := range sts {
 		if strings.Contains(st, "--") || strings.Contains(st, ";") {

@@ -127,7 +127,7 @@ func (s *Store) prepareSchema(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("cannot read the tables of keyspace %s: %w", ks, err)
 	}
-	for _, t := range []string{"chats", "claims", "transcripts"} {
+	for _, t := range []string{"chats", "claims", "transcripts", "files"} {
 		if !found[t] {
 			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, or with create=true; a keyspace of a version before the chats table needs the new schema)", ks, t)
 		}
@@ -218,8 +218,8 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) e
 // partition is one mutation, so this keeps each under a few hundred kilobytes.
 const refreshBatch = 200
 
-// refresh writes a live chat's records again as they are, and then its session cells
-// with refreshed_at now, all with a fresh TTL, so nothing of a chat in use expires.
+// refresh writes a live chat's records and files again as they are, and then its session
+// cells with refreshed_at now, all with a fresh TTL, so nothing of a chat in use expires.
 // Records are immutable: writing one again only moves its expiry. The session cells go
 // last, with an LWT that holds only while the chat is live, so a refresh cut short is
 // done again by the next append, and a chat that ended meanwhile stays ended. The records'
@@ -242,6 +242,9 @@ func (s *Store) refresh(ctx context.Context, chatID string) error {
 		if err != nil {
 			return fmt.Errorf("cannot refresh the records of chat %q: %w", chatID, err)
 		}
+	}
+	if err := s.refreshFiles(ctx, chatID); err != nil {
+		return err
 	}
 	err = s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
 		prev := map[string]any{}
@@ -357,9 +360,9 @@ func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 }
 
 // Delete implements chat.Finisher: it deletes the chat's session cells, so the chat is
-// gone for Load and Append. Its record rows stay until their TTL: they are the fence
-// that makes a stale owner's append collide (ErrSeqTaken) instead of landing in a chat
-// that has ended. A chat already gone is no error.
+// gone for Load and Append, and then its files. Its record rows stay until their TTL:
+// they are the fence that makes a stale owner's append collide (ErrSeqTaken) instead of
+// landing in a chat that has ended. A chat already gone is no error.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
 	err := s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
 		applied, err := s.session.Query(s.q.deleteSession, chatID).WithContext(ctx).MapScanCAS(map[string]any{})
@@ -367,6 +370,9 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 	})
 	if err != nil && !errors.Is(err, errNotApplied) {
 		return fmt.Errorf("cannot delete chat %q: %w", chatID, err)
+	}
+	if err := s.deleteFiles(ctx, chatID); err != nil {
+		return fmt.Errorf("cannot delete the files of chat %q: %w", chatID, err)
 	}
 	return nil
 }
@@ -436,13 +442,16 @@ type queries struct {
 	insertClaim                                          string
 	insertTranscript, selectTranscript                   string
 	selectTTL, probe                                     string
+	selectLive, insertChunk, insertHeader, selectFile    string
+	selectFiles, deleteFileHeader, deleteFile            string
+	deleteFiles                                          string
 }
 
 // newQueries returns the statements for keyspace ks and a TTL of ttl. "last_write > 0"
 // holds while last_write is set; last_write takes the coordinator's clock, as its value
 // matters only for being there.
 func newQueries(ks string, ttl time.Duration) queries {
-	t := ks + ".chats"
+	t, f := ks+".chats", ks+".files"
 	live := fmt.Sprint(" USING TTL ", int(ttl/time.Second))
 	keep := fmt.Sprint(" USING TTL ", keepSeconds(ttl))
 	return queries{
@@ -466,5 +475,14 @@ func newQueries(ks string, ttl time.Duration) queries {
 
 		selectTTL: "SELECT TTL(data) FROM " + t + " WHERE chat_id = ? AND seq = ?",
 		probe:     "SELECT chat_id FROM " + t + " WHERE chat_id = ? LIMIT 1",
+
+		selectLive:       "SELECT last_write FROM " + t + " WHERE chat_id = ? LIMIT 1",
+		insertChunk:      "INSERT INTO " + f + " (chat_id, file_id, chunk, data) VALUES (?, ?, ?, ?)" + keep,
+		insertHeader:     "INSERT INTO " + f + " (chat_id, file_id, chunk, size, chunks) VALUES (?, ?, ?, ?, ?)" + keep,
+		selectFile:       "SELECT chunk, data, size, chunks FROM " + f + " WHERE chat_id = ? AND file_id = ?",
+		selectFiles:      "SELECT file_id, chunk, data, size, chunks FROM " + f + " WHERE chat_id = ?",
+		deleteFileHeader: "DELETE FROM " + f + " WHERE chat_id = ? AND file_id = ? AND chunk = ?",
+		deleteFile:       "DELETE FROM " + f + " WHERE chat_id = ? AND file_id = ?",
+		deleteFiles:      "DELETE FROM " + f + " WHERE chat_id = ?",
 	}
 }

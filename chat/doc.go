@@ -1,6 +1,6 @@
 // Package chat is the chat domain, a leaf every other part builds on: what a
-// chat is (Session: participants, the transcript, the request ids it has
-// seen), what happens in it (Event, and Entry, the stored form of a change),
+// chat is (Session: participants, the transcript, its files, the request ids
+// it has seen), what happens in it (Event, and Entry, the stored form of a change),
 // how it is rebuilt from its stored log (Replay), the final transcript kept
 // after it ends, and the contract of the stores that keep it (Store, its small
 // interfaces and their sentinel errors).
@@ -8,9 +8,10 @@
 // Invariants:
 //   - A chat's log is dense: record Seq n+1 follows n, from 1. Replay refuses a
 //     gap, and exactly one append can take a Seq (the store's fencing).
-//   - Transcript indexes are dense and 1-based over the events clients see in
-//     the transcript; transient events (typing under the default policy) take
-//     none and are shown to each other participant once.
+//   - Transcript indexes are dense and 1-based over every event clients see,
+//     typing notices included: each visible event is a record of the log
+//     and takes the next index, so indexes survive a restore. The final
+//     transcript may leave some types out (Final), keeping the indexes.
 //   - Participant i has ID i: participants are only ever added at the end.
 //
 // The package starts no goroutines and holds no locks: a Session is not safe

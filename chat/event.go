@@ -9,8 +9,9 @@ import (
 // EventType is the kind of a transcript event.
 type EventType uint8
 
-// Event types. Those before EventDataUpdated are shown to clients; the others are
-// internal records that only change state.
+// Event types. Their numbers are stored: new ones go at the end. Visible
+// reports which are shown to clients; the others are internal records that
+// only change state.
 const (
 	EventParticipantJoined EventType = iota + 1
 	EventParticipantLeft
@@ -28,7 +29,21 @@ const (
 	// EventRestored records that a node took the chat over (internal); appending
 	// it fences the previous owner at once.
 	EventRestored
+	// EventFileUploaded shows a file a participant uploaded (its id, name,
+	// size and type in the event's UserData).
+	EventFileUploaded
+	// EventFileDeleted shows that a file was deleted.
+	EventFileDeleted
+	// EventFileDownloaded records one download of a file by a participant
+	// (internal): download attempts are counted through restores.
+	EventFileDownloaded
+	// EventReadReceipt records how far a participant has read the
+	// transcript (internal).
+	EventReadReceipt
 )
+
+// hidden are the event types clients never see.
+var hidden = [...]bool{EventDataUpdated: true, EventRestored: true, EventFileDownloaded: true, EventReadReceipt: true}
 
 var eventNames = [...]string{
 	EventParticipantJoined: "ParticipantJoined",
@@ -44,6 +59,10 @@ var eventNames = [...]string{
 	EventIdleClose:         "IdleClose",
 	EventDataUpdated:       "DataUpdated",
 	EventRestored:          "Restored",
+	EventFileUploaded:      "FileUploaded",
+	EventFileDeleted:       "FileDeleted",
+	EventFileDownloaded:    "FileDownloaded",
+	EventReadReceipt:       "ReadReceipt",
 }
 
 // String returns the API name of the type.
@@ -54,10 +73,25 @@ func (t EventType) String() string {
 	return fmt.Sprintf("EventType(%d)", uint8(t))
 }
 
-// Visible reports whether clients see events of this type.
-func (t EventType) Visible() bool { return t >= EventParticipantJoined && t < EventDataUpdated }
+// Visible reports whether clients see events of this type: every visible
+// event takes the next transcript index.
+func (t EventType) Visible() bool { return t.valid() && !hidden[t] }
 
-func (t EventType) valid() bool { return t >= EventParticipantJoined && t <= EventRestored }
+// Notice reports whether events of this type are notices, which
+// transcript-save-notices may leave out of the final transcript; typing
+// notices are Typing, not Notice.
+func (t EventType) Notice() bool {
+	switch t {
+	case EventNotice, EventCustomNotice, EventPushURL, EventIdleAlert:
+		return true
+	}
+	return false
+}
+
+// Typing reports whether events of this type are typing notices.
+func (t EventType) Typing() bool { return t == EventTypingStarted || t == EventTypingStopped }
+
+func (t EventType) valid() bool { return t >= EventParticipantJoined && t <= EventReadReceipt }
 
 // PartyType is the kind of a participant.
 type PartyType uint8
@@ -84,7 +118,7 @@ func (p PartyType) String() string {
 
 // Event is one event of a chat as held in memory.
 type Event struct {
-	// Index is the 1-based transcript position; 0 for transient and internal events.
+	// Index is the 1-based transcript position of a visible event.
 	Index int
 	// Type is what happened.
 	Type EventType
@@ -98,6 +132,8 @@ type Event struct {
 	Text string
 	// MessageType is the client's optional message subtype.
 	MessageType string
+	// UserData is what a file event says of its file.
+	UserData map[string]string
 	// Time is when the event happened.
 	Time time.Time
 }
@@ -121,7 +157,7 @@ type Party struct {
 type Entry struct {
 	// Type is what happened.
 	Type EventType `json:"t"`
-	// Index is the transcript position; 0 for transient and internal entries.
+	// Index is the transcript position of a visible entry; 0 for internal ones.
 	Index int `json:"i,omitempty"`
 	// From is the participant id of the author; 0 is the system.
 	From int `json:"f,omitempty"`
@@ -133,8 +169,12 @@ type Entry struct {
 	Time int64 `json:"ts"`
 	// Party is the participant a join adds.
 	Party *Party `json:"p,omitempty"`
-	// Data is the userData a DataUpdated entry sets.
+	// Data is the userData a DataUpdated entry sets, or what a file entry
+	// says of its file (FileKeys).
 	Data map[string]string `json:"d,omitempty"`
+	// Read is the transcript index a ReadReceipt entry says its author has
+	// read up to.
+	Read int `json:"r,omitempty"`
 	// End marks the entry that ends the chat.
 	End bool `json:"e,omitempty"`
 	// Node is the name of the node that wrote the entry.

@@ -3,9 +3,10 @@ package chat
 import "unicode/utf8"
 
 // messageFrame is the JSON of a Message without its strings and numbers
-// (encoding/json, every field present), plus the comma that separates it
-// from the next, plus room for three numbers of up to 20 characters.
-const messageFrame = len(`{"from":{"nickname":,"participantId":,"type":},"index":,"type":,"text":,"messageType":,"utcTime":},`) + 3*20
+// (encoding/json, every field present, userData empty), plus the comma that
+// separates it from the next, plus room for three numbers of up to 20
+// characters.
+const messageFrame = len(`{"from":{"nickname":,"participantId":,"type":},"index":,"type":,"text":,"messageType":,"utcTime":,"userData":{}},`) + 3*20
 
 // Page returns the first events of evs that fit in one answer: at most
 // maxEvents, and at most maxBytes of messages as JSON (EncodedSize). The
@@ -29,8 +30,12 @@ func Page(evs []Event, maxEvents, maxBytes int) []Event {
 // JSON, the separating comma included: exact for its strings, an upper bound
 // for its numbers.
 func (e *Event) EncodedSize() int {
-	return messageFrame + quotedLen(e.FromNick) + quotedLen(e.FromType.String()) + quotedLen(e.Type.String()) +
+	n := messageFrame + quotedLen(e.FromNick) + quotedLen(e.FromType.String()) + quotedLen(e.Type.String()) +
 		quotedLen(e.Text) + quotedLen(e.MessageType)
+	for k, v := range e.UserData {
+		n += quotedLen(k) + quotedLen(v) + len(`:,`)
+	}
+	return n
 }
 
 // EncodedSize returns the bytes of evs as Messages in JSON, at most

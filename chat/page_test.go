@@ -29,6 +29,8 @@ func TestEncodedSizeBoundsTheJSON(t *testing.T) {
 		{},
 		{Index: 1 << 40, Type: EventMessage, From: 1 << 30, FromNick: "Ann <3", FromType: PartyClient, Text: "hi \"there\"", MessageType: "t", Time: time.UnixMilli(1 << 50)},
 		{Index: 7, Type: EventParticipantJoined, From: 2, FromNick: "Bob", FromType: PartyAgent, Time: time.Now()},
+		{Index: 8, Type: EventFileUploaded, From: 2, FromNick: "Bob", FromType: PartyAgent, Time: time.Now(),
+			UserData: map[string]string{FileID: "0123456789abcdef", FileName: "<report>.pdf", FileSize: "1048576", FileType: "application/pdf"}},
 	}
 	for _, e := range evs {
 		b, err := json.Marshal(AppendMessages(nil, []Event{e})[0])

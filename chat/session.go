@@ -9,30 +9,21 @@ import (
 	"time"
 )
 
-// maxTransient bounds the transient events waiting for one participant.
-const maxTransient = 32
-
 // Participant is one party of a chat.
 type Participant struct {
 	Party
 	// Present is false once the participant left.
 	Present bool
 	// LastSeen is when the participant last sent a request.
-	LastSeen  time.Time
-	transient []Event // waiting to be shown to this participant once
+	LastSeen time.Time
+	// Read is the transcript index the participant said it has read up to
+	// (readReceipt); 0 before it said any.
+	Read int
 }
 
-// TakeTransient returns the transient events waiting for p and forgets them.
-func (p *Participant) TakeTransient() []Event {
-	evs := p.transient
-	p.transient = nil
-	return evs
-}
-
-// Session is a chat's state: participants, transcript and the request ids it
-// has seen. It changes only through Apply (and Show for transient notices),
-// so a live chat and one rebuilt by Replay are alike. It is not safe for
-// concurrent use.
+// Session is a chat's state: participants, transcript, files and the request
+// ids it has seen. It changes only through Apply, so a live chat and one
+// rebuilt by Replay are alike. It is not safe for concurrent use.
 type Session struct {
 	// ID is the chat id.
 	ID string
@@ -52,6 +43,8 @@ type Session struct {
 	seq         uint64            // last seq taken
 	writer      string            // node that took the last seq
 	reqs        map[string]string // request id -> fingerprint, of every stored change
+	uploads     map[string]string // request id -> the file it uploaded
+	files       []*File           // in upload order
 	lastMessage time.Time
 	idleAlerts  int
 	ended       bool
@@ -88,9 +81,12 @@ func Replay(row SessionRow, recs []Record) (*Session, error) {
 		if r.Seq != s.seq+1 {
 			return nil, fmt.Errorf("chat %s: record %d follows %d", row.ChatID, r.Seq, s.seq)
 		}
-		s.Apply(e, e.Index > 0)
+		s.Apply(e)
 		s.Taken(r.Seq, e.Node)
 		s.RememberRequest(r.RequestID, e.Print)
+		if e.Type == EventFileUploaded {
+			s.RememberUpload(r.RequestID, e.Data[FileID])
+		}
 	}
 	return s, nil
 }
@@ -110,11 +106,17 @@ func (s *Session) Participants() []*Participant { return s.parts }
 // NextID returns the id the next participant to join gets.
 func (s *Session) NextID() int { return len(s.parts) + 1 }
 
-// Authenticate returns the participant with userID if key is its secure key.
+// Authenticate returns the participant whose secure key is key, when userID
+// is "" or that participant's userId. The key alone identifies a
+// participant (userId is deprecated in GMS clients): keys are random, or
+// derived per chat, 160 bits each.
 func (s *Session) Authenticate(userID, key string) *Participant {
+	if key == "" {
+		return nil
+	}
 	h := sha256.Sum256([]byte(key))
 	for _, p := range s.parts {
-		if p.UserID == userID && subtle.ConstantTimeCompare(p.KeyHash, h[:]) == 1 {
+		if subtle.ConstantTimeCompare(p.KeyHash, h[:]) == 1 && (userID == "" || p.UserID == userID) {
 			return p
 		}
 	}
@@ -122,9 +124,9 @@ func (s *Session) Authenticate(userID, key string) *Participant {
 }
 
 // Apply changes the session by one entry; it is the replay step of a restore
-// and the last step of every live change. inTranscript says whether a visible
-// entry takes its transcript index, or is shown once to the others instead.
-func (s *Session) Apply(e Entry, inTranscript bool) {
+// and the last step of every live change. A visible entry joins the
+// transcript at its index.
+func (s *Session) Apply(e Entry) {
 	t := time.UnixMilli(e.Time).UTC()
 	switch e.Type {
 	case EventParticipantJoined:
@@ -145,12 +147,18 @@ func (s *Session) Apply(e Entry, inTranscript bool) {
 		s.lastMessage, s.idleAlerts = t, 0
 	case EventIdleAlert:
 		s.idleAlerts++
+	case EventReadReceipt:
+		if p := s.Participant(e.From); p != nil {
+			p.Read = max(p.Read, e.Read)
+		}
+	case EventFileUploaded, EventFileDeleted, EventFileDownloaded:
+		s.applyFile(e)
 	}
 	if e.End && !s.ended {
 		s.ended, s.endedAt = true, t
 	}
-	if e.Type.Visible() {
-		s.show(e, t, inTranscript)
+	if e.Type.Visible() && e.Index > 0 {
+		s.show(e, t)
 	}
 }
 
@@ -163,21 +171,16 @@ func (s *Session) join(e Entry, t time.Time) {
 	}
 }
 
-func (s *Session) show(e Entry, t time.Time, inTranscript bool) {
+func (s *Session) show(e Entry, t time.Time) {
 	ev := Event{Index: e.Index, Type: e.Type, From: e.From, Text: e.Text, MessageType: e.MType, Time: t, FromType: PartyExternal, FromNick: "system"}
 	if p := s.Participant(e.From); p != nil {
 		ev.FromNick, ev.FromType = p.Nick, p.Type
 	}
-	if inTranscript {
-		s.events = append(s.events, ev)
-		s.nextIndex = e.Index + 1
-		return
+	if e.Type == EventFileUploaded || e.Type == EventFileDeleted {
+		ev.UserData = e.Data
 	}
-	for _, p := range s.parts {
-		if p.Present && p.ID != e.From && len(p.transient) < maxTransient {
-			p.transient = append(p.transient, ev)
-		}
-	}
+	s.events = append(s.events, ev)
+	s.nextIndex = e.Index + 1
 }
 
 // Taken records that the chat's log now ends at seq, written by node.
@@ -189,8 +192,12 @@ func (s *Session) Seq() uint64 { return s.seq }
 // Writer returns the node that took the last seq.
 func (s *Session) Writer() string { return s.writer }
 
-// NextIndex returns the transcript index the next transcript event takes.
+// NextIndex returns the transcript index the next visible event takes.
 func (s *Session) NextIndex() int { return s.nextIndex }
+
+// UserData returns the chat's userData now: the create's, with every update
+// applied. The map is the session's: do not change it.
+func (s *Session) UserData() map[string]string { return s.userData }
 
 // Since returns the transcript events with Index >= pos.
 func (s *Session) Since(pos int) []Event {

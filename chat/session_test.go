@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func TestReplay(t *testing.T) {
 	if leave.End {
 		t.Fatal("the agent leaving ends the chat although the client is there")
 	}
-	s.Apply(leave, false)
+	s.Apply(leave)
 	if end := s.Leave(s.Participant(1)); !end.End {
 		t.Fatal("the last participant leaving does not end the chat")
 	}
@@ -68,17 +69,93 @@ func TestReplayRefusesGapsAndJunk(t *testing.T) {
 	}
 }
 
-func TestTransientShownOnceToOthers(t *testing.T) {
+// TestTypingTakesIndexes: typing notices are transcript events like any
+// other, each at its own index, and survive a replay at the same indexes.
+func TestTypingTakesIndexes(t *testing.T) {
+	agent := chat.Party{ID: 2, UserID: "u2", Nick: "Bob", Type: chat.PartyAgent}
+	row, recs := stored(t,
+		chat.Entry{Type: chat.EventParticipantJoined, Index: 1, From: 1},
+		chat.Entry{Type: chat.EventParticipantJoined, Index: 2, From: 2, Party: &agent},
+		chat.Entry{Type: chat.EventTypingStarted, Index: 3, From: 2},
+		chat.Entry{Type: chat.EventTypingStopped, Index: 4, From: 2},
+		chat.Entry{Type: chat.EventDataUpdated, From: 1, Data: map[string]string{"k": "v"}},
+		chat.Entry{Type: chat.EventTypingStarted, Index: 5, From: 2},
+	)
+	s, err := chat.Replay(row, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range s.Since(1) {
+		got = append(got, fmt.Sprintf("%d %s", e.Index, e.Type))
+	}
+	want := "1 ParticipantJoined,2 ParticipantJoined,3 TypingStarted,4 TypingStopped,5 TypingStarted"
+	if strings.Join(got, ",") != want || s.NextIndex() != 6 || s.UserData()["k"] != "v" {
+		t.Fatalf("transcript %v next %d data %v", got, s.NextIndex(), s.UserData())
+	}
+}
+
+// TestAuthenticateByKeyAlone: the secure key names its participant; a
+// userId, when given, must be that participant's.
+func TestAuthenticateByKeyAlone(t *testing.T) {
 	row, recs := stored(t, chat.Entry{Type: chat.EventParticipantJoined, Index: 1, From: 1})
 	s, _ := chat.Replay(row, recs)
-	s.Apply(chat.Entry{Type: chat.EventParticipantJoined, From: 2, Index: 2, Party: &chat.Party{ID: 2, Type: chat.PartyAgent}}, true)
-	s.Apply(chat.Entry{Type: chat.EventTypingStarted, From: 2}, false)
-	client, agent := s.Participant(1), s.Participant(2)
-	if got := client.TakeTransient(); len(got) != 1 || got[0].Type != chat.EventTypingStarted || len(client.TakeTransient()) != 0 {
-		t.Fatalf("client transient = %+v", got)
+	for _, tc := range []struct {
+		user, key string
+		ok        bool
+	}{
+		{"", "key", true}, {"u1", "key", true}, {"u2", "key", false}, {"", "", false}, {"u1", "", false}, {"", "other", false},
+	} {
+		if got := s.Authenticate(tc.user, tc.key) != nil; got != tc.ok {
+			t.Errorf("Authenticate(%q, %q) = %v, want %v", tc.user, tc.key, got, tc.ok)
+		}
 	}
-	if got := agent.TakeTransient(); len(got) != 0 {
-		t.Fatalf("the author got its own typing notice: %+v", got)
+}
+
+// TestFilesAndReadReceipts: file events build the chat's files, downloads
+// count per participant, a read receipt moves a participant's read position
+// forward only, and the final transcript keeps what it is told to at the
+// indexes clients saw.
+func TestFilesAndReadReceipts(t *testing.T) {
+	file := map[string]string{chat.FileID: "f1", chat.FileName: "a.png", chat.FileSize: "42", chat.FileType: "image/png"}
+	row, recs := stored(t,
+		chat.Entry{Type: chat.EventParticipantJoined, Index: 1, From: 1},
+		chat.Entry{Type: chat.EventTypingStarted, Index: 2, From: 1},
+		chat.Entry{Type: chat.EventFileUploaded, Index: 3, From: 1, Data: file},
+		chat.Entry{Type: chat.EventFileDownloaded, From: 1, Data: map[string]string{chat.FileID: "f1"}},
+		chat.Entry{Type: chat.EventFileDownloaded, From: 1, Data: map[string]string{chat.FileID: "f1"}},
+		chat.Entry{Type: chat.EventReadReceipt, From: 1, Read: 3},
+		chat.Entry{Type: chat.EventReadReceipt, From: 1, Read: 2},
+		chat.Entry{Type: chat.EventFileDeleted, Index: 4, From: 1, Data: map[string]string{chat.FileID: "f1", chat.FileName: "a.png"}},
+		chat.Entry{Type: chat.EventParticipantLeft, Index: 5, From: 1, End: true},
+	)
+	s, err := chat.Replay(row, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.File("f1")
+	switch {
+	case f == nil || f.Name != "a.png" || f.Size != 42 || f.Type != "image/png" || f.From != 1 || !f.Deleted:
+		t.Fatalf("file = %+v", f)
+	case f.Downloads(1) != 2 || f.Downloads(2) != 0:
+		t.Fatalf("downloads %d, %d", f.Downloads(1), f.Downloads(2))
+	case s.Participant(1).Read != 3:
+		t.Fatalf("read position %d, want 3", s.Participant(1).Read)
+	case s.Uploaded("rc") != "f1":
+		t.Fatalf("the upload's request id names file %q", s.Uploaded("rc"))
+	case s.Since(3)[0].UserData[chat.FileName] != "a.png":
+		t.Fatalf("the FileUploaded event lacks its file: %+v", s.Since(3)[0])
+	}
+	var final chat.Transcript
+	if err := json.Unmarshal(s.Final(func(t chat.EventType) bool { return !t.Typing() }), &final); err != nil {
+		t.Fatal(err)
+	}
+	var idx []int
+	for _, m := range final.Messages {
+		idx = append(idx, m.Index)
+	}
+	if fmt.Sprint(idx) != "[1 3 4 5]" || final.Participants[0].ReadPosition != 3 {
+		t.Fatalf("final transcript indexes %v, participants %+v", idx, final.Participants)
 	}
 }
 

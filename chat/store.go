@@ -15,6 +15,8 @@ var (
 	ErrChatExists = errors.New("chat already exists")
 	// ErrUnknownChat means the store holds no live chat with that id.
 	ErrUnknownChat = errors.New("unknown chat")
+	// ErrUnknownFile means a live chat has no file with that id.
+	ErrUnknownFile = errors.New("unknown file")
 )
 
 // SessionRow is what is fixed when a chat is created; it is written once.
@@ -84,7 +86,8 @@ type Finisher interface {
 	// SaveTranscript stores the final transcript of a chat, kept without
 	// expiry: the store's TTL never removes it.
 	SaveTranscript(ctx context.Context, chatID string, transcript []byte) error
-	// Delete removes a chat's live rows: Load fails with ErrUnknownChat after it.
+	// Delete removes a chat's live rows and its files: Load fails with
+	// ErrUnknownChat after it.
 	// A later Append of a seq the chat had must still fail (ErrSeqTaken or
 	// ErrUnknownChat), so a stale owner cannot append to an ended chat; a store
 	// may keep the records until their TTL for that.
@@ -97,6 +100,24 @@ type TranscriptReader interface {
 	Transcript(ctx context.Context, chatID string) ([]byte, error)
 }
 
+// Files keeps the files participants upload to a live chat, in the chat's
+// store, so a file uploaded through one node downloads from any other. A
+// chat's files live as long as its records: they expire with the chat, TTL
+// after its last write (never while it is in use), and Delete removes them.
+type Files interface {
+	// PutFile stores the bytes of file fileID of a live chat, whole or not
+	// at all: a PutFile that fails leaves nothing ReadFile returns. Putting
+	// an id again replaces its bytes. It fails with ErrUnknownChat when the
+	// chat has ended or expired.
+	PutFile(ctx context.Context, chatID, fileID string, data []byte) error
+	// ReadFile returns the bytes of a file of a live chat. It fails with
+	// ErrUnknownChat when the chat has ended or expired, and with
+	// ErrUnknownFile when the chat has no such file.
+	ReadFile(ctx context.Context, chatID, fileID string) ([]byte, error)
+	// DeleteFile removes a file of a chat; a file that is not there is no error.
+	DeleteFile(ctx context.Context, chatID, fileID string) error
+}
+
 // Store is everything a chat node needs from storage. Implementations must be
 // safe for concurrent use, and for use by several node processes at once.
 type Store interface {
@@ -106,6 +127,7 @@ type Store interface {
 	Loader
 	Finisher
 	TranscriptReader
+	Files
 	// Close releases the store's resources.
 	Close() error
 }

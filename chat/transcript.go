@@ -14,8 +14,9 @@ type Author struct {
 type Message struct {
 	// From is the author.
 	From Author `json:"from"`
-	// Index is the transcript position; 0 for a transient event.
-	Index int `json:"index"`
+	// Index is the transcript position; left out of a message outside the
+	// transcript (the answer to file/limits).
+	Index int `json:"index,omitempty"`
 	// Type is the event type's API name (ParticipantJoined, Message, ...).
 	Type string `json:"type"`
 	// Text is the message, notice text, URL or new nickname.
@@ -24,6 +25,9 @@ type Message struct {
 	MessageType string `json:"messageType,omitempty"`
 	// UTCTime is when it happened, in Unix milliseconds.
 	UTCTime int64 `json:"utcTime"`
+	// UserData is what a file event says of its file (FileID, FileName,
+	// FileSize, FileType), or the file limits of a file/limits answer.
+	UserData map[string]string `json:"userData,omitempty"`
 }
 
 // AppendMessages appends the public form of evs to out.
@@ -35,6 +39,7 @@ func AppendMessages(out []Message, evs []Event) []Message {
 		out = append(out, Message{
 			From:  Author{Nickname: e.FromNick, ParticipantID: e.From, Type: e.FromType.String()},
 			Index: e.Index, Type: e.Type.String(), Text: e.Text, MessageType: e.MessageType, UTCTime: e.Time.UnixMilli(),
+			UserData: e.UserData,
 		})
 	}
 	return out
@@ -57,19 +62,36 @@ type Transcript struct {
 	// EndedAt is when the chat ended, in Unix milliseconds.
 	EndedAt int64 `json:"endedAt"`
 	// Participants lists everyone who joined.
-	Participants []Author `json:"participants"`
-	// Messages is the whole transcript.
+	Participants []Reader `json:"participants"`
+	// Messages is the transcript: the events the final transcript keeps
+	// (Final), each at the index clients saw it at.
 	Messages []Message `json:"messages"`
 }
 
-// Final returns the encoded final transcript of the ended chat.
-func (s *Session) Final() []byte {
+// Reader is a participant as the final transcript lists it.
+type Reader struct {
+	Author
+	// ReadPosition is the index the participant said it had read up to
+	// (readReceipt); 0 if it said none.
+	ReadPosition int `json:"readPosition,omitempty"`
+}
+
+// Final returns the encoded final transcript of the ended chat: the events
+// of the types keep accepts, at the indexes clients saw them at (so the
+// indexes of a final transcript that leaves some out are not dense).
+func (s *Session) Final(keep func(EventType) bool) []byte {
+	kept := make([]Event, 0, len(s.events))
+	for _, e := range s.events {
+		if keep(e.Type) {
+			kept = append(kept, e)
+		}
+	}
 	t := Transcript{
 		ChatID: s.ID, Service: s.Service, Subject: s.Subject, Email: s.Email, UserData: s.userData,
-		CreatedAt: s.Created.UnixMilli(), EndedAt: s.endedAt.UnixMilli(), Messages: AppendMessages(nil, s.events),
+		CreatedAt: s.Created.UnixMilli(), EndedAt: s.endedAt.UnixMilli(), Messages: AppendMessages(nil, kept),
 	}
 	for _, p := range s.parts {
-		t.Participants = append(t.Participants, Author{Nickname: p.Nick, ParticipantID: p.ID, Type: p.Type.String()})
+		t.Participants = append(t.Participants, Reader{Author: Author{Nickname: p.Nick, ParticipantID: p.ID, Type: p.Type.String()}, ReadPosition: p.Read})
 	}
 	return mustEncode(t)
 }

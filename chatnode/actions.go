@@ -7,7 +7,9 @@ import (
 
 	"cmp"
 	"context"
+	"net/url"
 	"slices"
+	"strconv"
 )
 
 // actionFunc turns an authenticated participant's request into the events to
@@ -21,7 +23,8 @@ var actions = map[string]actionFunc{
 	"startTyping":    typingAction(chat.EventTypingStarted),
 	"stopTyping":     typingAction(chat.EventTypingStopped),
 	"disconnect":     disconnectAction,
-	"pushUrl":        textAction(chat.EventPushURL, "message"),
+	"pushUrl":        pushURLAction,
+	"readReceipt":    readReceiptAction,
 	"customNotice":   textAction(chat.EventCustomNotice, ""),
 	"updateNickname": nicknameAction,
 	"updateData":     dataAction,
@@ -47,6 +50,36 @@ func textAction(t chat.EventType, required string) actionFunc {
 		}
 		return []chat.Entry{{Type: t, From: p.ID, Text: req.Message, MType: req.MessageType}}, nil
 	}
+}
+
+// pushURLAction sends the URL of the pushUrl field, or of message as
+// earlier clients send it: an absolute http or https URL, so a client that
+// renders it as a link never runs it.
+func pushURLAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
+	u := cmp.Or(req.PushURL, req.Message)
+	if u == "" {
+		return nil, api.Missing("pushUrl")
+	}
+	if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return nil, api.BadRequest("pushUrl must be an absolute http or https URL")
+	}
+	return []chat.Entry{{Type: chat.EventPushURL, From: p.ID, Text: u, MType: req.MessageType}}, nil
+}
+
+// readReceiptAction records that the participant has read the transcript
+// up to the event before transcriptPosition (the position it would refresh
+// from next), as an internal record; a position it had passed already, or
+// one past the transcript's end, records nothing more. It is answered like
+// a refresh from transcriptPosition.
+func readReceiptAction(_ *Node, s *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
+	if req.TranscriptPosition < 1 {
+		return nil, api.Missing("transcriptPosition")
+	}
+	read := min(req.TranscriptPosition, s.NextIndex()) - 1
+	if read <= p.Read {
+		return nil, nil
+	}
+	return []chat.Entry{{Type: chat.EventReadReceipt, From: p.ID, Read: read}}, nil
 }
 
 func nicknameAction(_ *Node, _ *session, p *chat.Participant, req *api.Request) ([]chat.Entry, error) {
@@ -78,23 +111,34 @@ func (n *Node) act(ctx context.Context, id, action string, req *api.Request, req
 	var resp *api.Answer
 	err := n.withSession(ctx, id, participantAuth(req), func(s *session, p *chat.Participant) error {
 		p.LastSeen = n.now()
-		pos := req.TranscriptPosition
-		if action == "refresh" && pos == 0 {
-			pos = 1
+		if action == "refresh" {
+			resp = n.replyInFull(s, p, req.Position(1))
+			return nil
 		}
-		if action != "refresh" {
-			r := request{id: reqID}
-			if reqID != "" {
-				r.print = req.Fingerprint(action, p.ID)
-			}
-			if err := n.change(ctx, s, p, fn, req, r); err != nil {
-				return err
-			}
+		r := request{id: reqID}
+		if reqID != "" {
+			r.print = req.Fingerprint(fingerprintAction(action, req), p.ID)
 		}
-		resp = n.reply(s, p, pos)
+		if err := n.change(ctx, s, p, fn, req, r); err != nil {
+			return err
+		}
+		if action == "readReceipt" {
+			resp = n.replyInFull(s, p, req.Position(1))
+			return nil
+		}
+		resp = n.reply(s, p, req.Position(0))
 		return nil
 	})
 	return resp, err
+}
+
+// fingerprintAction names what an action asks for its fingerprint: a read
+// receipt's position is part of what it writes.
+func fingerprintAction(action string, req *api.Request) string {
+	if action == "readReceipt" {
+		return action + " " + strconv.Itoa(req.TranscriptPosition)
+	}
+	return action
 }
 
 // change carries out an action, unless its request was carried out before:
@@ -148,7 +192,7 @@ func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID
 		if err := n.commit(ctx, s, r, chat.Entry{Type: chat.EventParticipantJoined, From: party.ID, Party: &party}); err != nil {
 			return err
 		}
-		resp = n.reply(s, s.Participant(party.ID), max(req.TranscriptPosition, 1))
+		resp = n.replyInFull(s, s.Participant(party.ID), req.Position(1))
 		resp.SecureKey = key
 		return nil
 	})

@@ -1,6 +1,7 @@
 package chatnode
 
 import (
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/membership"
@@ -49,6 +50,18 @@ type Settings struct {
 	LimitForSessions int
 	// LimitsRestoreThreshold is limits-restore-threshold: a full node is active again below this percentage of the limit (default 80).
 	LimitsRestoreThreshold int
+	// UploadMaxFileSize is upload-max-file-size: the largest file a participant can upload, in bytes (default 10 MiB).
+	UploadMaxFileSize int64
+	// UploadMaxFiles is upload-max-files: the most files a chat holds at once (default 5; 0 turns file transfer off).
+	UploadMaxFiles int
+	// UploadMaxTotalSize is upload-max-total-size: the most bytes of files a chat holds at once (default 50 MiB).
+	UploadMaxTotalSize int64
+	// UploadFileTypes is upload-file-types: the file name extensions allowed, colon separated (default jpeg:jpg:png:gif:pdf:txt).
+	UploadFileTypes string
+	// UploadNeedAgent is upload-need-agent: files can be uploaded only while an agent is in the chat (default false).
+	UploadNeedAgent bool
+	// DownloadAttempts is download-attempts: how often each participant can download each file (default 5; 0 is no limit).
+	DownloadAttempts int
 }
 
 // DefaultSettings returns the documented defaults of the HA options.
@@ -67,6 +80,11 @@ func DefaultSettings() Settings {
 		InactivityClose:        45 * time.Second,
 		LimitForSessions:       1000,
 		LimitsRestoreThreshold: 80,
+		UploadMaxFileSize:      10 << 20, // a photo or a scanned document
+		UploadMaxFiles:         5,        // a chat is a conversation, not a file share
+		UploadMaxTotalSize:     50 << 20, // five files of the largest size; one Cassandra partition stays well under 100 MB
+		UploadFileTypes:        "jpeg:jpg:png:gif:pdf:txt",
+		DownloadAttempts:       5, // enough to open a file again; a link passed around stops working
 	}
 }
 
@@ -91,7 +109,7 @@ func (s Settings) Validate() error {
 	case s.LimitsRestoreThreshold < 1 || s.LimitsRestoreThreshold > 100:
 		return fmt.Errorf("limits-restore-threshold is %d, want 1 to 100", s.LimitsRestoreThreshold)
 	}
-	return nil
+	return s.validateFiles()
 }
 
 // Config configures a Node.
@@ -109,6 +127,9 @@ type Config struct {
 	ClusterToken string
 	// AgentToken guards the agent API; empty leaves it open.
 	AgentToken string
+	// CORS is which web pages on other origins may call the chat and agent
+	// APIs from a browser (cors-allowed-origins); nil allows none.
+	CORS *api.CORS
 	// CreateSecret is the key under which a create's secure key is derived
 	// from its request id, so that the create retried on any node answers the
 	// same key: every node of a cluster needs the same one. Empty: a random

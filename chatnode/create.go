@@ -74,7 +74,7 @@ func (n *Node) createNew(ctx context.Context, service string, req *api.Request, 
 	n.log.Info("chat created", "chat", s.ID, "service", service)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	resp := n.reply(s, s.Participant(1), max(req.TranscriptPosition, 1))
+	resp := n.replyInFull(s, s.Participant(1), req.Position(1))
 	resp.SecureKey = key
 	return resp, "", nil
 }
@@ -150,7 +150,7 @@ func (n *Node) createdBefore(ctx context.Context, id string, req *api.Request, r
 	var resp *api.Answer
 	err := n.withSession(ctx, id, creatorAuth(r, key), func(s *session, p *chat.Participant) error {
 		p.LastSeen = n.now()
-		resp = n.reply(s, p, max(req.TranscriptPosition, 1))
+		resp = n.replyInFull(s, p, req.Position(1))
 		resp.SecureKey = key
 		return nil
 	})

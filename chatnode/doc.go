@@ -1,7 +1,8 @@
 // Package chatnode is the chat node: it holds chats (chat.Session) in memory,
-// serves the chat HTTP API (GMS Chat API v2 shape) on fasthttp, and applies the
-// HA options: every change appended to the store before it is acknowledged,
-// restore from storage, purge, the KPI counters.
+// serves the chat HTTP API (GMS Chat API v2 shape, file transfer and CORS
+// included) on fasthttp, and applies the HA options: every change appended to
+// the store before it is acknowledged, restore from storage, purge, the KPI
+// counters.
 //
 // Invariants:
 //   - Every change to a live chat is an event appended to the store before it is
@@ -24,9 +25,16 @@
 //     it under the cluster's create secret (create.go).
 //   - limit-for-sessions holds under concurrent creates: each takes a slot
 //     before it writes, and gives it back if it fails.
-//   - Transcript indexes are dense and 1-based over the events clients see in the
-//     transcript. Typing notices not persisted under transcript-save-notices=major
-//     are transient: each other participant gets them once, outside the transcript.
+//   - Every event a client sees, typing notices included, is a record of the chat's
+//     log at the next transcript index, so indexes are dense, 1-based and the same
+//     after a restore on another node: a client that refreshes from nextPosition
+//     never misses or repeats an event. transcript-save-notices only decides what
+//     the final transcript keeps, at the same indexes. The one event that cannot be
+//     stored when it happens (the Notice of a failed save, transcript-auto-save=2)
+//     takes its index in memory and waits with the unsaved records for the next
+//     append.
+//   - A file's bytes are in the store before its FileUploaded event is appended,
+//     so an acknowledged upload is durable (files.go).
 //   - An answer carries one page of the transcript (Config.PageEvents and
 //     PageBytes; a single larger event alone), its nextPosition at the first
 //     event left out, so no answer grows with the chat.

@@ -2,6 +2,8 @@ package chatnode_test
 
 import (
 	"encoding/json"
+
+	"github.com/chatha/chatha/api"
 	"net/url"
 	"testing"
 
@@ -21,6 +23,15 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/genesys/2/chat/support", "application/x-www-form-urlencoded", "nickname=x&userData%5Bk%5D=v", "0123456789abcdef-create")
 	f.Add("POST", "/genesys/2/chat/support", "application/json", `{"nickname":"\ud800"}`, "0123456789abcdef-create")
 	f.Add("POST", "/agent/1/chat/"+c.id+"/join", "application/json", `{"nickname":"Bob"}`, "join-1")
+	upload, ctype, err := api.MultipartBody(&api.Request{SecureKey: c.key}, "a.png", "image/png", []byte("\x89PNG\r\n\x1a\nrest"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/file", ctype, string(upload), "up-1")
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/file/limits", ctype, string(upload), "")
+	f.Add("GET", "/genesys/2/chat/support/"+c.id+"/file/x/download?"+auth, "", "", "")
+	f.Add("POST", "/genesys/2/chat/support/"+c.id+"/file/x/delete", "multipart/form-data; boundary=zz", "--zz\r\n", "")
+	f.Add("OPTIONS", "/genesys/2/chat/support/", "", "", "")
 	f.Add("GET", "/v1/kpi", "", "", "")
 	f.Add("POST", "/v1/admin/purge/"+c.id, "", "", "")
 	f.Fuzz(func(t *testing.T, method, path, ctype, body, reqID string) {

@@ -4,6 +4,7 @@ import (
 	"github.com/chatha/chatha/api"
 
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -16,14 +17,16 @@ import (
 // errMethod answers a chat, agent or admin request with the wrong method.
 var errMethod = api.MethodNotAllowed("POST for chat actions and GET for reads")
 
-// Server returns a fasthttp server for the node's API with its body limit and
-// JSON error answers set.
+// Server returns a fasthttp server for the node's API with its body limits
+// and JSON error answers set: MaxBodySize for every request but an upload,
+// which may be MaxUploadBody.
 func (n *Node) Server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            n.Handler,
 		ErrorHandler:       n.errorHandler,
 		Name:               "chatha",
 		MaxRequestBodySize: n.cfg.MaxBodySize,
+		HeaderReceived:     n.bodyLimit,
 		ReadBufferSize:     n.cfg.MaxHeaderSize,
 		ReadTimeout:        30 * time.Second,
 		WriteTimeout:       30 * time.Second,
@@ -34,7 +37,19 @@ func (n *Node) Server() *fasthttp.Server {
 	}
 }
 
+// bodyLimit sets the body limit of an upload, once its headers are read.
+func (n *Node) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if api.IsUpload(h.Method(), h.RequestURI()) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: n.cfg.MaxUploadBody()}
+	}
+	return fasthttp.RequestConfig{}
+}
+
 func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	if api.IsUpload(ctx.Method(), ctx.Path()) && errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		api.WriteError(ctx, n.cfg.Name, api.FilesTooLarge("the file", n.cfg.Settings.UploadMaxFileSize))
+		return
+	}
 	api.WriteUnreadable(ctx, n.cfg.Name, err, n.cfg.MaxBodySize)
 }
 
@@ -48,8 +63,14 @@ func (n *Node) Handler(ctx *fasthttp.RequestCtx) {
 	var err error
 	switch {
 	case len(parts) >= 4 && parts[0] == "genesys" && parts[1] == "2" && parts[2] == "chat":
+		if n.crossOrigin(ctx) {
+			return
+		}
 		err = n.serveChat(ctx, parts[3:])
 	case len(parts) >= 2 && parts[0] == "agent" && parts[1] == "1":
+		if n.crossOrigin(ctx) {
+			return
+		}
 		err = n.serveAgent(ctx, parts[2:])
 	case len(parts) >= 2 && parts[0] == "v1":
 		err = n.serveOps(ctx, parts[1:])
@@ -63,24 +84,46 @@ func (n *Node) Handler(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serveChat handles /genesys/2/chat/{service}[/{chatId}/{action}].
+// crossOrigin applies the CORS policy (Config.CORS) to a chat or agent API
+// request; it reports whether the request was answered (a preflight, or a
+// refused origin).
+func (n *Node) crossOrigin(ctx *fasthttp.RequestCtx) bool {
+	origin, answered := n.cfg.CORS.Check(ctx)
+	n.cfg.CORS.Allow(ctx, origin)
+	return answered
+}
+
+// serveChat handles /genesys/2/chat/{service}[/{chatId}/{action}] and the
+// file routes under .../{chatId}/file. Everything is a POST; a download may
+// be a GET too.
 func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
-	if !ctx.IsPost() {
+	isFile := len(parts) >= 3 && parts[2] == "file"
+	download := isFile && len(parts) == 5 && parts[4] == "download"
+	if !ctx.IsPost() && !(download && ctx.IsGet()) {
 		return errMethod
 	}
 	if err := api.CheckService(parts[0]); err != nil {
 		return err
 	}
+	if len(ctx.PostBody()) > n.cfg.MaxBodySize && !(isFile && len(parts) == 3) {
+		return api.TooLarge("request body", n.cfg.MaxBodySize)
+	}
 	req, reqID, err := api.ReadRequest(ctx, n.cfg.MaxMessageSize)
 	if err != nil {
 		return err
 	}
-	c, cancel := context.WithTimeout(context.Background(), 2*n.cfg.StoreTimeout)
+	timeout := 2 * n.cfg.StoreTimeout
+	if isFile {
+		timeout = n.fileTimeout()
+	}
+	c, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	switch len(parts) {
-	case 1:
+	switch {
+	case len(parts) == 1:
 		return n.serveCreate(ctx, c, parts[0], req, reqID)
-	case 3:
+	case isFile:
+		return n.serveFile(ctx, c, parts[1], parts[3:], req, reqID)
+	case len(parts) == 3:
 		resp, err := n.act(c, parts[1], parts[2], req, reqID)
 		if err != nil {
 			return err

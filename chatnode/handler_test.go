@@ -5,6 +5,7 @@ import (
 	"github.com/chatha/chatha/chatnode"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -23,20 +24,29 @@ func TestChatFlow(t *testing.T) {
 	c.do(t, n, "updateData", "userData[order]", "43")
 	got := c.do(t, n, "refresh", "transcriptPosition", "1")
 	checkDense(t, got)
-	want := []string{"ParticipantJoined", "Message:hi", "Message:second", "PushUrl:https://example.com/help", "CustomNotice:note", "NicknameUpdated:Annie"}
+	want := []string{"ParticipantJoined", "Message:hi", "Message:second", "TypingStarted", "PushUrl:https://example.com/help", "CustomNotice:note", "NicknameUpdated:Annie"}
 	if !slices.Equal(texts(got), want) {
 		t.Fatalf("transcript = %v, want %v", texts(got), want)
 	}
-	if got.Messages[0].From.Nickname != "Ann Lee" || got.Messages[5].From.Nickname != "Annie" {
+	if got.Messages[0].From.Nickname != "Ann Lee" || got.Messages[6].From.Nickname != "Annie" {
 		t.Fatalf("nicknames: %+v", got.Messages)
 	}
+	if got.UserData["order"] != "43" || got.Monitored == nil || *got.Monitored {
+		t.Fatalf("refresh: userData %v monitored %v, want the chat's userData and false", got.UserData, got.Monitored)
+	}
 	from3 := c.do(t, n, "refresh", "transcriptPosition", "3")
-	if len(from3.Messages) != 4 || from3.Messages[0].Index != 3 || from3.NextPosition != 7 {
+	if len(from3.Messages) != 5 || from3.Messages[0].Index != 3 || from3.NextPosition != 8 {
 		t.Fatalf("refresh from 3: %v next %d", texts(from3), from3.NextPosition)
 	}
+	if none := c.do(t, n, "refresh", "transcriptPosition", "0"); len(none.Messages) != 0 || none.NextPosition != 8 {
+		t.Fatalf("refresh from 0: %v next %d, want no messages", texts(none), none.NextPosition)
+	}
 	end := c.do(t, n, "disconnect")
-	if !end.ChatEnded || end.StatusCode != api.StatusError {
-		t.Fatalf("disconnect: %+v", end)
+	if !end.ChatEnded || end.StatusCode != api.StatusOK || end.Status != 200 {
+		t.Fatalf("disconnect: %d %+v, want a normal end: statusCode 0 and chatEnded", end.Status, end)
+	}
+	if after := c.do(t, n, "refresh"); !after.ChatEnded || after.StatusCode != api.StatusOK {
+		t.Fatalf("refresh after the end: %+v", after)
 	}
 	if k := n.KPI(); k.SessionCreated != 1 || k.SessionClosed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 2 {
 		t.Fatalf("kpi = %+v", k)
@@ -56,12 +66,19 @@ func TestAgentJoinQueueAndTyping(t *testing.T) {
 	}
 	agent := handle{c.id, j.UserID, j.SecureKey}
 	agent.do(t, n, "startTyping")
+	agent.do(t, n, "stopTyping")
+	agent.do(t, n, "startTyping")
 	got := c.do(t, n, "refresh", "transcriptPosition", "3")
-	if !slices.Equal(texts(got), []string{"TypingStarted"}) || got.Messages[0].From.Type != "Agent" {
-		t.Fatalf("client sees %v, want the agent's transient typing once", texts(got))
+	if !slices.Equal(texts(got), []string{"TypingStarted", "TypingStopped", "TypingStarted"}) || got.Messages[0].From.Type != "Agent" {
+		t.Fatalf("client sees %v, want the agent's typing notices", texts(got))
 	}
-	if again := c.do(t, n, "refresh", "transcriptPosition", "3"); len(again.Messages) != 0 {
-		t.Fatalf("typing shown twice: %v", texts(again))
+	for i, m := range got.Messages {
+		if m.Index != 3+i {
+			t.Fatalf("typing notice %d has index %d, want %d", i, m.Index, 3+i)
+		}
+	}
+	if again := c.do(t, n, "refresh", "transcriptPosition", strconv.Itoa(got.NextPosition)); len(again.Messages) != 0 {
+		t.Fatalf("refresh from nextPosition repeats: %v", texts(again))
 	}
 	agent.send(t, n, "how can I help?")
 	agent.do(t, n, "disconnect")

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -49,20 +50,33 @@ func newNode(t testing.TB, name string, store chat.Store, edit ...func(*chatnode
 // call runs one request through the node's handler.
 func call(t testing.TB, n *chatnode.Node, method, path string, form url.Values, header ...string) *api.Reply {
 	t.Helper()
-	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI(path)
-	ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		ctx.Request.Header.Set(header[i], header[i+1])
-	}
-	ctx.Request.SetBodyString(form.Encode())
-	n.Handler(&ctx)
+	return callBody(t, n, method, path, "application/x-www-form-urlencoded", []byte(form.Encode()), header...)
+}
+
+// callBody runs one request with a body of content type ctype through the
+// node's handler; the answer must be a chat API answer.
+func callBody(t testing.TB, n *chatnode.Node, method, path, ctype string, body []byte, header ...string) *api.Reply {
+	t.Helper()
+	ctx := serve(n, method, path, ctype, body, header...)
 	r, err := api.DecodeReply(&ctx.Response)
 	if err != nil {
 		t.Fatalf("%s %s: %v: %q", method, path, err, ctx.Response.Body())
 	}
 	return r
+}
+
+// serve runs one request through the node's handler and returns it with its answer.
+func serve(n *chatnode.Node, method, path, ctype string, body []byte, header ...string) *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(path)
+	ctx.Request.Header.SetContentType(ctype)
+	for i := 0; i+1 < len(header); i += 2 {
+		ctx.Request.Header.Set(header[i], header[i+1])
+	}
+	ctx.Request.SetBody(body)
+	n.Handler(&ctx)
+	return &ctx
 }
 
 // handle is a client's handle on one chat.
@@ -131,4 +145,17 @@ func serveOn(t testing.TB, n *chatnode.Node) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown() })
 	return ln.Addr().String()
+}
+
+// pollFor polls cond until it holds; past a generous deadline it fails the
+// test, saying what it waited for.
+func pollFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

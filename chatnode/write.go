@@ -11,16 +11,18 @@ import (
 	"time"
 )
 
-// inTranscript reports whether events of type t take a transcript index
-// (otherwise they are transient or internal).
-func (n *Node) inTranscript(t chat.EventType) bool {
-	switch t {
-	case chat.EventTypingStarted, chat.EventTypingStopped:
+// finalKeeps reports whether the final transcript keeps events of type t
+// (transcript-save-notices): every event takes its index in the chat's log,
+// and the final transcript leaves typing out unless the option is all, and
+// notices too when it is none, keeping the indexes of what it keeps.
+func (n *Node) finalKeeps(t chat.EventType) bool {
+	switch {
+	case t.Typing():
 		return n.cfg.Settings.SaveNotices == NoticesAll
-	case chat.EventNotice, chat.EventCustomNotice, chat.EventPushURL, chat.EventIdleAlert:
+	case t.Notice():
 		return n.cfg.Settings.SaveNotices != NoticesNone
 	}
-	return t.Visible()
+	return true
 }
 
 // request is what a change is known by for retries: its X-Request-Id ("":
@@ -30,19 +32,21 @@ type request struct{ id, print string }
 // batch is a change prepared for storing: its events with indexes assigned and
 // the records to append.
 type batch struct {
-	evs     []chat.Entry
-	inT     []bool
-	recs    []chat.Record
-	seq     uint64 // the session's seq once stored
-	lasting bool   // some event is in the transcript or changes state: not transient
+	evs  []chat.Entry
+	recs []chat.Record
+	seq  uint64 // the session's seq once stored
 }
 
-// prepare assigns indexes and sequence numbers to evs without changing s.
-// The first lasting event carries the request's fingerprint, so the request
-// id and what it asked are stored together.
+// prepare assigns indexes and sequence numbers to evs without changing s:
+// every visible event takes the next transcript index (typing notices too),
+// and every event is a record, after the records still waiting to be stored
+// (transcript-save-on-error=continue). The first event carries the
+// request's fingerprint, so the request id and what it asked are stored
+// together.
 func (n *Node) prepare(s *session, r request, evs []chat.Entry) batch {
-	b := batch{evs: evs, inT: make([]bool, len(evs)), seq: s.Seq()}
-	if n.cfg.Settings.AutoSave.Appends() {
+	b := batch{evs: evs, seq: s.Seq()}
+	appends := n.cfg.Settings.AutoSave.Appends()
+	if appends {
 		b.recs = append(b.recs, s.pending...)
 	}
 	idx, now := s.NextIndex(), n.now().UnixMilli()
@@ -52,17 +56,13 @@ func (n *Node) prepare(s *session, r request, evs []chat.Entry) batch {
 			ev.Time = now
 		}
 		ev.Node = n.cfg.Name
-		if b.inT[i] = n.inTranscript(ev.Type); b.inT[i] {
+		if ev.Type.Visible() {
 			ev.Index, idx = idx, idx+1
 		}
-		if !b.inT[i] && ev.Type.Visible() {
-			continue // transient: shown once, never stored
-		}
-		if !b.lasting && r.id != "" {
+		if i == 0 && r.id != "" {
 			ev.Print = r.print
 		}
-		b.lasting = true
-		if n.cfg.Settings.AutoSave.Appends() {
+		if appends {
 			b.seq++
 			b.recs = append(b.recs, chat.Record{Seq: b.seq, RequestID: r.id, Data: ev.Encode()})
 		}
@@ -77,17 +77,34 @@ func (n *Node) commit(ctx context.Context, s *session, r request, evs ...chat.En
 		return api.ErrMoved
 	}
 	b := n.prepare(s, r, evs)
+	outcome := saved
 	if len(b.recs) > 0 {
-		if err := n.save(ctx, s, b); err != nil {
+		var err error
+		if outcome, err = n.save(ctx, s, b); err != nil {
 			return err
 		}
 	}
 	n.apply(s, b, r)
+	switch outcome {
+	case kept:
+		n.notifySave(s, "the transcript could not be saved; the chat goes on")
+	case savedAgain:
+		n.notifySave(s, "the transcript is being saved again")
+	}
 	return nil
 }
 
+// saveOutcome is how a save that the client may be told of went.
+type saveOutcome uint8
+
+const (
+	saved      saveOutcome = iota // stored
+	savedAgain                    // stored, after earlier saves had failed
+	kept                          // not stored, kept for the next append (transcript-save-on-error=continue)
+)
+
 // save appends b's records and handles a failure per the HA options.
-func (n *Node) save(ctx context.Context, s *session, b batch) error {
+func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, error) {
 	start := time.Now()
 	err := n.append(ctx, s.ID, b.recs)
 	n.kpi.saveSeconds.UpdateDuration(start)
@@ -97,50 +114,70 @@ func (n *Node) save(ctx context.Context, s *session, b batch) error {
 		n.kpi.saveOK.Inc()
 		if s.saveFailing {
 			s.saveFailing = false
-			n.notifySave(s, "the transcript is being saved again")
+			return savedAgain, nil
 		}
-		return nil
+		return saved, nil
 	case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
 		n.drop(s, err)
-		return api.ErrEnded
+		return saved, api.ErrEnded
 	case chat.IsLost(err):
 		n.kpi.fenced.Inc()
 		n.drop(s, err)
-		return api.ErrMoved
+		return saved, api.ErrMoved
 	}
 	n.kpi.saveFailed.Inc()
 	n.log.Warn("cannot save transcript", "chat", s.ID, "err", err)
 	if n.cfg.Settings.SaveOnError == OnErrorClose {
 		n.closeUnsaved(s)
-		return api.ErrSaveClosed
+		return saved, api.ErrSaveClosed
 	}
 	s.pending, s.saveFailing = b.recs, true
-	n.notifySave(s, "the transcript could not be saved; the chat goes on")
-	return nil
+	return kept, nil
 }
 
-// notifySave shows every participant a transient Notice under transcript-auto-save=2.
+// notifySave shows every participant a Notice of a failed or recovered
+// save, under transcript-auto-save=2. The notice of a recovery is appended
+// like any event; the notice of a failure cannot be stored now, so it takes
+// its index and seq in memory and waits with the records of the failed save
+// for the next append (keep).
 func (n *Node) notifySave(s *session, text string) {
-	if n.cfg.Settings.AutoSave.Notifies() {
-		s.Apply(chat.Entry{Type: chat.EventNotice, Text: text, Time: n.now().UnixMilli()}, false)
+	if !n.cfg.Settings.AutoSave.Notifies() {
+		return
 	}
+	notice := chat.Entry{Type: chat.EventNotice, Text: text}
+	if s.saveFailing {
+		n.keep(s, notice)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*n.cfg.StoreTimeout)
+	defer cancel()
+	n.commit(ctx, s, request{}, notice)
 }
 
-// apply changes s by b, and remembers the request of a lasting change: a
-// transient one (typing) is not stored, so a restore could not remember it
-// either.
+// keep applies evs to s without storing them: they take their indexes and
+// seqs now and join the records waiting for the next append.
+func (n *Node) keep(s *session, evs ...chat.Entry) {
+	b := n.prepare(s, request{}, evs)
+	s.pending = b.recs
+	n.apply(s, b, request{})
+}
+
+// apply changes s by b, and remembers the request and the file it uploaded.
 func (n *Node) apply(s *session, b batch, r request) {
 	wasEnded := s.Ended()
 	if len(b.recs) > 0 {
 		s.Taken(b.seq, n.cfg.Name)
 	}
-	for i := range b.evs {
-		s.Apply(b.evs[i], b.inT[i])
-		if b.evs[i].Type == chat.EventMessage {
+	for _, ev := range b.evs {
+		s.Apply(ev)
+		switch ev.Type {
+		case chat.EventMessage:
 			n.kpi.accepted.Inc()
+		case chat.EventFileUploaded:
+			s.RememberUpload(r.id, ev.Data[chat.FileID])
 		}
 	}
-	if b.lasting {
+	if len(b.evs) > 0 {
 		s.RememberRequest(r.id, r.print)
 	}
 	if s.Ended() && !wasEnded {
@@ -195,11 +232,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // closeUnsaved ends a chat whose transcript cannot be saved
-// (transcript-save-on-error=close), without a final save. The node keeps it,
-// ended, for EndedRetention, so every participant who asks is told it closed.
+// (transcript-save-on-error=close), without a final save: an abnormal end,
+// answered with statusCode 2. Its closing Notice takes the next index in
+// memory only. The node keeps the chat, ended, for EndedRetention, so every
+// participant who asks is told it closed.
 func (n *Node) closeUnsaved(s *session) {
 	n.kpi.closed.Inc()
-	s.Apply(chat.Entry{Type: chat.EventNotice, Text: "the chat was closed: its transcript could not be saved", Time: n.now().UnixMilli(), End: true}, false)
+	s.unsaved = true
+	s.Apply(chat.Entry{Type: chat.EventNotice, Index: s.NextIndex(), Text: "the chat was closed: its transcript could not be saved",
+		Time: n.now().UnixMilli(), End: true})
 	n.chats.ended(s)
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
@@ -209,7 +250,7 @@ func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
 	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
-	final := s.Final()
+	final := s.Final(n.finalKeeps)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -50,33 +50,27 @@ func TestWithChatNode(t *testing.T) {
 			t.Fatalf("event 3 = %+v", e)
 		}
 
-		// The agent's typing is transient: no index, delivered once.
+		// The agent's typing is an event like any other, at the next index.
 		callNode(t, node, "/genesys/2/chat/support/"+r.ChatID+"/startTyping", creds)
-		b.until("the agent's typing", func() bool {
-			for _, n := range b.notes {
-				for _, m := range n.Messages {
-					if m.Type == "TypingStarted" && m.Index == 0 {
-						return true
-					}
-				}
-			}
-			return false
-		})
+		b.untilIndex(4)
+		if e := b.event(4); e.Type != "TypingStarted" || e.From.Type != "Agent" {
+			t.Fatalf("event 4 = %+v, want the agent's typing", e)
+		}
 
 		if n := b.op("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "where is my order?"}); n.StatusCode != 0 {
 			t.Fatalf("sendMessage reply %+v", n)
 		}
-		b.untilIndex(4)
+		b.untilIndex(5)
 		if n := b.op("support", map[string]any{"operation": "updateNickname", "secureKey": r.SecureKey, "nickname": "Ann B."}); n.StatusCode != 0 {
 			t.Fatalf("updateNickname reply %+v", n)
 		}
-		b.untilIndex(5)
+		b.untilIndex(6)
 		end := b.op("support", map[string]any{"operation": "disconnect", "chatId": r.ChatID, "userId": r.UserID, "secureKey": r.SecureKey})
-		if end.ChatEnded == nil || !*end.ChatEnded {
-			t.Fatalf("disconnect reply %+v", end)
+		if end.ChatEnded == nil || !*end.ChatEnded || end.StatusCode != 0 {
+			t.Fatalf("disconnect reply %+v, want a normal end: statusCode 0, chatEnded", end)
 		}
 		last := b.lastIndex()
-		if last < 6 || b.event(last).Type != "ParticipantLeft" {
+		if last < 7 || b.event(last).Type != "ParticipantLeft" {
 			t.Fatalf("last event %+v, want the client leaving", b.event(last))
 		}
 		b.checkOnceInOrder(last)

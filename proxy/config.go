@@ -8,6 +8,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy/ring"
 )
@@ -39,8 +40,17 @@ type Config struct {
 	ProbeInterval time.Duration
 	// ProbeTimeout bounds one probe (default 500ms).
 	ProbeTimeout time.Duration
-	// MaxBodySize is the largest request body forwarded (default 64 KiB).
+	// MaxBodySize is the largest request body forwarded (default 64 KiB), but
+	// for an upload.
 	MaxBodySize int
+	// MaxUploadBody is the largest body of a file upload forwarded: the
+	// nodes' upload-max-file-size and room for the fields (default 10 MiB + 64 KiB).
+	MaxUploadBody int
+	// CORS is which web pages on other origins may call the chat and agent
+	// APIs from a browser (cors-allowed-origins); nil allows none. The proxy
+	// applies it itself: it answers preflights and refuses other origins
+	// without asking a node, and sends nodes no Origin.
+	CORS *api.CORS
 	// MaxResponseSize is the largest node answer passed on (default 64 MiB);
 	// a larger one fails its request with a 502, never the node.
 	MaxResponseSize int
@@ -75,7 +85,8 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		Attempts:       3,                      // the home, its successor, and one more
 		ProbeInterval:  time.Second,            // catches a node that gossips but cannot serve
 		ProbeTimeout:   500 * time.Millisecond,
-		MaxBodySize:    64 << 10, // the node's own limit
+		MaxBodySize:    64 << 10,                    // the node's own limit
+		MaxUploadBody:  10<<20 + api.UploadOverhead, // the node's default upload-max-file-size and its fields
 		// A node pages its answers at 1 MiB of events (one larger event goes
 		// alone), so 64 MiB is far above any answer of a healthy node.
 		MaxResponseSize: 64 << 20,
@@ -101,6 +112,8 @@ func (c Config) Validate() error {
 		return errors.New("proxy: ProbeInterval must not be negative and ProbeTimeout must be positive")
 	case c.MaxBodySize < 1024:
 		return errors.New("proxy: MaxBodySize must be at least 1024")
+	case c.MaxUploadBody < c.MaxBodySize:
+		return errors.New("proxy: MaxUploadBody must be at least MaxBodySize")
 	case c.MaxResponseSize < 1<<20:
 		return errors.New("proxy: MaxResponseSize must be at least 1 MiB")
 	case c.MaxHeaderSize < 4096:

@@ -24,6 +24,13 @@
 // carries an X-Request-Id (added when missing), so a retried write is never
 // appended twice.
 //
+// Browsers: the proxy applies the CORS policy (Config.CORS) to the chat and
+// agent APIs itself. It answers preflights and refuses a request from an
+// origin it does not allow before anything goes to a node, and sends nodes
+// no Origin. Every chat route, the file routes included, is routed by its
+// chat id; only an upload's body may be larger than MaxBodySize, up to
+// MaxUploadBody.
+//
 // Security: the agent API is checked against Config.AgentToken and the
 // proxy's admin endpoints against Config.ClusterToken before anything goes
 // to a node; the proxy's own calls to nodes carry its own tokens. With

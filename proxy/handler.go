@@ -19,12 +19,14 @@ import (
 )
 
 // Server returns a fasthttp server for the proxy with its body and header
-// limits set.
+// limits set: MaxBodySize for every request but an upload, which may be
+// MaxUploadBody.
 func (p *Proxy) Server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            p.Handler,
 		Name:               "chatha-proxy",
 		MaxRequestBodySize: p.cfg.MaxBodySize,
+		HeaderReceived:     p.bodyLimit,
 		ReadBufferSize:     p.cfg.MaxHeaderSize,
 		ReadTimeout:        30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
@@ -36,9 +38,21 @@ func (p *Proxy) Server() *fasthttp.Server {
 		SecureErrorLogMessage:        true, // no request contents in errors
 		Logger:                       api.ServerLog(p.log),
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
-			api.WriteUnreadable(ctx, "", err, p.cfg.MaxBodySize)
+			limit := p.cfg.MaxBodySize
+			if api.IsUpload(ctx.Method(), ctx.Path()) {
+				limit = p.cfg.MaxUploadBody
+			}
+			api.WriteUnreadable(ctx, "", err, limit)
 		},
 	}
+}
+
+// bodyLimit sets the body limit of an upload, once its headers are read.
+func (p *Proxy) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if api.IsUpload(h.Method(), h.RequestURI()) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: p.cfg.MaxUploadBody}
+	}
+	return fasthttp.RequestConfig{}
 }
 
 // Handler serves the chat API by forwarding, and the cluster API itself.
@@ -72,10 +86,28 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// crossOrigin applies the CORS policy to a chat or agent API request
+// before anything is forwarded: it answers a preflight and refuses an
+// origin not allowed itself, and takes the Origin off a request it lets
+// through, as the nodes need not see it. It returns the origin the answer's
+// CORS headers name ("" for none), and whether it answered.
+func (p *Proxy) crossOrigin(ctx *fasthttp.RequestCtx) (string, bool) {
+	origin, answered := p.cfg.CORS.Check(ctx)
+	if !answered && len(ctx.Request.Header.Peek("Origin")) > 0 {
+		ctx.Request.Header.Del("Origin")
+	}
+	return origin, answered
+}
+
 // serveAgent guards the whole agent API with the agent token, before
 // anything is forwarded: /agent/1/chat/{chatId}/... goes to the chat's node,
 // /agent/1/queue is merged here.
 func (p *Proxy) serveAgent(ctx *fasthttp.RequestCtx, path []byte) {
+	origin, answered := p.crossOrigin(ctx)
+	if answered {
+		return
+	}
+	defer p.cfg.CORS.Allow(ctx, origin)
 	switch {
 	case !api.Authorized(ctx, p.cfg.AgentToken):
 		api.WriteError(ctx, "", api.ErrUnauthorized)
@@ -138,8 +170,19 @@ func (p *Proxy) serveNode(ctx *fasthttp.RequestCtx, rest string) {
 	}
 }
 
-// serveChat routes /genesys/2/chat/{service}[/{chatId}/{action}].
+// serveChat routes /genesys/2/chat/{service}[/{chatId}/...]: a create (with
+// or without a trailing slash) to a node placement picks, anything else by
+// its chat id, file routes included.
 func (p *Proxy) serveChat(ctx *fasthttp.RequestCtx, rest []byte) {
+	origin, answered := p.crossOrigin(ctx)
+	if answered {
+		return
+	}
+	defer p.cfg.CORS.Allow(ctx, origin)
+	if len(ctx.Request.Body()) > p.cfg.MaxBodySize && !api.IsUpload(ctx.Method(), ctx.Path()) {
+		api.WriteError(ctx, "", api.TooLarge("request body", p.cfg.MaxBodySize))
+		return
+	}
 	_, afterService, found := bytes.Cut(rest, []byte("/"))
 	if !found || len(afterService) == 0 {
 		p.forward(ctx, target{create: true})

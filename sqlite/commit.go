@@ -162,7 +162,7 @@ func (s *Store) sweep() {
 	}
 }
 
-// sweepSome deletes up to limit expired chats with their records, and up to
+// sweepSome deletes up to limit expired chats with their records and files, and up to
 // limit expired claims; it reports whether it found that many of either.
 func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 	ids, err := expiredChats(tx, now, limit)
@@ -172,6 +172,9 @@ func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 	for _, id := range ids {
 		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, id); err != nil {
 			return false, fmt.Errorf("cannot delete the records of expired chat %s: %w", id, err)
+		}
+		if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, id); err != nil {
+			return false, fmt.Errorf("cannot delete the files of expired chat %s: %w", id, err)
 		}
 		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, id); err != nil {
 			return false, fmt.Errorf("cannot delete expired chat %s: %w", id, err)

@@ -26,9 +26,9 @@ func count(t *testing.T, db *sql.DB, q string, args ...any) int {
 	return n
 }
 
-// TestSweepDeletesExpiredChats: the sweep deletes the rows of chats idle past
-// the TTL, and expired claims, however many, and keeps what is live and
-// every final transcript.
+// TestSweepDeletesExpiredChats: the sweep deletes the rows and files of
+// chats idle past the TTL, and expired claims, however many, and keeps what
+// is live and every final transcript.
 func TestSweepDeletesExpiredChats(t *testing.T) {
 	cfg := testConfig(filepath.Join(t.TempDir(), "s.db"), time.Hour)
 	s, err := Open(cfg)
@@ -48,6 +48,11 @@ func TestSweepDeletesExpiredChats(t *testing.T) {
 		if _, err := s.Claim(testCtx(t), "req-"+id, id); err != nil {
 			t.Fatal(err)
 		}
+		if i%100 == 0 {
+			if err := s.PutFile(testCtx(t), id, "f", []byte("file")); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := s.SaveTranscript(testCtx(t), "old-0", []byte("final")); err != nil {
 		t.Fatal(err)
@@ -63,10 +68,15 @@ func TestSweepDeletesExpiredChats(t *testing.T) {
 	if err := s.Create(testCtx(t), row("live"), []chat.Record{{Seq: 1, Data: []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.PutFile(testCtx(t), "live", "f", []byte("file")); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	for count(t, s.r, `SELECT count(*) FROM events`) != 1 || count(t, s.r, `SELECT count(*) FROM claims`) != 0 {
+	for count(t, s.r, `SELECT count(*) FROM events`) != 1 || count(t, s.r, `SELECT count(*) FROM claims`) != 0 ||
+		count(t, s.r, `SELECT count(*) FROM files`) != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the sweep left %d records and %d claims", count(t, s.r, `SELECT count(*) FROM events`), count(t, s.r, `SELECT count(*) FROM claims`))
+			t.Fatalf("the sweep left %d records, %d claims and %d files", count(t, s.r, `SELECT count(*) FROM events`),
+				count(t, s.r, `SELECT count(*) FROM claims`), count(t, s.r, `SELECT count(*) FROM files`))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -35,8 +35,10 @@ var ErrClosed = errors.New("sqlite store is closed")
 
 // schema creates the tables. A chat's session row carries its expiry: its
 // last write plus the TTL, moved on by every append, so a chat in use never
-// expires; its records expire with it. Claims of create request ids expire
-// TTL after the create. Final transcripts never expire.
+// expires; its records and files expire with it. Claims of create request
+// ids expire TTL after the create. Final transcripts never expire. Files are
+// blobs in a rowid table of their own, which SQLite keeps in overflow pages
+// out of the way of the small rows.
 const schema = `
 CREATE TABLE IF NOT EXISTS sessions (
 	chat_id    TEXT PRIMARY KEY,
@@ -53,6 +55,12 @@ CREATE TABLE IF NOT EXISTS events (
 	data       BLOB NOT NULL,
 	PRIMARY KEY (chat_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (
+	chat_id TEXT NOT NULL,
+	file_id TEXT NOT NULL,
+	data    BLOB NOT NULL,
+	PRIMARY KEY (chat_id, file_id)
+);
 CREATE TABLE IF NOT EXISTS claims (
 	request_id TEXT PRIMARY KEY,
 	chat_id    TEXT NOT NULL,
@@ -340,6 +348,9 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
 			return fmt.Errorf("cannot delete the records of chat %s: %w", chatID, err)
+		}
+		if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, chatID); err != nil {
+			return fmt.Errorf("cannot delete the files of chat %s: %w", chatID, err)
 		}
 		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, chatID); err != nil {
 			return fmt.Errorf("cannot delete chat %s: %w", chatID, err)

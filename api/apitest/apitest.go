@@ -18,6 +18,13 @@ import (
 // too) and returns its answer, which must be a chat API answer.
 func Raw(t testing.TB, addr, req string) *api.Reply {
 	t.Helper()
+	r, _ := RawWithHeader(t, addr, req)
+	return r
+}
+
+// RawWithHeader is Raw that also returns the answer's header, as it came.
+func RawWithHeader(t testing.TB, addr, req string) (*api.Reply, string) {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +42,7 @@ func Raw(t testing.TB, addr, req string) *api.Reply {
 	if err != nil {
 		t.Fatalf("answer %d is not a chat API answer: %q", resp.StatusCode(), resp.Body())
 	}
-	return r
+	return r, resp.Header.String()
 }
 
 // Client returns a client of the node or proxy at addr (host:port or URL).

@@ -58,8 +58,8 @@ func auditChat(c *Chat, cfg Config) *Summary {
 	a.countOutcomes()
 	a.collectAnswers()
 	a.checkIncreasing()
-	a.checkDense()
 	a.checkIndexes()
+	a.checkDense()
 	a.checkRepeats()
 	a.checkLost()
 	a.checkOrder()
@@ -176,16 +176,29 @@ func disorder(an answer) string {
 	return ""
 }
 
+// leftOut are the event types a stored final transcript may leave out
+// (transcript-save-notices), keeping the indexes of the rest: typing
+// notices, and notices.
+var leftOut = map[string]bool{"TypingStarted": true, "TypingStopped": true, "Notice": true, "CustomNotice": true, "PushUrl": true, "IdleAlert": true}
+
 // checkDense reports a final transcript whose indexes are not 1, 2, 3, ...
+// once the events readers saw at the indexes it leaves out are counted: the
+// chat's log, as readers see it, is dense, and a stored final transcript may
+// leave out typing notices and notices only. It needs the consensus of
+// checkIndexes.
 func (a *audit) checkDense() {
 	if a.chat.Final == nil {
 		return
 	}
-	for i, e := range a.chat.Final.Events {
-		if e.Index != i+1 {
-			a.report(Divergent, "final transcript not dense from 1: index %d at position %d", e.Index, i+1)
-			return
+	next := 1
+	for _, e := range a.chat.Final.Events {
+		for ; next < e.Index; next++ {
+			if s, ok := a.byIndex[next]; !ok || !leftOut[s.ev.Type] {
+				a.report(Divergent, "final transcript not dense from 1: index %d missing before %d, and no reader saw an event there it may leave out", next, e.Index)
+				return
+			}
 		}
+		next = max(next, e.Index+1)
 	}
 }
 

@@ -115,6 +115,12 @@ func TestViolationsCaught(t *testing.T) {
 		chat: Chat{ID: "x", Final: final(joined(1, c), joined(2, a), left(4, a))},
 		want: map[Violation]int{Divergent: 1},
 	}, {
+		name: "final transcript leaving out a join a reader saw",
+		chat: Chat{ID: "x",
+			Ops:   []Op{refreshOp(c, 1, 10, 20, joined(1, c), joined(2, a))},
+			Final: final(joined(1, c), left(3, a))},
+		want: map[Violation]int{Divergent: 1},
+	}, {
 		name: "final transcript not starting at 1",
 		chat: Chat{ID: "x", Final: final(joined(2, c), joined(3, a))},
 		want: map[Violation]int{Divergent: 1},
@@ -161,6 +167,20 @@ func TestViolationsCaught(t *testing.T) {
 
 // TestAmbiguousSendsLegal checks histories that are fine although a send had
 // no clear answer: it took effect, or it did not, or its retry did.
+// TestFinalTranscriptMayLeaveOutTyping: a stored final transcript may leave
+// out the typing notices readers saw, keeping the indexes of the rest
+// (transcript-save-notices=major): the log as readers see it is dense.
+func TestFinalTranscriptMayLeaveOutTyping(t *testing.T) {
+	c, a := "client", "agent"
+	s := mustCheck(t, history(Chat{ID: "x",
+		Ops:   []Op{refreshOp(c, 1, 10, 20, joined(1, c), joined(2, a), typingAt(3, a))},
+		Final: final(joined(1, c), joined(2, a), left(4, a))}))
+	wantCounts(t, s, nil)
+	if !s.OK() {
+		t.Fatalf("a final transcript without the typing readers saw failed: %v\n%s", s.Err(), s)
+	}
+}
+
 func TestAmbiguousSendsLegal(t *testing.T) {
 	c, a := "client", "agent"
 	tests := []struct {

@@ -48,6 +48,10 @@ func typing(who string) Event {
 	return Event{Type: "TypingStarted", From: who}
 }
 
+func typingAt(idx int, who string) Event {
+	return Event{Index: idx, Type: "TypingStarted", From: who}
+}
+
 func final(evs ...Event) *Transcript { return &Transcript{Events: evs} }
 
 func history(chats ...Chat) *History { return &History{Seed: 7, Chats: chats} }

@@ -52,8 +52,9 @@ type Chat struct {
 	Final *Transcript `json:"final,omitempty"`
 }
 
-// Transcript is a chat's final transcript: the stored final transcript, or
-// a last full refresh from position 1 after the run.
+// Transcript is a chat's final transcript: the stored final transcript
+// (which may leave out typing notices and notices, at their indexes), or a
+// last full refresh from position 1 after the run.
 type Transcript struct {
 	// At is when it was read, in nanoseconds from the run's origin; 0 means
 	// after every call of the chat.
@@ -96,8 +97,8 @@ type Op struct {
 
 // Event is one event of an answer or of a transcript.
 type Event struct {
-	// Index is the event's transcript index (1-based); 0 for a transient
-	// event outside the transcript (a typing notice that is not stored).
+	// Index is the event's transcript index (1-based); 0 for an event
+	// outside the transcript.
 	Index int `json:"index"`
 	// Type is the event type ("Message", "ParticipantJoined", ...).
 	Type string `json:"type"`

@@ -48,6 +48,8 @@ func Run(t *testing.T, open Opener) {
 		{"LoadUnknown", testLoadUnknown},
 		{"TranscriptAndDelete", testTranscriptAndDelete},
 		{"TTLOnIntermediateRows", testTTL},
+		{"Files", testFiles},
+		{"FilesGoWithTheChat", testFilesGoWithTheChat},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -330,10 +332,12 @@ func testTTL(t *testing.T, s chat.Store) {
 }
 
 // testInUseNeverExpires writes to a chat every second for three TTLs: every
-// record stays and the chat loads whole, though its first records are much
-// older than the TTL.
+// record and file stays and the chat loads whole, though its first records
+// and its file are much older than the TTL.
 func testInUseNeverExpires(t *testing.T, s chat.Store) {
 	id := create(t, s, 1)
+	file := content(t, 300<<10)
+	putFile(t, s, id, "f", file)
 	start, seq := time.Now(), uint64(1)
 	for time.Since(start) < 3*ShortTTL {
 		sleep(t, time.Second)
@@ -347,12 +351,15 @@ func testInUseNeverExpires(t *testing.T, s chat.Store) {
 	if string(rs[0].Data) != "event 1 c" || string(rs[seq-1].Data) != fmt.Sprintf("event %d live", seq) {
 		t.Fatalf("records changed: first %q, last %q", rs[0].Data, rs[seq-1].Data)
 	}
+	checkFile(t, s, id, "f", file)
 }
 
 // testIdleExpires: a chat last written longer ago than the TTL is gone, for
-// Load and Append; one last written less long ago is kept, however old.
+// Load, Append and its files; one last written less long ago is kept,
+// however old.
 func testIdleExpires(t *testing.T, s chat.Store) {
 	id := create(t, s, 2)
+	putFile(t, s, id, "f", []byte("kept while the chat is"))
 	sleep(t, ShortTTL*2/3)
 	if err := s.Append(ctx(t), id, recs(3, 3, "a")); err != nil {
 		t.Fatalf("append: %v", err)
@@ -362,6 +369,7 @@ func testIdleExpires(t *testing.T, s chat.Store) {
 	if _, rs := mustLoad(t, s, id); len(rs) != 3 {
 		t.Fatalf("a chat written %v ago lost records: %d left", time.Since(written), len(rs))
 	}
+	checkFile(t, s, id, "f", []byte("kept while the chat is"))
 	// Gone once idle for the TTL: at once in SQLite, within a second (Cassandra's
 	// TTL granularity) in Cassandra.
 	deadline := written.Add(ShortTTL + 2*time.Second)
@@ -384,6 +392,9 @@ func testIdleExpires(t *testing.T, s chat.Store) {
 	err := s.Append(ctx(t), id, recs(4, 4, "late"))
 	if !errors.Is(err, chat.ErrUnknownChat) && !errors.Is(err, chat.ErrSeqTaken) {
 		t.Fatalf("append to an expired chat: err = %v, want ErrUnknownChat", err)
+	}
+	if _, err := s.ReadFile(ctx(t), id, "f"); !errors.Is(err, chat.ErrUnknownChat) {
+		t.Fatalf("ReadFile of an expired chat: err = %v, want ErrUnknownChat", err)
 	}
 }
 

@@ -89,7 +89,7 @@ func (d *demo) start(host string, port, nodes int) error {
 			return err
 		}
 		args := []string{"node", "--name", "node-" + strconv.Itoa(i), "--api", net.JoinHostPort(host, strconv.Itoa(port+i)),
-			"--gossip", gossip, "--store", store}
+			"--gossip", gossip, "--store", store, "--cors-allowed-origins", "*"}
 		if seed != "" {
 			args = append(args, "--join", seed)
 		}
@@ -104,8 +104,10 @@ func (d *demo) start(host string, port, nodes int) error {
 	if err != nil {
 		return err
 	}
+	// Any web page may use the demo's chat API from a browser, so a widget
+	// served from anywhere on this machine can try it.
 	return d.spawn("proxy", []string{"proxy", "--name", "proxy", "--api", net.JoinHostPort(host, strconv.Itoa(port)),
-		"--gossip", gossip, "--join", seed}, net.JoinHostPort(host, strconv.Itoa(port)))
+		"--gossip", gossip, "--join", seed, "--cors-allowed-origins", "*"}, net.JoinHostPort(host, strconv.Itoa(port)))
 }
 
 func freePort(host string) (string, error) {
@@ -173,7 +175,8 @@ chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
 Kill a node with kill -9 PID and keep chatting through the proxy: the chat moves
 to another node and carries on. Ctrl-C stops the cluster.
 
-The demo runs without tokens, gossip key or TLS, for this machine only; the
+The demo runs without tokens, gossip key or TLS, and takes browser requests
+from every origin (a chat widget on any page), for this machine only; the
 README's Security section shows a secure setup.
 `, nodes, d.dir, addr, addr, addr)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
@@ -38,6 +39,8 @@ type common struct {
 	tlsCert, tlsKey                 string
 	tlsCA                           string
 	tlsClientCert, tlsClientKey     string
+	corsOrigins                     string
+	cors                            *api.CORS // corsOrigins, checked by validate
 	logFormat                       string
 	pinned                          map[string]string // gossip key flags given on the command line
 }
@@ -57,6 +60,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM CA `file`: every call to a node is https and its certificate must be signed by this CA")
 	fs.StringVar(&c.tlsClientCert, "tls-client-cert", "", "PEM certificate `file` presented to nodes for mutual TLS (default --tls-cert)")
 	fs.StringVar(&c.tlsClientKey, "tls-client-key", "", "PEM key `file` of --tls-client-cert (default --tls-key)")
+	fs.StringVar(&c.corsOrigins, "cors-allowed-origins", "", "web page `origins` (scheme://host[:port], comma separated, or * for any) whose browsers may call the chat API; empty: none")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 }
 
@@ -77,6 +81,11 @@ func (c *common) validate() error {
 			return fmt.Errorf("--gossip %q: %w", c.gossip, err)
 		}
 	}
+	cors, err := api.ParseCORS(c.corsOrigins)
+	if err != nil {
+		return fmt.Errorf("--%w", err)
+	}
+	c.cors = cors
 	return c.checkSecurity()
 }
 
@@ -115,6 +124,12 @@ func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	fs.DurationVar(&s.InactivityClose, "inactivity-control-timeout-close", s.InactivityClose, "idle time after the last alert before the chat closes")
 	fs.IntVar(&s.LimitForSessions, "limit-for-sessions", s.LimitForSessions, "live chats at which the node reports full")
 	fs.IntVar(&s.LimitsRestoreThreshold, "limits-restore-threshold", s.LimitsRestoreThreshold, "percent of the limit below which a full node is active again")
+	fs.Int64Var(&s.UploadMaxFileSize, "upload-max-file-size", s.UploadMaxFileSize, "largest file a participant can upload, in bytes")
+	fs.IntVar(&s.UploadMaxFiles, "upload-max-files", s.UploadMaxFiles, "most files a chat holds (0: no file transfer)")
+	fs.Int64Var(&s.UploadMaxTotalSize, "upload-max-total-size", s.UploadMaxTotalSize, "most bytes of files a chat holds")
+	fs.StringVar(&s.UploadFileTypes, "upload-file-types", s.UploadFileTypes, "file name extensions allowed, colon separated")
+	fs.BoolVar(&s.UploadNeedAgent, "upload-need-agent", s.UploadNeedAgent, "files can be uploaded only while an agent is in the chat")
+	fs.IntVar(&s.DownloadAttempts, "download-attempts", s.DownloadAttempts, "how often each participant can download each file (0: no limit)")
 }
 
 // nodeFlagSet returns the flag set of "chatha node" and what it fills.
@@ -169,7 +184,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg.ClusterToken, cfg.AgentToken = f.clusterToken, f.agentToken
+	cfg.ClusterToken, cfg.AgentToken, cfg.CORS = f.clusterToken, f.agentToken, f.cors
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
 	cfg.CreateSecret = secret
 	if source == "" { // an open setup, which the gossip warning already names

@@ -13,7 +13,9 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy"
 	"github.com/chatha/chatha/telemetry"
@@ -22,6 +24,7 @@ import (
 // proxyFlags are the flags only "chatha proxy" has.
 type proxyFlags struct {
 	brokenFor, requestTimeout time.Duration
+	uploadMaxFileSize         int64
 }
 
 // registerProxyFlags binds the flags only "chatha proxy" has.
@@ -30,7 +33,19 @@ func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
 	f := &proxyFlags{}
 	fs.DurationVar(&f.brokenFor, "broken-for", def.BrokenFor, "how long a failing node is avoided")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	fs.Int64Var(&f.uploadMaxFileSize, "upload-max-file-size", chatnode.DefaultSettings().UploadMaxFileSize,
+		"largest file forwarded in an upload, in bytes: the nodes' upload-max-file-size")
 	return f
+}
+
+// uploadBody returns the largest upload body the proxy forwards for files
+// of up to max bytes: the file and room for its fields, as a node takes it.
+func uploadBody(max int64) (int, error) {
+	n, ok := api.UploadBody(max)
+	if max < 1 || !ok {
+		return 0, fmt.Errorf("--upload-max-file-size is %d, want 1 to %d", max, api.MaxUploadBody-api.UploadOverhead)
+	}
+	return n, nil
 }
 
 // proxyFlagSet returns the flag set of "chatha proxy" and what it fills.
@@ -53,6 +68,10 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.gossip == "" {
 		return usageError{errors.New("--gossip is required")}
+	}
+	uploadLimit, err := uploadBody(own.uploadMaxFileSize)
+	if err != nil {
+		return usageError{err}
 	}
 	serverTLS, clientTLS, err := f.proxyTLS()
 	if err != nil {
@@ -77,6 +96,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	cfg.Metrics, cfg.Probes = set, member.Probes
 	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
 	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, own.brokenFor, own.requestTimeout
+	cfg.CORS, cfg.MaxUploadBody = f.cors, uploadLimit
 	p, err := proxy.New(cfg)
 	if err != nil {
 		member.Shutdown()

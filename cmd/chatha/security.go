@@ -157,4 +157,7 @@ func (c *common) warnOpen(log *slog.Logger, clientCerts bool) {
 	if c.gossip != "" && c.gossipKey == "" {
 		log.Warn("gossip accepts unauthenticated members: no --gossip-key", "gossip", c.gossip)
 	}
+	if c.cors.Open() {
+		log.Warn("the chat API takes browser requests from every origin: --cors-allowed-origins is *", "api", c.api)
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/chatha/chatha/api"
 )
 
 // TestSecurityFlagCombinations: tokens need a gossip key when the member
@@ -38,6 +40,10 @@ func TestSecurityFlagCombinations(t *testing.T) {
 		{"client auth without CA", base(func(f *nodeFlags) { f.gossip, f.tlsCert, f.tlsKey, f.tlsClientAuth = "", "c", "k", clientAuthRequire }), "needs --tls-cert, --tls-key and --tls-ca"},
 		{"client auth", base(func(f *nodeFlags) { f.tlsCert, f.tlsKey, f.tlsCA, f.tlsClientAuth = "c", "k", "ca", clientAuthRequire }), ""},
 		{"bad client auth", base(func(f *nodeFlags) { f.tlsClientAuth = "maybe" }), "want none or require"},
+		{"allowed origins", base(func(f *nodeFlags) { f.corsOrigins = "https://shop.example.com, http://127.0.0.1:3000" }), ""},
+		{"every origin", base(func(f *nodeFlags) { f.corsOrigins = "*" }), ""},
+		{"an origin with a path", base(func(f *nodeFlags) { f.corsOrigins = "https://shop.example.com/chat" }), "--cors-allowed-origins"},
+		{"every origin and more", base(func(f *nodeFlags) { f.corsOrigins = "*,https://a.example" }), "give it alone"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,8 +62,16 @@ func TestSecurityFlagCombinations(t *testing.T) {
 	}
 }
 
+func openCORS(t *testing.T) *api.CORS {
+	c, err := api.ParseCORS("*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestWarnOpen: one warning line per listener that takes unauthenticated
-// requests, and none when each is guarded.
+// requests, and for a chat API open to every origin; none when each is guarded.
 func TestWarnOpen(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -70,6 +84,7 @@ func TestWarnOpen(t *testing.T) {
 		{"no gossip", common{clusterToken: "t", agentToken: "u"}, false, nil},
 		{"client certificates", common{gossip: "g", gossipKey: "k"}, true, nil},
 		{"agent API open", common{gossip: "g", clusterToken: "t", gossipKey: "k"}, false, []string{"agent API"}},
+		{"every origin", common{clusterToken: "t", agentToken: "u", cors: openCORS(t)}, false, []string{"every origin"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
