@@ -127,7 +127,7 @@ func (p *Proxy) pickAmong(t *table, to target, reqID string, tr *tried, avoid fu
 		tag = 0
 	}
 	home, _ := t.homes.Lookup(tag)
-	name, _, ok := ring.Route(to.chatID, home, t.alive, avoid)
+	name, _, ok := ring.Route(to.chatID, home, t.heirs.Of(home.ID()), t.alive, avoid)
 	if !ok || avoid(name) {
 		return nil
 	}

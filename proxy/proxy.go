@@ -42,7 +42,7 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), broken: newBrokenSet(), stop: make(chan struct{})}
 	p.clients = &clients{byAddr: map[string]*fasthttp.HostClient{}, cfg: &p.cfg}
 	p.registerMetrics()
-	p.table.Store(newTable(cfg.Views(), p.clients))
+	p.table.Store(newTable(cfg.Views(), nil, p.clients))
 	p.wg.Add(1)
 	go p.watch()
 	if cfg.ProbeInterval > 0 {
@@ -76,7 +76,7 @@ func (p *Proxy) watch() {
 		v := p.table.Load().view
 		select {
 		case <-v.Changed():
-			p.table.Store(newTable(p.cfg.Views(), p.clients))
+			p.table.Store(newTable(p.cfg.Views(), p.table.Load(), p.clients))
 		case <-p.stop:
 			return
 		}

@@ -24,6 +24,7 @@ type table struct {
 	view   *membership.View
 	alive  []ring.Node         // live chat nodes with an API address
 	homes  ring.HomeIndex      // every incarnation known, departed ones too
+	heirs  ring.Heirs          // who inherits each departed home's chats, carried from table to table
 	byName map[string]*backend // live chat nodes
 }
 
@@ -63,21 +64,30 @@ func dialer(timeout time.Duration) fasthttp.DialFunc {
 	return func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, timeout) }
 }
 
-// newTable builds the routing snapshot of v.
-func newTable(v *membership.View, cl *clients) *table {
+// newTable builds the routing snapshot of v. prev is the table it replaces
+// (nil for the first): the heirs of departed homes carry over from it.
+func newTable(v *membership.View, prev *table, cl *clients) *table {
 	t := &table{view: v, byName: map[string]*backend{}}
 	var all []ring.Node
+	var departed []ring.ID
 	for _, n := range v.Nodes() {
 		if n.Meta.Role != membership.RoleNode {
 			continue
 		}
 		rn := ring.Node{Name: n.Name, Incarnation: n.Meta.Incarnation, Sessions: n.Meta.Sessions, Mode: ring.Mode(n.Meta.Mode)}
 		all = append(all, rn)
-		if n.Live() && !n.Meta.Leaving && n.Meta.APIAddr != "" {
-			t.alive = append(t.alive, rn)
-			t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr)}
+		if !n.Live() || n.Meta.Leaving || n.Meta.APIAddr == "" {
+			departed = append(departed, rn.ID())
+			continue
 		}
+		t.alive = append(t.alive, rn)
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr)}
 	}
 	t.homes = ring.NewHomeIndex(all)
+	var before ring.Heirs
+	if prev != nil {
+		before = prev.heirs
+	}
+	t.heirs = before.Next(departed, t.alive)
 	return t
 }
