@@ -40,7 +40,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger.With("proxy", cfg.Name), broken: newBrokenSet(), stop: make(chan struct{})}
-	p.clients = &clients{byAddr: map[string]*fasthttp.HostClient{}, cfg: &p.cfg}
+	p.clients = &clients{cfg: &p.cfg}
 	p.registerMetrics()
 	p.table.Store(newTable(cfg.Views(), nil, p.clients))
 	p.wg.Add(1)

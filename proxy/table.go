@@ -28,19 +28,29 @@ type table struct {
 	byName map[string]*backend // live chat nodes
 }
 
-// clients keeps one pooled HostClient per node address across tables, so a
-// new view does not drop warm connections.
+// clients keeps one pooled HostClient per node process (address and
+// incarnation) across tables, so a new view does not drop warm connections,
+// while a node restarted at the same address, a new incarnation, starts
+// with no connection to the process that died.
 type clients struct {
-	mu sync.Mutex // guards byAddr
-	// byAddr holds the client of each address seen.
-	byAddr map[string]*fasthttp.HostClient
-	cfg    *Config
+	cfg *Config
+	mu  sync.Mutex // guards byProc
+	// byProc holds the client of each node process in the current table.
+	byProc map[process]*fasthttp.HostClient
 }
 
-func (c *clients) get(addr string) *fasthttp.HostClient {
+// process names one node process: its API address and incarnation.
+type process struct {
+	addr string
+	inc  uint64
+}
+
+// get returns the client of the node process at addr with incarnation inc.
+func (c *clients) get(addr string, inc uint64) *fasthttp.HostClient {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if hc := c.byAddr[addr]; hc != nil {
+	key := process{addr, inc}
+	if hc := c.byProc[key]; hc != nil {
 		return hc
 	}
 	hc := &fasthttp.HostClient{
@@ -56,8 +66,25 @@ func (c *clients) get(addr string) *fasthttp.HostClient {
 		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		Dial:                          dialer(c.cfg.DialTimeout),
 	}
-	c.byAddr[addr] = hc
+	if c.byProc == nil {
+		c.byProc = map[process]*fasthttp.HostClient{}
+	}
+	c.byProc[key] = hc
 	return hc
+}
+
+// retain forgets the clients of processes not in keep (departed nodes, and
+// earlier incarnations of restarted ones) and closes their idle
+// connections; requests still under way on them finish.
+func (c *clients) retain(keep map[process]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, hc := range c.byProc {
+		if !keep[key] {
+			hc.CloseIdleConnections()
+			delete(c.byProc, key)
+		}
+	}
 }
 
 func dialer(timeout time.Duration) fasthttp.DialFunc {
@@ -70,6 +97,7 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 	t := &table{view: v, byName: map[string]*backend{}}
 	var all []ring.Node
 	var departed []ring.ID
+	procs := map[process]bool{}
 	for _, n := range v.Nodes() {
 		if n.Meta.Role != membership.RoleNode {
 			continue
@@ -81,8 +109,10 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 			continue
 		}
 		t.alive = append(t.alive, rn)
-		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr)}
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr, rn.Incarnation)}
+		procs[process{n.Meta.APIAddr, rn.Incarnation}] = true
 	}
+	cl.retain(procs)
 	t.homes = ring.NewHomeIndex(all)
 	var before ring.Heirs
 	if prev != nil {
