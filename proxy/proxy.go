@@ -21,6 +21,7 @@ type Proxy struct {
 	table   atomic.Pointer[table]
 	clients *clients
 	broken  *brokenSet
+	placing sync.Mutex // serialises choosing and counting the node of each new chat
 
 	requests  *metrics.Counter
 	retries   *metrics.Counter

@@ -17,6 +17,7 @@ type backend struct {
 	addr   string
 	meta   membership.Meta
 	client *fasthttp.HostClient
+	placed *placed // chats placed here that its gossiped count may lack
 }
 
 // table is an immutable routing snapshot of one membership view.
@@ -92,8 +93,10 @@ func dialer(timeout time.Duration) fasthttp.DialFunc {
 }
 
 // newTable builds the routing snapshot of v. prev is the table it replaces
-// (nil for the first): the heirs of departed homes carry over from it.
+// (nil for the first): the heirs of departed homes and the counts of recent
+// placements carry over from it.
 func newTable(v *membership.View, prev *table, cl *clients) *table {
+	now := time.Now()
 	t := &table{view: v, byName: map[string]*backend{}}
 	var all []ring.Node
 	var departed []ring.ID
@@ -109,7 +112,9 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 			continue
 		}
 		t.alive = append(t.alive, rn)
-		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr, rn.Incarnation)}
+		pl := prev.placedOn(n.Name, rn.Incarnation)
+		pl.observe(n.Meta.Sessions, now)
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: cl.get(n.Meta.APIAddr, rn.Incarnation), placed: pl}
 		procs[process{n.Meta.APIAddr, rn.Incarnation}] = true
 	}
 	cl.retain(procs)
@@ -120,4 +125,29 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 	}
 	t.heirs = before.Next(departed, t.alive)
 	return t
+}
+
+// placedOn returns the placement count of the node process called name
+// with incarnation inc in t, or a new one if t (which may be nil) has none.
+func (t *table) placedOn(name string, inc uint64) *placed {
+	if t != nil {
+		if b := t.byName[name]; b != nil && b.meta.Incarnation == inc {
+			return b.placed
+		}
+	}
+	return &placed{}
+}
+
+// loads returns the live nodes that skip does not exclude, each with the
+// chats placed on it that its gossiped count may lack at now (Recent),
+// appended to buf.
+func (t *table) loads(now time.Time, skip func(string) bool, buf []ring.Node) []ring.Node {
+	for _, n := range t.alive {
+		if skip(n.Name) {
+			continue
+		}
+		n.Recent = t.byName[n.Name].placed.count(now)
+		buf = append(buf, n)
+	}
+	return buf
 }
