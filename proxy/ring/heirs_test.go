@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 func names(nodes []Node) []string {
@@ -58,6 +60,58 @@ func TestHeirsNext(t *testing.T) {
 	}
 }
 
+// TestHeirsAgreeAcrossAFalseDeath: node x is falsely declared dead, at one
+// proxy only, just when home d really dies. Once x has refuted, both
+// proxies hold x as an heir of d and route d's chats alike.
+func TestHeirsAgreeAcrossAFalseDeath(t *testing.T) {
+	nodes := cluster(6)
+	d, x := nodes[0], nodes[1]
+	var sawFlap, steady Heirs
+	sawFlap = sawFlap.Next(nil, nodes)
+	steady = steady.Next(nil, nodes)
+	sawFlap = sawFlap.Next([]ID{d.ID(), x.ID()}, nodes[2:]) // x looks dead here
+	steady = steady.Next([]ID{d.ID()}, nodes[1:])
+	sawFlap = sawFlap.Next([]ID{d.ID()}, nodes[1:]) // x refuted
+	if got, want := names(sawFlap.Of(d.ID())), names(steady.Of(d.ID())); !slices.Equal(got, want) {
+		t.Fatalf("heirs of d: %v at the proxy that saw x dead, %v at the other", got, want)
+	}
+	toX := 0
+	for _, id := range chatIDs(t, 1000, d, 11) {
+		a, _, _ := Route(id, d, sawFlap.Of(d.ID()), nodes[1:], nil)
+		b, _, _ := Route(id, d, steady.Of(d.ID()), nodes[1:], nil)
+		if a != b {
+			t.Fatalf("chat %s: %s at one proxy, %s at the other", id, a, b)
+		}
+		if a == x.Name {
+			toX++
+		}
+	}
+	if toX == 0 {
+		t.Error("x, an heir, got none of d's chats")
+	}
+}
+
+// TestHeirsNextSkipsSessionCounts: a view that differs only in session
+// counts (and order) reuses the heirs; a mode change does not.
+func TestHeirsNextSkipsSessionCounts(t *testing.T) {
+	nodes := cluster(5)
+	d := nodes[0]
+	h := Heirs{}.Next([]ID{d.ID()}, nodes[1:])
+	busier := shuffled(nodes[1:], rand.New(rand.NewPCG(1, 1)))
+	for i := range busier {
+		busier[i].Sessions += 10
+	}
+	if again := h.Next([]ID{d.ID()}, busier); unsafe.SliceData(again.Of(d.ID())) != unsafe.SliceData(h.Of(d.ID())) {
+		t.Error("new session counts rebuilt the heirs")
+	}
+	draining := slices.Clone(nodes[1:])
+	draining[0].Mode = ModeDraining
+	again := h.Next([]ID{d.ID()}, draining)
+	if i := slices.IndexFunc(again.Of(d.ID()), func(n Node) bool { return n.Name == draining[0].Name }); i < 0 || again.Of(d.ID())[i].Mode != ModeDraining {
+		t.Errorf("a mode change is not in the heirs: %+v", again.Of(d.ID()))
+	}
+}
+
 // history is a random sequence of joins, leaves, kills and restarts of
 // chat nodes, with chats created along the way, as one proxy sees it.
 type history struct {
@@ -108,28 +162,38 @@ func (h *history) depart() Node {
 	return n
 }
 
-// step applies one random event and returns its description.
-func (h *history) step() string {
-	switch e := h.r.IntN(10); {
+// step applies one random event and returns its description and, for a
+// refutation, the node that came back.
+func (h *history) step() (string, ID) {
+	switch e := h.r.IntN(11); {
+	case e == 10 && len(h.departed) > 0: // a node declared dead refutes: the same incarnation is back
+		d := h.departed[len(h.departed)-1]
+		if !slices.ContainsFunc(h.alive, func(n Node) bool { return n.Name == d.Name }) {
+			h.departed = h.departed[:len(h.departed)-1]
+			h.alive = append(h.alive, h.homes[d])
+			return "refute " + d.Name, d
+		}
+		h.join("")
+		return "join", ID{}
 	case e < 3 && len(h.alive) < 12:
 		h.join("")
-		return "join"
+		return "join", ID{}
 	case e < 6 && len(h.alive) > 2:
-		return "depart " + h.depart().Name
+		return "depart " + h.depart().Name, ID{}
 	case e < 8 && len(h.alive) > 2: // killed and back at once (a fast restart)
 		n := h.depart()
 		h.join(n.Name)
-		return "restart " + n.Name
+		return "restart " + n.Name, ID{}
 	default: // a node departed earlier comes back as a new incarnation
 		for _, d := range h.r.Perm(len(h.departed)) {
 			name := h.departed[d].Name
 			if !slices.ContainsFunc(h.alive, func(n Node) bool { return n.Name == name }) {
 				h.join(name)
-				return "late restart " + name
+				return "late restart " + name, ID{}
 			}
 		}
 		h.join("")
-		return "join"
+		return "join", ID{}
 	}
 }
 
@@ -167,14 +231,15 @@ func (p *proxy) route(c chat, homes map[ID]Node, withHeirs bool) string {
 	return target
 }
 
-// TestRandomHistories checks after each step of random join, leave, kill and
-// restart sequences: a chat whose owner is still alive keeps its route
-// (failed-over chats included); a departed owner's chats go each to exactly
-// one survivor, spread over several; two proxies with the same history
-// agree. The same histories routed without heirs do move chats of live
-// owners, so the checks can fail.
+// TestRandomHistories checks after each step of random join, leave, kill,
+// restart and refutation sequences: a chat whose owner is still alive keeps
+// its route (failed-over chats included), unless it goes to a node that came
+// back from a false death (its home, or an heir it had failed over from); a
+// departed owner's chats go each to exactly one survivor, spread over
+// several; two proxies with the same history agree. The same histories
+// routed without heirs do move chats of live owners, so the checks can fail.
 func TestRandomHistories(t *testing.T) {
-	movedWithoutHeirs := 0
+	movedWithoutHeirs, events := 0, map[string]int{}
 	for seed := range uint64(6) {
 		h := newHistory(t, seed, 6)
 		h.create(t, 600)
@@ -183,7 +248,8 @@ func TestRandomHistories(t *testing.T) {
 		a.see(h, ra)
 		b.see(h, rb)
 		for step := range 150 {
-			event := h.step()
+			event, back := h.step()
+			events[strings.Fields(event)[0]]++
 			a.see(h, ra)
 			b.see(h, rb)
 			liveID := map[string]ID{}
@@ -200,9 +266,9 @@ func TestRandomHistories(t *testing.T) {
 				switch {
 				case !ok:
 					t.Fatalf("seed %d step %d (%s): chat %s routed to %q, not a live node", seed, step, event, c.id, target)
-				case liveID[c.owner.Name] == c.owner && now != c.owner:
+				case liveID[c.owner.Name] == c.owner && now != c.owner && now != back:
 					t.Fatalf("seed %d step %d (%s): chat %s moved from live %v to %v", seed, step, event, c.id, c.owner, now)
-				case now != c.owner:
+				case now != c.owner && liveID[c.owner.Name] != c.owner:
 					spread[target]++
 				}
 				old := liveID[a.route(c, h.homes, false)]
@@ -220,7 +286,10 @@ func TestRandomHistories(t *testing.T) {
 	if movedWithoutHeirs == 0 {
 		t.Error("without heirs no chat of a live owner would have moved: the histories show nothing")
 	}
-	t.Logf("without heirs, chats would have left a live owner %d times", movedWithoutHeirs)
+	t.Logf("events %v; without heirs, chats would have left a live owner %d times", events, movedWithoutHeirs)
+	if events["refute"] == 0 || events["restart"] == 0 || events["depart"] == 0 || events["join"] == 0 {
+		t.Errorf("the histories miss a kind of event: %v", events)
+	}
 }
 
 func sum(m map[string]int) int {
@@ -231,15 +300,38 @@ func sum(m map[string]int) int {
 	return total
 }
 
+// BenchmarkHeirsNext: views of 50 live nodes, with 256 departures that are
+// earlier incarnations of them (restarts) or of 256 nodes gone for good (the
+// worst case: each may still come back, so each is an heir of the others),
+// as most views come (only session counts changed) and with a mode changed.
 func BenchmarkHeirsNext(b *testing.B) {
 	nodes := cluster(50)
-	var departed []ID
-	for i := range 256 {
-		departed = append(departed, ID{Name: fmt.Sprintf("gone-%d", i), Incarnation: uint64(i)})
-	}
-	h := Heirs{}.Next(departed, nodes)
-	b.ReportAllocs()
-	for b.Loop() {
-		h = h.Next(departed, nodes)
+	for _, tc := range []struct {
+		name string
+		gone func(i int) ID
+	}{
+		{"restarts", func(i int) ID { return ID{Name: nodes[i%50].Name, Incarnation: uint64(i)} }},
+		{"gone", func(i int) ID { return ID{Name: fmt.Sprintf("gone-%d", i), Incarnation: uint64(i)} }},
+	} {
+		var departed []ID
+		h := Heirs{}.Next(nil, nodes)
+		for i := range 256 {
+			departed = append(departed, tc.gone(i))
+			h = h.Next(departed, nodes)
+		}
+		b.Run(tc.name+"/sessions", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				nodes[i%len(nodes)].Sessions++
+				h = h.Next(departed, nodes)
+			}
+		})
+		b.Run(tc.name+"/mode", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				nodes[0].Mode = Mode(i % 2)
+				h = h.Next(departed, nodes)
+			}
+		})
 	}
 }

@@ -18,34 +18,37 @@
 //     never get a new chat.
 //   - Route sends a chat to its home while the home (same ID) is alive and
 //     not locally broken. Otherwise the successor serves it: the highest
-//     rendezvous weight for the chat id among the home's heirs, the nodes
-//     that were live when the caller first saw the home gone (Heirs). A node
+//     rendezvous weight for the chat id among the home's live heirs, the
+//     nodes the caller knew when it first saw the home gone (Heirs). A node
 //     that joins later, a restarted node included (a new ID), is no heir, so
 //     it takes none of the chats that failed over before it came. Only when
-//     no heir is left (or the home is alive but broken, or unknown) does the
-//     successor come from every live node. Nodes with the home's name never
+//     no heir is alive (or the home is alive but broken, or unknown) does
+//     the successor come from every live node. Nodes with the home's name never
 //     succeed it (a restarted home does not pull its old chats back), broken
 //     ones are skipped, and active nodes are preferred: a draining node
 //     should empty, and a full one is over its limit. Any live node is taken
 //     when no active one is left, since a chat served late beats a chat
 //     refused.
 //
-// Properties (tested over random histories of joins, leaves, kills and
-// restarts): the result does not depend on the order of the nodes, so two
-// proxies with the same history agree without talking; a join or a restart
-// moves no chat whose current owner is alive, failed-over chats included; a
-// departed node's chats go each to exactly one survivor, spread evenly. A
-// chat moves again only when its owner goes, or stops being active, or is
-// found broken; the store's fencing makes every move safe.
+// Properties (tested over random histories of joins, leaves, kills,
+// restarts and refuted false deaths): the result does not depend on the
+// order of the nodes, so two proxies with the same history agree without
+// talking; a join or a restart moves no chat whose current owner is alive,
+// failed-over chats included; a departed node's chats go each to exactly
+// one survivor, spread evenly. A chat moves again only when its owner goes,
+// stops being active or is found broken, or when its home or an heir it
+// failed over from comes back from a false death; the store's fencing makes
+// every move safe.
 //
-// Two proxies agree on heirs when they saw the same sequence of views. They
-// can disagree when a join and a departure reach them in different orders
-// (within one gossip dissemination, well under a second), and a proxy
-// started after a departure takes the nodes live at its start as heirs, or,
-// if its view never had the departed home, routes that home's chats as
-// chats of an unknown home (over every live node). Only chats of departed
-// homes can differ, and the nodes' fencing turns each disagreement into an
-// extra restore, never a lost or doubled message (see Heirs).
+// Two proxies agree on heirs when they saw the same sequence of views, and
+// also when only one of them saw a false death. They can disagree when a
+// join and a departure reach them in different orders (within one gossip
+// dissemination, well under a second), and a proxy started after a
+// departure takes the nodes it knows at its start as heirs, or, if its view
+// never had the departed home, routes that home's chats as chats of an
+// unknown home (over every live node). Only chats of departed homes can
+// differ, and the nodes' fencing turns each disagreement into an extra
+// restore, never a lost or doubled message (see Heirs).
 package ring
 
 import (
