@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -256,4 +257,22 @@ func allLive(v *View, ms []*Member) bool {
 		}
 	}
 	return true
+}
+
+// TestDefaultDetectionBudget keeps DefaultConfig inside the 1.5 s budget at
+// 50 members on paper, so a changed setting shows what it costs: the first
+// probe of a dead member within 3 intervals (95% of the time), its failure
+// at the end of one more, the confirmed suspicion, and 4 gossip rounds for
+// the dead notice. BenchmarkDetection50 measures the real figure.
+func TestDefaultDetectionBudget(t *testing.T) {
+	mc := DefaultConfig().Memberlist
+	suspicion := time.Duration(float64(mc.SuspicionMult) * math.Log10(50) * float64(mc.ProbeInterval))
+	total := 4*mc.ProbeInterval + suspicion + 4*mc.GossipInterval
+	t.Logf("at 50 members: suspicion %s, kill to dead %s on paper", suspicion, total)
+	if total > 1500*time.Millisecond {
+		t.Errorf("kill to dead at 50 members is %s on paper, over 1.5 s", total)
+	}
+	if mc.SuspicionMult < 3 {
+		t.Errorf("SuspicionMult %d asks for no confirmation (SuspicionMult-2): one slow prober alone would declare deaths", mc.SuspicionMult)
+	}
 }
