@@ -44,8 +44,8 @@ go test -race -count=1 -timeout 15m -skip 'TestCassandraOutage' $(go list ./... 
 step "Kubernetes manifests: vet, staticcheck, strict decoding, cross-references, pods run from the built binary"
 (cd deploy/kubernetes && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && go test -count=1 -timeout 5m ./...)
 
-step "allocation tests (without the race detector, which allocates itself)"
-go test -count=1 -run 'Allocates' ./proxy/
+step "allocation tests and 50 gossip members in one process (without the race detector, which allocates itself and slows the members past their failure detector's deadlines)"
+go test -count=1 -timeout 5m -run 'Allocates|TestFiftyMembers' ./proxy/
 
 # A real Apache Cassandra 5.0 (fetched from Maven Central by the script): three
 # nodes on 127.0.0.1-3 with password authentication and client TLS, so the

@@ -158,7 +158,9 @@ type Config struct {
 	// SweepInterval is how often idle and silent participants are checked (default 1s).
 	SweepInterval time.Duration
 	// PauseThreshold is the gap in the node's own running after which it
-	// verifies every held chat against the store (default 1s).
+	// verifies every held chat against the store (default 250ms). It must be
+	// shorter than the gossip layer takes to declare a stopped node dead, or
+	// a node paused that long serves its first requests before it learns.
 	PauseThreshold time.Duration
 	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
 	PurgeTimeout time.Duration
@@ -193,7 +195,7 @@ func DefaultConfig(name string, store chat.Store) Config {
 		StoreTimeout:   5 * time.Second,        // longer than a store failover, shorter than a client's patience
 		EndedRetention: time.Minute,            // clients poll every few seconds; one minute shows them the end
 		SweepInterval:  time.Second,            // idle timeouts are tens of seconds; one second is precise enough
-		PauseThreshold: time.Second,            // ten missed ticks: a stop, not scheduling noise
+		PauseThreshold: 250 * time.Millisecond, // under the 0.4 s after which gossip may declare a stopped node dead (membership.DefaultConfig, up to 10 members)
 		PurgeTimeout:   300 * time.Millisecond, // a live node answers in a millisecond; a stuck one must not stall the restore
 	}
 }

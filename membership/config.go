@@ -68,30 +68,70 @@ type Config struct {
 	HealthInterval time.Duration
 }
 
-// DefaultConfig returns a Config tuned for a LAN: a killed member is
-// declared dead in about 1.5-2 s (measured: see the package tests), while
-// a member that stalls for up to a second is not.
+// DefaultConfig returns a Config tuned for a LAN: with 50 members, a member
+// killed without leaving is seen dead by the median member after 0.7 s and
+// by the slowest after 0.9-1.3 s (BenchmarkDetection50, 20 kills a run:
+// go test -run XXX -bench Detection50 -benchtime 20x ./membership/); fewer
+// members see it sooner. A live
+// member is declared dead only if no prober hears from it for a probe
+// interval plus the whole suspicion (0.3 s up to 10 members, 0.5 s at 50),
+// and a suspected member that is running refutes within a few gossip
+// rounds.
 //
-// False positives cost more than slow detection here: a member declared
-// dead by mistake gets its chats restored elsewhere and fenced off, while
-// the proxy's passive detection already re-routes the requests of a killed
-// node at once. Lifeguard (awareness, suspicion confirmations, nacks) stays on.
+// Where the time goes, for n members and PI = ProbeInterval: each of the
+// n-1 others probes one member per PI, so the dead one is first probed
+// within about one PI (5% of the time after 3 PI) and that probe fails at
+// the end of its PI; the suspicion then lasts SuspicionMult * max(1,
+// log10(n)) * PI once a second prober confirms it (memberlist lengthens it
+// with the cluster's size), and the dead notice reaches everyone within a
+// few GossipIntervals. With memberlist's LAN defaults (1 s interval) the
+// suspicion alone lasts 6.8 s at 50 members; the 250 ms interval and
+// SuspicionMult 4 used before took 2.2-3.2 s from kill to dead, 1.7 s of it
+// suspicion.
+//
+// False positives cost more than slow detection: a member declared dead by
+// mistake gets its chats restored elsewhere and fenced off, twice (it
+// refutes and takes its own chats back). On the request path the proxy
+// does not wait for gossip: a refused connection or a timeout fails the
+// request over at once. Gossip detection sets the routing of the other
+// proxies and the dashboard. Lifeguard (awareness, suspicion
+// confirmations, nacks) stays on.
 func DefaultConfig() *Config {
 	mc := memberlist.DefaultLANConfig()
-	// A LAN round trip is well under a millisecond, so probing 4x as often
-	// as memberlist's LAN default (1s) costs a few small packets per second.
-	mc.ProbeInterval = 250 * time.Millisecond
-	// A missed direct ack only starts indirect and TCP probes (until the end
-	// of ProbeInterval); 100 ms is 100x a LAN RTT and rides out short GC pauses.
-	mc.ProbeTimeout = 100 * time.Millisecond
-	// A suspect has SuspicionMult*ProbeInterval = 1 s (more past 10 members)
-	// to refute: long enough for a busy node to get CPU and answer.
-	mc.SuspicionMult = 4
-	// Without peer confirmations Lifeguard starts the suspicion timer at 3x
-	// the minimum (memberlist: 6x) and shortens it as peers confirm.
-	mc.SuspicionMaxTimeoutMult = 3
-	// Suspect and dead messages spread in ~2 hops of 100 ms each.
-	mc.GossipInterval = 100 * time.Millisecond
+	// The first probe of a dead member and its failure take about two
+	// intervals, most of the detection time besides the suspicion. Ten
+	// small packets a second per member cost nothing on a LAN.
+	mc.ProbeInterval = 100 * time.Millisecond
+	// A LAN round trip is well under a millisecond: 50 ms lets a busy
+	// member answer the direct ping, and leaves half the interval for the
+	// indirect and TCP probes that start when it does not.
+	mc.ProbeTimeout = 50 * time.Millisecond
+	// memberlist's default: three other members vouch for a member whose
+	// direct ack was lost, so one lossy path does not start a suspicion.
+	mc.IndirectChecks = 3
+	// A suspicion lasts 3 * log10(n) intervals, 0.5 s at 50 members (0.3 s
+	// up to 10): far longer than a running member needs to hear of it and
+	// refute, well inside the 1.5 s budget. It wants one confirmation
+	// (SuspicionMult - 2) before it runs that short.
+	mc.SuspicionMult = 3
+	// An unconfirmed suspicion (one prober alone, perhaps slow itself) lasts
+	// twice as long, 1 s at 50 members. A member that is really gone is
+	// probed by another within about two intervals, which confirms it.
+	mc.SuspicionMaxTimeoutMult = 2
+	// Suspect, dead and alive notices reach all of 50 members in about
+	// log4(50) rounds, 150 ms at 50 ms a round. A round with nothing queued
+	// sends nothing.
+	mc.GossipInterval = 50 * time.Millisecond
+	// memberlist's default fan-out: with 50 ms rounds it spreads fast
+	// enough, and more only adds packets.
+	mc.GossipNodes = 3
+	// Each member passes a notice on 6 * ceil(log10(n+1)) times (12 up to
+	// 99 members), not memberlist's 4 *: with 8 sends, one of 49 members
+	// misses a given notice about once in 3,600 (e^-8), so about one
+	// restart in 70 at 50 members went unseen somewhere until the next
+	// push/pull, 30 s later; a proxy that misses a join routes the new
+	// node's chats as those of an unknown home. With 12, once in 200,000.
+	mc.RetransmitMult = 6
 	// Lifeguard: a member that is itself slow stretches its own probe
 	// timeouts up to 8x instead of accusing healthy peers.
 	mc.AwarenessMaxMultiplier = 8
@@ -118,8 +158,10 @@ func DefaultConfig() *Config {
 }
 
 // DefaultLocalConfig returns a Config for tests and laptops: members on one
-// machine, bound to 127.0.0.1 with a free port, detecting failures about
-// twice as fast as DefaultConfig.
+// machine, bound to 127.0.0.1 with a free port, joining and syncing faster
+// than DefaultConfig. It probes a little less often (150 ms), since many
+// members then share one machine, often under the race detector; with the
+// few members of a test it still sees a kill in well under a second.
 func DefaultLocalConfig() *Config {
 	c := DefaultConfig()
 	c.BindAddr = "127.0.0.1:0"

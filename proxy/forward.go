@@ -67,7 +67,8 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	clientClose := prepare(ctx, p.scheme)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
-		b := p.pick(to, reqID, &tr)
+		now := time.Now()
+		b := p.next(to, reqID, &tr, now)
 		if b == nil {
 			break
 		}
@@ -78,7 +79,11 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}
-		if err := b.client.Do(&ctx.Request, &ctx.Response); err != nil {
+		err := b.client.Do(&ctx.Request, &ctx.Response)
+		if to.create && (err != nil || ctx.Response.StatusCode() != fasthttp.StatusOK) {
+			b.placed.remove(now)
+		}
+		if err != nil {
 			if !connFailed(err) {
 				p.badAnswer(ctx, b, err, clientClose)
 				return
@@ -111,22 +116,41 @@ func retryable(to target, status int) bool {
 	return status == fasthttp.StatusConflict
 }
 
-// pick returns the node for the request's next attempt, or nil. Nodes this
-// request already tried are out; nodes marked broken are avoided, but tried
-// when nothing else is left, since the mark may be stale.
-func (p *Proxy) pick(to target, reqID string, tr *tried) *backend {
-	t := p.table.Load()
-	now := time.Now()
-	avoid := func(name string) bool { return tr.has(name) || p.isBroken(t, name, now) }
-	if b := p.pickAmong(t, to, reqID, tr, avoid); b != nil {
-		return b
+// next returns the node for the request's next attempt at now, or nil. A
+// new chat is counted on its node before it is sent, and the choice and the
+// count are made under placing, so concurrent creates see each other.
+func (p *Proxy) next(to target, reqID string, tr *tried, now time.Time) *backend {
+	if !to.create {
+		return p.pick(to, reqID, tr, now)
 	}
-	return p.pickAmong(t, to, reqID, tr, tr.has)
+	p.placing.Lock()
+	defer p.placing.Unlock()
+	b := p.pick(to, reqID, tr, now)
+	if b != nil {
+		b.placed.add(now)
+	}
+	return b
 }
 
-func (p *Proxy) pickAmong(t *table, to target, reqID string, tr *tried, avoid func(string) bool) *backend {
+// pick returns the node for the request's next attempt at now, or nil.
+// Nodes this request already tried are out; nodes marked broken are
+// avoided, but tried when nothing else is left, since the mark may be stale.
+func (p *Proxy) pick(to target, reqID string, tr *tried, now time.Time) *backend {
+	t := p.table.Load()
+	avoid := func(name string) bool { return tr.has(name) || p.isBroken(t, name, now) }
+	if b := p.pickAmong(t, to, reqID, avoid, now); b != nil {
+		return b
+	}
+	return p.pickAmong(t, to, reqID, tr.has, now)
+}
+
+// pickAmong returns the node for the request among the nodes avoid does
+// not exclude, or nil. A new chat is placed by the nodes' gossiped session
+// counts plus the chats this proxy placed since (table.loads).
+func (p *Proxy) pickAmong(t *table, to target, reqID string, avoid func(string) bool, now time.Time) *backend {
 	if to.create {
-		name, ok := ring.Place(reqID, usable(t.alive, avoid), p.cfg.Placement)
+		var buf [32]ring.Node
+		name, ok := ring.Place(reqID, t.loads(now, avoid, buf[:0]), p.cfg.Placement)
 		if !ok {
 			return nil
 		}
@@ -138,27 +162,11 @@ func (p *Proxy) pickAmong(t *table, to target, reqID string, tr *tried, avoid fu
 		tag = 0
 	}
 	home, _ := t.homes.Lookup(tag)
-	name, _, ok := ring.Route(to.chatID, home, t.alive, avoid)
+	name, _, ok := ring.Route(to.chatID, home, t.heirs.Of(home.ID()), t.alive, avoid)
 	if !ok || avoid(name) {
 		return nil
 	}
 	return t.byName[name]
-}
-
-// usable returns the nodes skip does not exclude; it allocates only when one is excluded.
-func usable(nodes []ring.Node, skip func(string) bool) []ring.Node {
-	for i := range nodes {
-		if skip(nodes[i].Name) {
-			out := make([]ring.Node, 0, len(nodes))
-			for _, n := range nodes {
-				if !skip(n.Name) {
-					out = append(out, n)
-				}
-			}
-			return out
-		}
-	}
-	return nodes
 }
 
 // ensureRequestID returns the request's X-Request-Id, adding a random one when missing.

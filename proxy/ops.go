@@ -67,9 +67,6 @@ func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
 	for _, ev := range diffViews(prev, v, now) {
 		o.timeline.add(ev)
 		o.p.logEvent(ev)
-		if ev.Role == membership.RoleNode.String() && (ev.Kind == "left" || ev.Kind == "dead") {
-			o.closeIdle(v, ev.Member)
-		}
 	}
 	o.series.sync(v)
 	o.shares.update(v, o.p.cfg.Placement)
@@ -79,17 +76,5 @@ func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
 func (o *ops) forwarded(name string) {
 	if c := (*o.series.forwardedBy.Load())[name]; c != nil {
 		c.Inc()
-	}
-}
-
-// closeIdle closes the proxy's idle connections to the API address of the
-// departed node called name: a new process at that address (a restart)
-// must not be reached through connections to the one that stopped, whose
-// first use would fail and mark the new process broken.
-func (o *ops) closeIdle(v *membership.View, name string) {
-	for _, n := range v.Nodes() {
-		if n.Name == name && !n.Live() && n.Meta.APIAddr != "" {
-			o.p.clients.get(n.Meta.APIAddr).forward.CloseIdleConnections()
-		}
 	}
 }

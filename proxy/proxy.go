@@ -21,7 +21,8 @@ type Proxy struct {
 	table   atomic.Pointer[table]
 	clients *clients
 	broken  *brokenSet
-	scheme  []byte // of the calls to nodes: schemeHTTP or schemeHTTPS
+	scheme  []byte     // of the calls to nodes: schemeHTTP or schemeHTTPS
+	placing sync.Mutex // serialises choosing and counting the node of each new chat
 	// answered maps each node that answered its last probe to its incarnation.
 	answered atomic.Pointer[map[string]uint64]
 
@@ -54,9 +55,9 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.TLS != nil {
 		p.scheme = schemeHTTPS
 	}
-	p.clients = &clients{byAddr: map[string]nodeClients{}, cfg: &p.cfg}
+	p.clients = &clients{cfg: &p.cfg}
 	p.registerMetrics()
-	p.table.Store(newTable(cfg.Views(), p.clients))
+	p.table.Store(newTable(cfg.Views(), nil, p.clients))
 	p.startOps()
 	p.wg.Add(1)
 	go p.watch()
@@ -95,7 +96,7 @@ func (p *Proxy) watch() {
 		v := p.table.Load().view
 		select {
 		case <-v.Changed():
-			p.table.Store(newTable(p.cfg.Views(), p.clients))
+			p.table.Store(newTable(p.cfg.Views(), p.table.Load(), p.clients))
 		case <-p.stop:
 			return
 		}

@@ -68,7 +68,7 @@ func measureShares(nodes []ring.Node, o ring.Options) *shares {
 		if name, ok := ring.Place(key, nodes, o); ok {
 			s.placement[name] += 1.0 / shareKeys
 		}
-		if name, _, ok := ring.Route(key, ring.Node{}, nodes, nil); ok {
+		if name, _, ok := ring.Route(key, ring.Node{}, nil, nodes, nil); ok {
 			s.successor[name] += 1.0 / shareKeys
 		}
 	}

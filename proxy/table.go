@@ -19,6 +19,7 @@ type backend struct {
 	meta   membership.Meta
 	client *fasthttp.HostClient // forwarding
 	api    *api.Client          // the proxy's own calls (probes, KPIs, queue, admin)
+	placed *placed              // chats placed here that its gossiped count may lack
 }
 
 // table is an immutable routing snapshot of one membership view.
@@ -26,28 +27,39 @@ type table struct {
 	view   *membership.View
 	alive  []ring.Node         // live chat nodes with an API address
 	homes  ring.HomeIndex      // every incarnation known, departed ones too
+	heirs  ring.Heirs          // who inherits each departed home's chats, carried from table to table
 	byName map[string]*backend // live chat nodes
 }
 
-// clients keeps one pooled HostClient per node address across tables, so a
-// new view does not drop warm connections.
+// clients keeps one pooled HostClient per node process (address and
+// incarnation) across tables, so a new view does not drop warm connections,
+// while a node restarted at the same address, a new incarnation, starts
+// with no connection to the process that died.
 type clients struct {
-	mu sync.Mutex // guards byAddr
-	// byAddr holds the clients of each address seen.
-	byAddr map[string]nodeClients
-	cfg    *Config
+	cfg *Config
+	mu  sync.Mutex // guards byProc
+	// byProc holds the clients of each node process in the current table.
+	byProc map[process]nodeClients
 }
 
-// nodeClients are the clients of one node address; both share its connections.
+// nodeClients are the clients of one node process; both share its connections.
 type nodeClients struct {
 	forward *fasthttp.HostClient
 	api     *api.Client
 }
 
-func (c *clients) get(addr string) nodeClients {
+// process names one node process: its API address and incarnation.
+type process struct {
+	addr string
+	inc  uint64
+}
+
+// get returns the clients of the node process at addr with incarnation inc.
+func (c *clients) get(addr string, inc uint64) nodeClients {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if nc, ok := c.byAddr[addr]; ok {
+	key := process{addr, inc}
+	if nc, ok := c.byProc[key]; ok {
 		return nc
 	}
 	hc := &fasthttp.HostClient{
@@ -71,30 +83,88 @@ func (c *clients) get(addr string) nodeClients {
 	// A host:port address always makes a client.
 	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
 	nc := nodeClients{forward: hc, api: ac}
-	c.byAddr[addr] = nc
+	if c.byProc == nil {
+		c.byProc = map[process]nodeClients{}
+	}
+	c.byProc[key] = nc
 	return nc
+}
+
+// retain forgets the clients of processes not in keep (departed nodes, and
+// earlier incarnations of restarted ones) and closes their idle
+// connections; requests still under way on them finish.
+func (c *clients) retain(keep map[process]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, nc := range c.byProc {
+		if !keep[key] {
+			nc.forward.CloseIdleConnections()
+			delete(c.byProc, key)
+		}
+	}
 }
 
 func dialer(timeout time.Duration) fasthttp.DialFunc {
 	return func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, timeout) }
 }
 
-// newTable builds the routing snapshot of v.
-func newTable(v *membership.View, cl *clients) *table {
+// newTable builds the routing snapshot of v. prev is the table it replaces
+// (nil for the first): the heirs of departed homes and the counts of recent
+// placements carry over from it.
+func newTable(v *membership.View, prev *table, cl *clients) *table {
+	now := time.Now()
 	t := &table{view: v, byName: map[string]*backend{}}
 	var all []ring.Node
+	var departed []ring.ID
+	procs := map[process]bool{}
 	for _, n := range v.Nodes() {
 		if n.Meta.Role != membership.RoleNode {
 			continue
 		}
 		rn := ring.Node{Name: n.Name, Incarnation: n.Meta.Incarnation, Sessions: n.Meta.Sessions, Mode: ring.Mode(n.Meta.Mode)}
 		all = append(all, rn)
-		if n.Live() && !n.Meta.Leaving && n.Meta.APIAddr != "" {
-			t.alive = append(t.alive, rn)
-			nc := cl.get(n.Meta.APIAddr)
-			t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, api: nc.api}
+		if !n.Live() || n.Meta.Leaving || n.Meta.APIAddr == "" {
+			departed = append(departed, rn.ID())
+			continue
+		}
+		t.alive = append(t.alive, rn)
+		pl := prev.placedOn(n.Name, rn.Incarnation)
+		pl.observe(n.Meta.Sessions, now)
+		nc := cl.get(n.Meta.APIAddr, rn.Incarnation)
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, api: nc.api, placed: pl}
+		procs[process{n.Meta.APIAddr, rn.Incarnation}] = true
+	}
+	cl.retain(procs)
+	t.homes = ring.NewHomeIndex(all)
+	var before ring.Heirs
+	if prev != nil {
+		before = prev.heirs
+	}
+	t.heirs = before.Next(departed, t.alive)
+	return t
+}
+
+// placedOn returns the placement count of the node process called name
+// with incarnation inc in t, or a new one if t (which may be nil) has none.
+func (t *table) placedOn(name string, inc uint64) *placed {
+	if t != nil {
+		if b := t.byName[name]; b != nil && b.meta.Incarnation == inc {
+			return b.placed
 		}
 	}
-	t.homes = ring.NewHomeIndex(all)
-	return t
+	return &placed{}
+}
+
+// loads returns the live nodes that skip does not exclude, each with the
+// chats placed on it that its gossiped count may lack at now (Recent),
+// appended to buf.
+func (t *table) loads(now time.Time, skip func(string) bool, buf []ring.Node) []ring.Node {
+	for _, n := range t.alive {
+		if skip(n.Name) {
+			continue
+		}
+		n.Recent = t.byName[n.Name].placed.count(now)
+		buf = append(buf, n)
+	}
+	return buf
 }

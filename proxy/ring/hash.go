@@ -50,15 +50,15 @@ func outranks(wa uint64, a *Node, wb uint64, b *Node) bool {
 	return a.Incarnation < b.Incarnation
 }
 
-// best tracks the highest-weight node seen so far, as an index.
+// best tracks the highest-weight node seen so far.
 type best struct {
-	i int
+	n *Node
 	w uint64
 }
 
-// offer considers node i of nodes with weight w.
-func (b *best) offer(nodes []Node, i int, w uint64) {
-	if b.i < 0 || outranks(w, &nodes[i], b.w, &nodes[b.i]) {
-		b.i, b.w = i, w
+// offer considers node n with weight w.
+func (b *best) offer(n *Node, w uint64) {
+	if b.n == nil || outranks(w, n, b.w, b.n) {
+		b.n, b.w = n, w
 	}
 }

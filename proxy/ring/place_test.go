@@ -60,6 +60,93 @@ func TestPlaceBoundsLoad(t *testing.T) {
 	}
 }
 
+// TestPlaceBurstCountsRecent: a burst of creates through one proxy while
+// gossip lags. Each node's gossiped Sessions is a snapshot taken a random
+// number of placements ago, and Recent counts the proxy's placements on it
+// since. The busiest node stays within LoadFactor times the average, for
+// random keys and for keys that all prefer one node; with Recent left out,
+// the bursts of keys preferring one node break the bound.
+func TestPlaceBurstCountsRecent(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nodes int
+		hot   bool
+	}{
+		{"random keys, 4 nodes", 4, false},
+		{"random keys, 20 nodes", 20, false},
+		{"keys preferring one node, 4 nodes", 4, true},
+		{"keys preferring one node, 20 nodes", 20, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(tc.nodes), 9))
+			keys := burstKeys(t, r, tc.nodes, 300, tc.hot)
+			worst := 0.0
+			for trial := range 20 {
+				counted := burst(r, tc.nodes, keys, true)
+				if over := overBound(counted); over > 0 {
+					t.Fatalf("trial %d: busiest node %v over the bound with Recent counted: %v", trial, over, counted)
+				}
+				worst = max(worst, overBound(burst(r, tc.nodes, keys, false)))
+			}
+			if tc.hot && worst <= 0 {
+				t.Errorf("without Recent the hot burst stayed within the bound: the test shows nothing")
+			}
+			t.Logf("without Recent, the busiest node went %.1f over the bound", worst)
+		})
+	}
+}
+
+// burstKeys returns n request ids; with hot, ids whose first choice among
+// that many idle nodes is the same node.
+func burstKeys(t *testing.T, r *rand.Rand, nodes, n int, hot bool) []string {
+	t.Helper()
+	fresh := cluster(nodes)
+	var keys []string
+	for len(keys) < n {
+		key := fmt.Sprintf("req-%x", r.Uint64())
+		if first, _ := Place(key, fresh, DefaultOptions()); !hot || first == "n0" {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
+// burst places keys one by one onto fresh nodes whose gossiped counts are
+// refreshed at random moments; Recent is counted when withRecent. It
+// returns how many chats each node got.
+func burst(r *rand.Rand, n int, keys []string, withRecent bool) []int {
+	nodes := cluster(n)
+	index := map[string]int{}
+	for i, nd := range nodes {
+		index[nd.Name] = i
+	}
+	truth := make([]int, n)
+	for _, key := range keys {
+		for i := range nodes { // gossip brings a node's count now and then
+			if r.IntN(4*n) == 0 {
+				nodes[i].Sessions, nodes[i].Recent = truth[i], 0
+			}
+		}
+		name, _ := Place(key, nodes, DefaultOptions())
+		i := index[name]
+		truth[i]++
+		if withRecent {
+			nodes[i].Recent++
+		}
+	}
+	return truth
+}
+
+// overBound returns by how much the busiest count exceeds DefaultLoadFactor
+// times the average plus one (the chat that takes a node over its limit).
+func overBound(counts []int) float64 {
+	total, top := 0, 0
+	for _, c := range counts {
+		total, top = total+c, max(top, c)
+	}
+	return float64(top) - (DefaultLoadFactor*float64(total)/float64(len(counts)) + 1)
+}
+
 func TestDrainingAndFullGetNoNewChats(t *testing.T) {
 	nodes := cluster(5)
 	nodes[1].Mode, nodes[3].Mode = ModeDraining, ModeFull
