@@ -476,7 +476,7 @@ window.chatha = (function () {
       file.accept = types.map((t) => '.' + t).join(',');
       attach.disabled = Number(limits['upload-max-files'] || 0) === 0;
       if (hint) hint.textContent = 'Files: ' + types.join(', ') + '; up to ' + size(limits['upload-max-file-size'] || 0) + ' each, ' +
-        limits['upload-max-files'] + ' a chat.';
+        limits['upload-max-files'] + ' per chat.';
     };
     attach.addEventListener('click', () => file.click());
     file.addEventListener('change', async () => {
