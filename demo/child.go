@@ -36,8 +36,10 @@ type Child struct {
 }
 
 // Start starts cmd as the demo's child name, with its output where cmd
-// sends it, and reaps it when it exits.
+// sends it, and reaps it when it exits. On Linux the child gets SIGTERM
+// if the demo's process dies first.
 func Start(name, role, addr string, cmd *exec.Cmd) (*Child, error) {
+	endWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot start %s: %w", name, err)
 	}

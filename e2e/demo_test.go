@@ -42,6 +42,12 @@ func TestDemo(t *testing.T) {
 	d.stop(t, syscall.SIGINT)
 }
 
+// TestDemoKilled: a demo killed with SIGKILL, which cannot stop its
+// children itself, leaves none running: the kernel sends them SIGTERM.
+func TestDemoKilled(t *testing.T) {
+	startDemo(t).stop(t, syscall.SIGKILL)
+}
+
 // demoRun is a running chatha demo: its front door on base, the nodes on
 // the ports after it, then the proxy.
 type demoRun struct {
@@ -59,6 +65,14 @@ func startDemo(t *testing.T) *demoRun {
 	d.addr = "127.0.0.1:" + strconv.Itoa(d.base)
 	d.p = newProc("demo", d.addr, "demo", "--api", d.addr, "--dir", filepath.Join(t.TempDir(), "demo"))
 	d.p.start(t)
+	// A test that fails stops the demo as Ctrl-C would, so that it stops
+	// its children, before the process is killed.
+	t.Cleanup(func() {
+		if d.p.running() {
+			d.p.cmd.Process.Signal(syscall.SIGTERM)
+			d.p.wait(t)
+		}
+	})
 	waitFor(t, 30*time.Second, "the demo to come up", func() bool {
 		if !d.p.running() {
 			t.Fatalf("the demo exited:\n%s", d.p.out)
@@ -85,8 +99,9 @@ func (d *demoRun) processes(t *testing.T) []demo.Process {
 	return ps.Processes
 }
 
-// stop stops the demo with sig and checks that it exited cleanly, that
-// every child process it started is gone and that no port still answers.
+// stop stops the demo with sig and checks that it exited cleanly (unless
+// sig is SIGKILL), that every child process it started is gone and that no
+// port still answers.
 func (d *demoRun) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	children := d.processes(t)
@@ -94,13 +109,25 @@ func (d *demoRun) stop(t *testing.T, sig syscall.Signal) {
 		t.Fatalf("the demo lists %d processes, want %d nodes and a proxy: %+v", len(children), d.nodes, children)
 	}
 	d.p.cmd.Process.Signal(sig)
-	if err := d.p.wait(t); err != nil {
+	if err := d.p.wait(t); err != nil && sig != syscall.SIGKILL {
 		t.Fatalf("the demo exited with %v\n%s", err, d.p.out)
 	}
+	gone := func(c demo.Process) bool { return errors.Is(syscall.Kill(c.Pid, 0), syscall.ESRCH) }
+	deadline := time.Now().Add(10 * time.Second)
 	for _, c := range children {
-		waitFor(t, 10*time.Second, c.Name+" (pid "+strconv.Itoa(c.Pid)+") to be gone", func() bool {
-			return errors.Is(syscall.Kill(c.Pid, 0), syscall.ESRCH)
-		})
+		for !gone(c) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var left []string
+	for _, c := range children {
+		if !gone(c) {
+			syscall.Kill(c.Pid, syscall.SIGKILL) // the test leaves nothing running
+			left = append(left, c.Name+" (pid "+strconv.Itoa(c.Pid)+")")
+		}
+	}
+	if len(left) > 0 {
+		t.Fatalf("still running 10 s after the demo stopped: %s", strings.Join(left, ", "))
 	}
 	for i := 0; i <= d.nodes+1; i++ {
 		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(d.base+i)); err == nil {
