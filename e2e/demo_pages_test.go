@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -147,8 +148,8 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 // other typing, the customer sends a file; the dashboard's kill button
 // kills the node that serves the chat with SIGKILL. The customer page then
 // shows the chat moving and the restore's left and joined notices, both
-// sides keep chatting, and both pages show every event once, in index
-// order, the same on both. The customer ends the chat and both pages say
+// sides keep chatting, the file downloads from both pages' forms, and
+// both pages show every event once, in index order, the same on both. The customer ends the chat and both pages say
 // so; SIGTERM stops the demo and every child process with it.
 //
 // The screenshots go to artifacts/; with CHATHA_UPDATE_SCREENSHOT=1 the
@@ -298,6 +299,17 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	agentShown := waitLines(t, agent, agentLines, hasMessage("Ann", "Great, thank you!"))
 	checkDemoTranscripts(t, lines, agentShown)
 
+	// The download forms work after the failover, on both pages.
+	for _, tab := range []struct {
+		ctx   context.Context
+		lines string
+	}{{customer, customerLines}, {agent, agentLines}} {
+		got := download(t, tab.ctx, tab.lines+` li[data-type="FileUploaded"] form.download`)
+		if got.Status != 200 || got.Size != len(widgetPNG) || got.Type != "image/png" {
+			t.Fatalf("a download from the page's form after the failover: %+v", got)
+		}
+	}
+
 	customerPNG := screenshot(t, customer, "demo-customer-after-failover")
 	agentPNG := screenshot(t, agent, "demo-agent-after-failover")
 	screenshot(t, dash, "demo-dashboard-after-kill")
@@ -319,6 +331,35 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 		return "the agent's chat is " + s
 	})
 	d.stop(t, syscall.SIGTERM)
+}
+
+// downloaded is what a page's download form brought.
+type downloaded struct {
+	Status int    `json:"status"`
+	Size   int    `json:"size"`
+	Type   string `json:"type"`
+}
+
+// download posts the download form sel of the tab, with its fields, as the
+// page's Download button does (in a new tab), and returns what came back.
+func download(t *testing.T, ctx context.Context, sel string) downloaded {
+	t.Helper()
+	expr := fmt.Sprintf(`(async () => {
+  const f = document.querySelector(%q);
+  const r = await fetch(f.action, {method: f.method, body: new FormData(f), credentials: 'omit'});
+  return {status: r.status, size: (await r.arrayBuffer()).byteLength, type: r.headers.get('Content-Type')};
+})()`, sel)
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(c, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	var d downloaded
+	if err == nil {
+		err = json.Unmarshal(raw, &d)
+	}
+	if err != nil {
+		t.Fatalf("download with the form %s: %v", sel, err)
+	}
+	return d
 }
 
 // checkDemoTranscripts checks what both pages showed: every event once, at
