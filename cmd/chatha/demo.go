@@ -210,10 +210,11 @@ answer it, then press "kill -9" next to the node that serves it on the
 dashboard (or kill -9 PID): the chat moves to another node and carries on.
 Ctrl-C stops the cluster.
 
-The pages are served by this process, which forwards everything else to the
-proxy (%s). The demo runs without tokens, gossip key or TLS, and takes
-browser requests from every origin (a chat widget on any page), for this
-machine only; the README's Security section shows a secure setup.
+The pages are served by this process, which forwards everything else
+to the proxy (%s). The demo runs without tokens, gossip key or
+TLS, and takes browser requests from every origin (a chat widget on any
+page), for this machine only; the README's Security section shows a
+secure setup.
 `, nodes, l.dir, addr, addr, addr, addr, addr, proxyAddr)
 }
 
