@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/chatha/chatha/api"
 )
 
 // The demo's pages in a real browser: the customer chat page and the agent
@@ -145,7 +147,8 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 // TestDemoFailoverInBrowser is the demo's story on a real chatha demo, in
 // headless Chromium: a customer starts a chat on the customer page, an
 // agent joins it from the console's queue and replies, each side sees the
-// other typing, the customer sends a file; the dashboard's kill button
+// other typing, the agent joins a second chat in another tab, the customer
+// sends a file; the dashboard's kill button
 // kills the node that serves the chat with SIGKILL. The customer page then
 // shows the chat moving and the restore's left and joined notices, both
 // sides keep chatting, the file downloads from both pages' forms, and
@@ -223,6 +226,18 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	}
 	bob("Hello Ann, I am Bob. How can I help?")
 	ann("My parcel is late: order 42.")
+
+	// A second chat: the console holds both, in tabs, and counts what is
+	// new in the one not shown.
+	cleo := create(t, d.addr, api.Request{Nickname: "Cleo", Subject: "A refund"})
+	cleoPane := fmt.Sprintf(`.pane[data-chat=%q]`, cleo.id)
+	press(t, agent, "join Cleo's chat", fmt.Sprintf(`#queue li[data-chat=%q] button.join`, cleo.id),
+		func() bool { return shows(t, agent, cleoPane+":not([hidden])") })
+	press(t, agent, "back to Ann's chat", fmt.Sprintf(`#chats li[data-chat=%q] button.tab`, chatID),
+		func() bool { return shows(t, agent, pane+":not([hidden])") && shows(t, agent, cleoPane+"[hidden]") })
+	cleo.do(t, d.addr, "send", api.Request{Message: "Is anyone there?"})
+	waitText(t, agent, fmt.Sprintf(`#chats li[data-chat=%q] .badge`, cleo.id), "1")
+	waitLines(t, agent, cleoPane+" .transcript", hasMessage("Cleo", "Is anyone there?"))
 
 	// A file from the customer, announced on both pages with a download.
 	photo := filepath.Join(t.TempDir(), "parcel.png")
