@@ -24,6 +24,7 @@ type shownPage struct {
 	Peaks     map[string]string // chart -> "now 0 per sample, peak 3"
 	LoginOpen bool
 	Hash      string
+	Kills     int // the demo's kill buttons
 }
 
 // readDashboard reads the dashboard's DOM.
@@ -38,6 +39,7 @@ const readDashboard = `({
   peaks: Object.fromEntries([...document.querySelectorAll('#charts .chart')].map(c => [c.dataset.chart, c.querySelector('h3 span').textContent])),
   loginOpen: !document.getElementById('login').hidden,
   hash: location.hash,
+  kills: document.querySelectorAll('button.kill').length,
 })`
 
 // percent reads "33.3%".
@@ -65,7 +67,7 @@ func (p shownPage) liveNodes() []shownMember {
 // killed with SIGKILL is marked dead, its death is added to the timeline and
 // its shares move to the two others; once its chats went on elsewhere, the
 // charts show the requests and the restores. A tab without
-// the token is asked for it.
+// the token is asked for it. No kill button shows: that is the demo's.
 func TestDashboardInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	secure := []string{"--cluster-token", "c-secret", "--gossip-key", testGossipKey}
@@ -110,6 +112,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	})
 	if before.Hash != "" {
 		t.Fatalf("the token stays in the address bar: %q", before.Hash)
+	}
+	if before.Kills != 0 {
+		t.Fatalf("a proxy outside the demo shows %d kill buttons", before.Kills)
 	}
 	screenshot(t, tab, "dashboard-before-kill")
 

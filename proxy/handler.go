@@ -192,17 +192,26 @@ func (p *Proxy) serveChat(ctx *fasthttp.RequestCtx, rest []byte) {
 	p.forward(ctx, target{chatID: b2s(id)})
 }
 
-// guarded are the proxy's own reads that need the cluster token when one
-// is set: they show the cluster's layout and load. The dashboard page
-// itself holds no data, and /healthz and /readyz stay open for probes.
-var guarded = map[string]bool{"/v1/cluster": true, "/v1/kpi": true, "/v1/dashboard": true, "/metrics": true}
+// ownReads are the proxy's own reads, each with whether it needs the
+// cluster token when one is set: the cluster's layout and load do. The
+// dashboard page itself holds no data, and /healthz and /readyz stay open
+// for probes. Any other path is not found, whatever the method.
+var ownReads = map[string]bool{
+	"/v1/cluster": true, "/v1/kpi": true, "/v1/dashboard": true, "/metrics": true,
+	"/dashboard": false, "/dashboard/": false, "/dashboard/app.js": false, "/dashboard/app.css": false,
+	"/healthz": false, "/readyz": false,
+}
 
 func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
-	if !ctx.IsGet() && !ctx.IsHead() {
+	guarded, known := ownReads[path]
+	switch {
+	case !known:
+		api.WriteError(ctx, "", api.ErrNotFound)
+		return
+	case !ctx.IsGet() && !ctx.IsHead():
 		api.WriteError(ctx, "", api.MethodNotAllowed("GET"))
 		return
-	}
-	if guarded[path] && !api.Authorized(ctx, p.cfg.ClusterToken) {
+	case guarded && !api.Authorized(ctx, p.cfg.ClusterToken):
 		api.WriteError(ctx, "", api.ErrUnauthorized)
 		return
 	}
@@ -227,8 +236,6 @@ func (p *Proxy) serveOwn(ctx *fasthttp.RequestCtx, path string) {
 			status = http.StatusServiceUnavailable
 		}
 		api.WriteJSON(ctx, status, api.ProxyReadiness{Ready: n > 0, Nodes: n})
-	default:
-		api.WriteError(ctx, "", api.ErrNotFound)
 	}
 }
 

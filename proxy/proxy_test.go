@@ -168,3 +168,30 @@ func TestClusterAPIAndUnknownChat(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+// TestOwnPathsAndMethods: the proxy's own reads refuse other methods than
+// GET with 405, and a path it does not serve is not found (404), whatever
+// the method: the demo's pages and kill endpoint among them.
+func TestOwnPathsAndMethods(t *testing.T) {
+	c := newCluster(t, 1)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/healthz", 200}, {"HEAD", "/dashboard", 200}, {"POST", "/healthz", 405}, {"DELETE", "/v1/cluster", 405},
+		{"GET", "/nowhere", 404}, {"POST", "/nowhere", 404}, {"GET", "/demo/customer", 404}, {"GET", "/demo/agent", 404},
+		{"GET", "/demo/processes", 404}, {"POST", "/demo/processes/node-1/kill", 404}, {"GET", "/dashboard/other.js", 404},
+	} {
+		req, resp := fasthttp.AcquireRequest(), &fasthttp.Response{}
+		req.Header.SetMethod(tc.method)
+		req.SetRequestURI("http://" + c.addr + tc.path)
+		err := fasthttp.DoTimeout(req, resp, 5*time.Second)
+		fasthttp.ReleaseRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != tc.status {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode(), tc.status)
+		}
+	}
+}

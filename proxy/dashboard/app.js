@@ -5,6 +5,11 @@
 // proxy, the token comes from the URL fragment (#token=...), which browsers
 // never send to a server, or from the form, and goes out only as an
 // Authorization: Bearer header.
+//
+// Served through `chatha demo`, whose own front door answers GET
+// /demo/processes, the page also gives every chat node a button that kills
+// its process with SIGKILL. The proxy serves no such endpoint: anywhere
+// else that request is answered 404, once, and no button shows.
 'use strict';
 (function () {
   const POLL_MS = 2000;
@@ -68,6 +73,49 @@
 
   const departed = (m) => m.state === 'dead' || m.state === 'left';
 
+  // demo holds the demo's processes by name, once GET /demo/processes has
+  // answered; demoAbsent is set when it answered anything else.
+  let demo = null;
+  let demoAbsent = false;
+
+  async function pollDemo() {
+    try {
+      const resp = await fetch('/demo/processes', { cache: 'no-store', credentials: 'omit' });
+      if (!resp.ok) {
+        demoAbsent = true;
+        demo = null;
+        return;
+      }
+      demo = Object.fromEntries((await resp.json()).processes.map((p) => [p.name, p]));
+    } catch (e) {
+      // unreachable: ask again next time
+    }
+  }
+
+  // killButton returns the demo's button that kills chat node m, or ''.
+  function killButton(m) {
+    const p = demo && demo[m.name];
+    if (!p || !p.running || m.role !== 'node' || departed(m)) return '';
+    const b = el('button', { type: 'button', class: 'kill', 'data-member': m.name,
+      title: 'kill -9 ' + p.pid + ': ' + m.name + ' ends as in a crash, and its chats go on on the other nodes' }, 'kill -9');
+    b.addEventListener('click', () => kill(m.name, b));
+    return el('span', {}, el('span', { class: 'pid' }, 'pid ' + p.pid), b);
+  }
+
+  async function kill(name, b) {
+    b.disabled = true;
+    b.textContent = 'killing…';
+    try {
+      const resp = await fetch('/demo/processes/' + encodeURIComponent(name) + '/kill',
+        { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', credentials: 'omit' });
+      if (!resp.ok) throw new Error((await resp.json().catch(() => ({}))).error || 'HTTP ' + resp.status);
+    } catch (e) {
+      status('cannot kill ' + name + ': ' + e.message, false); // until the next poll
+      return;
+    }
+    poll();
+  }
+
   function order(a, b) {
     return (departed(a) - departed(b)) || (a.role === 'node' ? 0 : 1) - (b.role === 'node' ? 0 : 1) ||
       a.name.localeCompare(b.name) || b.incarnation - a.incarnation;
@@ -83,7 +131,7 @@
       place.querySelector('i').style.width = pct(node && !departed(m) ? m.placementShare : 0);
       succ.querySelector('i').style.width = pct(node && !departed(m) ? m.successorShare : 0);
       const tr = el('tr', { 'data-member': m.name, 'data-role': m.role, 'data-state': m.state, 'data-incarnation': String(m.incarnation) },
-        el('td', { class: 'name' }, m.name),
+        el('td', { class: 'name' }, m.name, killButton(m)),
         el('td', {}, m.role),
         el('td', { class: 'state' }, el('span', { class: 'badge ' + m.state }, m.state)),
         el('td', { class: 'mode' }, node ? m.mode : '–'),
@@ -180,6 +228,7 @@
   let lastKPI = 0;
   async function poll() {
     try {
+      if (!demoAbsent) await pollDemo();
       const d = await get('/v1/dashboard');
       $('proxy').textContent = d.proxy;
       $('ring').textContent = d.ringChecksum;

@@ -1,0 +1,21 @@
+// Package demo owns what only `chatha demo` serves and runs: the demo's
+// child processes and the front door its users open.
+//
+// The front (Front) listens on the demo's public address. It serves the
+// customer chat page and the agent console under /demo/, lists the demo's
+// child processes (GET /demo/processes) and kills a chat node with SIGKILL
+// on request (POST /demo/processes/{name}/kill), and forwards every other
+// request to the demo's proxy, which listens on an address of its own. So
+// the pages, the dashboard and the chat API share one origin, and the proxy
+// and node binaries carry no demo page and no kill endpoint: nothing imports
+// this package but the demo command, and /demo/ is served nowhere else. The
+// dashboard shows its kill buttons only when GET /demo/processes answers.
+//
+// The kill endpoint is guarded against other web pages: it takes only
+// same-origin JSON requests (a cross-origin page would need a preflight,
+// which the front never grants) addressed to an IP address or localhost
+// (so a DNS name rebound to this machine cannot reach it).
+//
+// Goroutines: one per child (Child), waiting for it to exit; the front runs
+// on its HTTP server's goroutines and only reads the children's state.
+package demo
