@@ -34,8 +34,8 @@ func TestWithChatNode(t *testing.T) {
 		t.Cleanup(node.Close)
 		ts := startServer(t, node.Handler)
 		b := newBayeux(t, ts.url, ws)
-		b.handshake()
-		b.firstConnect()
+		b.Handshake()
+		b.FirstConnect()
 		r := requestChat(t, b)
 
 		agent := callNode(t, node, "/agent/1/chat/"+r.ChatID+"/join", url.Values{"nickname": {"Jane"}})
@@ -45,35 +45,35 @@ func TestWithChatNode(t *testing.T) {
 			say[k] = v
 		}
 		callNode(t, node, "/genesys/2/chat/support/"+r.ChatID+"/send", say)
-		b.untilIndex(3)
-		if e := b.event(3); e.Text != "hello, how can I help?" || e.From.Type != "Agent" {
+		b.UntilIndex(3)
+		if e := b.Event(3); e.Text != "hello, how can I help?" || e.From.Type != "Agent" {
 			t.Fatalf("event 3 = %+v", e)
 		}
 
 		// The agent's typing is an event like any other, at the next index.
 		callNode(t, node, "/genesys/2/chat/support/"+r.ChatID+"/startTyping", creds)
-		b.untilIndex(4)
-		if e := b.event(4); e.Type != "TypingStarted" || e.From.Type != "Agent" {
+		b.UntilIndex(4)
+		if e := b.Event(4); e.Type != "TypingStarted" || e.From.Type != "Agent" {
 			t.Fatalf("event 4 = %+v, want the agent's typing", e)
 		}
 
-		if n := b.op("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "where is my order?"}); n.StatusCode != 0 {
+		if n := b.Op("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "where is my order?"}); n.StatusCode != 0 {
 			t.Fatalf("sendMessage reply %+v", n)
 		}
-		b.untilIndex(5)
-		if n := b.op("support", map[string]any{"operation": "updateNickname", "secureKey": r.SecureKey, "nickname": "Ann B."}); n.StatusCode != 0 {
+		b.UntilIndex(5)
+		if n := b.Op("support", map[string]any{"operation": "updateNickname", "secureKey": r.SecureKey, "nickname": "Ann B."}); n.StatusCode != 0 {
 			t.Fatalf("updateNickname reply %+v", n)
 		}
-		b.untilIndex(6)
-		end := b.op("support", map[string]any{"operation": "disconnect", "chatId": r.ChatID, "userId": r.UserID, "secureKey": r.SecureKey})
+		b.UntilIndex(6)
+		end := b.Op("support", map[string]any{"operation": "disconnect", "chatId": r.ChatID, "userId": r.UserID, "secureKey": r.SecureKey})
 		if end.ChatEnded == nil || !*end.ChatEnded || end.StatusCode != 0 {
 			t.Fatalf("disconnect reply %+v, want a normal end: statusCode 0, chatEnded", end)
 		}
-		last := b.lastIndex()
-		if last < 7 || b.event(last).Type != "ParticipantLeft" {
-			t.Fatalf("last event %+v, want the client leaving", b.event(last))
+		last := b.LastIndex()
+		if last < 7 || b.Event(last).Type != "ParticipantLeft" {
+			t.Fatalf("last event %+v, want the client leaving", b.Event(last))
 		}
-		b.checkOnceInOrder(last)
+		b.CheckOnceInOrder(last)
 	})
 }
 
