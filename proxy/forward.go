@@ -65,6 +65,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
 	clientClose := prepare(ctx, p.scheme)
+	timeout := p.timeout(&ctx.Request)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		b := p.pick(to, reqID, &tr)
@@ -78,7 +79,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}
-		if err := b.client.Do(&ctx.Request, &ctx.Response); err != nil {
+		if err := b.client.DoTimeout(&ctx.Request, &ctx.Response, timeout); err != nil {
 			if !connFailed(err) {
 				p.badAnswer(ctx, b, err, clientClose)
 				return
