@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -220,31 +221,75 @@ func (rc *Raw) ReadFrame() ([]byte, error) {
 // answer, or a WebSocket frame): data on a channel that is not /meta/,
 // with the id of the publish a reply answers.
 func Deliveries(body []byte) []Note {
+	notes, _ := parseBody(body)
+	return notes
+}
+
+// parseBody returns the notifications in a body of Bayeux messages, and
+// whether it holds the reply to a connect.
+func parseBody(body []byte) (notes []Note, connect bool) {
 	var msgs []Message
 	if json.Unmarshal(body, &msgs) != nil {
-		return nil
+		return nil, false
 	}
-	var out []Note
 	for _, m := range msgs {
-		if m.Successful != nil || len(m.Data) == 0 || len(m.Channel) > 5 && m.Channel[:6] == "/meta/" {
+		if m.Channel == "/meta/connect" {
+			connect = true
+		}
+		if m.Successful != nil || len(m.Data) == 0 || strings.HasPrefix(m.Channel, "/meta/") {
 			continue
 		}
 		var n Note
 		if json.Unmarshal(m.Data, &n) == nil {
 			n.Channel, n.ID = m.Channel, m.ID
-			out = append(out, n)
+			notes = append(notes, n)
 		}
 	}
-	return out
+	return notes, connect
 }
+
+// Listen reads what the server sends until the socket fails, hands every
+// notification to each (nil: none) with the time it was read, and sends a
+// new connect whenever the held one is answered, as a real client does, so
+// the session lives on. It returns the error that ended it. It must follow
+// Hold.
+func (rc *Raw) Listen(each func(n Note, at time.Time)) error {
+	for {
+		var body []byte
+		var err error
+		if rc.ws {
+			body, err = rc.ReadFrame()
+		} else {
+			body, err = rc.ReadResponse()
+		}
+		if err != nil {
+			return err
+		}
+		at := time.Now()
+		notes, connect := parseBody(body)
+		if each != nil {
+			for _, n := range notes {
+				each(n, at)
+			}
+		}
+		if connect || !rc.ws { // a long-polling answer is always the held connect's
+			if err := rc.Hold(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Close closes the socket.
+func (rc *Raw) Close() error { return rc.c.Close() }
 
 // OpenIdle opens n clients of one transport against the server at addr, 32
 // at a time, each ending with a held connect (Hold); with chat, each first
-// creates a chat of service "bench". It returns their sockets, or the first
-// error (having closed what it opened). The clients come from 127.0.1.2 to
+// creates a chat of service "bench". It returns them, or the first error
+// (having closed what it opened). The clients come from 127.0.1.2 to
 // 127.0.1.33, so that one source address does not run out of ports.
-func OpenIdle(addr string, n int, ws, chat bool) ([]net.Conn, error) {
-	conns := make([]net.Conn, n)
+func OpenIdle(addr string, n int, ws, chat bool) ([]*Raw, error) {
+	conns := make([]*Raw, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
@@ -283,7 +328,7 @@ func OpenIdle(addr string, n int, ws, chat bool) ([]net.Conn, error) {
 }
 
 // openIdle opens one idle client.
-func openIdle(d net.Dialer, addr string, ws, chat bool) (net.Conn, error) {
+func openIdle(d net.Dialer, addr string, ws, chat bool) (*Raw, error) {
 	rc, err := DialRaw(d, addr, ws)
 	if err != nil {
 		return nil, err
@@ -298,7 +343,7 @@ func openIdle(d net.Dialer, addr string, ws, chat bool) (net.Conn, error) {
 		_ = rc.c.Close()
 		return nil, err
 	}
-	return rc.c, nil
+	return rc, nil
 }
 
 // SetFileLimit raises the soft RLIMIT_NOFILE to at least n, and the hard
