@@ -19,6 +19,9 @@ if ! command -v chromium >/dev/null; then
 fi
 
 step "npm packages (the CometD JavaScript client of the CometD browser test)"
+if ! command -v npm >/dev/null; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
 npm ci --prefix e2e/testdata/cometd --no-audit --no-fund --loglevel=error
 
 step "Debian packages (iproute2 for the network-namespace tests)"
