@@ -18,6 +18,12 @@ if ! command -v chromium >/dev/null; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+step "npm packages (the CometD JavaScript client of the CometD browser test)"
+if ! command -v npm >/dev/null; then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+fi
+npm ci --prefix e2e/testdata/cometd --no-audit --no-fund --loglevel=error
+
 step "Debian packages (iproute2 for the network-namespace tests)"
 if ! command -v ip >/dev/null; then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null

@@ -128,6 +128,17 @@ func (c *CORS) Allow(ctx *fasthttp.RequestCtx, origin string) {
 	h.Set("Access-Control-Expose-Headers", corsExpose)
 }
 
+// Allows reports whether the policy lets a request be served: it has no
+// Origin (it is not a browser's), it comes from the API's own origin, or
+// from an origin the policy allows. It is the decision Check makes, for
+// transports that answer with headers of their own: CometD's long-polling
+// requests carry credentials (their answers name the origin, never "*"),
+// and its WebSocket upgrades are checked here and get no CORS headers at all.
+func (c *CORS) Allows(ctx *fasthttp.RequestCtx) bool {
+	o := ctx.Request.Header.Peek("Origin")
+	return len(o) == 0 || sameOrigin(o, ctx.Request.Header.Host()) || c.allows(o)
+}
+
 // allows reports whether the policy allows a request from origin o.
 func (c *CORS) allows(o []byte) bool {
 	if c == nil {

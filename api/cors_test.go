@@ -74,6 +74,9 @@ func TestCORS(t *testing.T) {
 		case tc.method == "OPTIONS" && got != "" && (len(h.Peek("Access-Control-Allow-Methods")) == 0 || len(h.Peek("Access-Control-Allow-Headers")) == 0):
 			t.Errorf("%s: a preflight answer without the allowed methods and headers", tc.name)
 		}
+		if allows := tc.cors.Allows(ctx); allows == (tc.answered == 403) {
+			t.Errorf("%s: Allows %v, but Check answered %d", tc.name, allows, tc.answered)
+		}
 		if tc.answered == 403 {
 			r, err := api.DecodeReply(&ctx.Response)
 			if err != nil || len(r.Errors) != 1 || r.Errors[0].Code != api.CodeOrigin {

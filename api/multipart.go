@@ -36,9 +36,15 @@ func UploadBody(maxFile int64) (int, bool) {
 	return int(maxFile) + UploadOverhead, true
 }
 
-// IsUpload reports whether a request is a file upload
-// (POST /genesys/2/chat/{service}/{chatId}/file), the one route of the chat
-// API whose body may be larger than the usual limit; uri is the request's path, or its request
+// ChatNtfPath is where GMS clients in CometD mode send file operations
+// (GMS "notification mode"): a POST with operation, secureKey and the
+// operation's fields, form encoded, or multipart with the file of an upload.
+const ChatNtfPath = "/genesys/2/chat-ntf"
+
+// IsUpload reports whether a request may be a file upload
+// (POST /genesys/2/chat/{service}/{chatId}/file, or POST ChatNtfPath, any of
+// whose operations may be one), the routes of the chat API whose body may be
+// larger than the usual limit; uri is the request's path, or its request
 // URI (a query is left out). It allocates nothing: servers call it for
 // every request.
 func IsUpload(method, uri []byte) bool {
@@ -46,6 +52,9 @@ func IsUpload(method, uri []byte) bool {
 		return false
 	}
 	path, _, _ := bytes.Cut(uri, []byte("?"))
+	if string(path) == ChatNtfPath {
+		return true
+	}
 	rest, ok := bytes.CutPrefix(path, []byte("/genesys/2/chat/"))
 	rest = bytes.TrimSuffix(rest, []byte("/"))
 	if !ok || bytes.Count(rest, []byte("/")) != 2 {

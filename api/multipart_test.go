@@ -140,6 +140,10 @@ func TestIsUpload(t *testing.T) {
 		{"POST", "/genesys/2/chat/support//file", false},
 		{"POST", "/genesys/2/chat/support/abc/xfile", false},
 		{"POST", "/other/2/chat/support/abc/file", false},
+		{"POST", "/genesys/2/chat-ntf", true},
+		{"POST", "/genesys/2/chat-ntf?operation=fileUpload", true},
+		{"GET", "/genesys/2/chat-ntf", false},
+		{"POST", "/genesys/2/chat-ntf/x", false},
 	} {
 		if got := api.IsUpload([]byte(tc.method), []byte(tc.uri)); got != tc.want {
 			t.Errorf("IsUpload(%s %s) = %v, want %v", tc.method, tc.uri, got, tc.want)

@@ -4,6 +4,7 @@ import (
 	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/membership"
 
 	"crypto/rand"
@@ -164,6 +165,13 @@ type Config struct {
 	PauseThreshold time.Duration
 	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
 	PurgeTimeout time.Duration
+	// MaxWait is the longest a refresh that asks with cometd.WaitHeader is
+	// held until an event comes (default 30s); a longer ask is cut to it.
+	MaxWait time.Duration
+	// CometD configures the node's CometD server (cometd.Path, and
+	// api.ChatNtfPath for file operations); its REST side, CORS policy,
+	// Logger and Metrics are the node's own.
+	CometD cometd.Config
 	// Cluster returns the current membership view, in which a restore finds
 	// the API address of the chat's previous owner to purge it; nil purges nothing.
 	Cluster func() *membership.View
@@ -197,6 +205,8 @@ func DefaultConfig(name string, store chat.Store) Config {
 		SweepInterval:  time.Second,            // idle timeouts are tens of seconds; one second is precise enough
 		PauseThreshold: 250 * time.Millisecond, // under the 0.4 s after which gossip may declare a stopped node dead (membership.DefaultConfig, up to 10 members)
 		PurgeTimeout:   300 * time.Millisecond, // a live node answers in a millisecond; a stuck one must not stall the restore
+		MaxWait:        30 * time.Second,       // above the CometD pump's 25s, below the Bayeux connect timeout plus a client's network delay
+		CometD:         cometd.DefaultConfig(nil),
 	}
 }
 
@@ -207,6 +217,7 @@ func DefaultLocalConfig(name string, store chat.Store) Config {
 	c.Incarnation = chatid.NewIncarnation()
 	c.Settings.ResendDelay = 10 * time.Millisecond
 	c.SweepInterval = 100 * time.Millisecond
+	c.CometD = cometd.DefaultLocalConfig(nil)
 	return c
 }
 
@@ -231,6 +242,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chatnode: PageBytes is %d, want 1024 or more", c.PageBytes)
 	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0:
 		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
+	case c.MaxWait < 0:
+		return errors.New("chatnode: MaxWait is negative")
 	}
 	return c.Settings.Validate()
 }

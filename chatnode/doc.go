@@ -39,6 +39,15 @@
 //     PageBytes; a single larger event alone), its nextPosition at the first
 //     event left out, so no answer grows with the chat.
 //
+// Push: a refresh that asks with cometd.WaitHeader and finds no event from
+// its position is held until an append wakes it (each session keeps a
+// channel that every applied event, the end and the session's removal
+// close), the wait ends, the chat leaves the node (answered 409), the pump
+// that asked stops, or the node stops holding (StopHolding, before the HTTP
+// server shuts down). No lock is held while it waits (hold.go). The node
+// serves CometD (Bayeux) at cometd.Path and the file operations of CometD
+// clients at api.ChatNtfPath, with its own handler as the REST side.
+//
 // Cluster glue comes in through Config: OnState is told every change of the
 // node's mode and live-chat count (cmd wires it to membership.Member.Publish),
 // Cluster gives the membership view in which a restore finds the previous
@@ -46,7 +55,9 @@
 // calls after a refutation. Readiness is the store's own health (chat.Health).
 //
 // Goroutines: one sweeper per Node (idle alerts and close, flex disconnect,
-// eviction of ended chats) and one pause watch; final-transcript saves and
+// eviction of ended chats) and one pause watch; the CometD server's (its
+// sweeper, a pump per attached chat, a reader per WebSocket); a held
+// refresh parks the fasthttp goroutine of its request; final-transcript saves and
 // purges of a previous owner that is not live run in the background and
 // Close waits for them; request handlers run on fasthttp's goroutines.
 package chatnode

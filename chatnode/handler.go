@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/telemetry"
 )
 
@@ -56,9 +57,18 @@ func (n *Node) errorHandler(ctx *fasthttp.RequestCtx, err error) {
 // Handler serves the chat, agent and operations APIs.
 func (n *Node) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
+	route := telemetry.RouteOfRequest(ctx.Path(), ctx.Request.Header.Peek(cometd.WaitHeader))
 	defer func() {
-		n.kpi.requests.Observe(telemetry.RouteOf(ctx.Path()), ctx.Response.StatusCode(), time.Since(start))
+		n.kpi.requests.Observe(route, ctx.Response.StatusCode(), time.Since(start))
 	}()
+	switch path := ctx.Path(); {
+	case cometd.Handles(path):
+		n.push.Handler(ctx)
+		return
+	case string(path) == api.ChatNtfPath:
+		n.push.FilesHandler(ctx)
+		return
+	}
 	parts := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
 	var err error
 	switch {
@@ -124,7 +134,12 @@ func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
 	case isFile:
 		return n.serveFile(ctx, c, parts[1], parts[3:], req, reqID)
 	case len(parts) == 3:
-		resp, err := n.act(c, parts[1], parts[2], req, reqID)
+		var resp *api.Answer
+		if wait := n.holdFor(ctx, parts[2]); wait > 0 {
+			resp, err = n.refreshHeld(c, parts[1], req, wait, cometd.PumpDone(ctx))
+		} else {
+			resp, err = n.act(c, parts[1], parts[2], req, reqID)
+		}
 		if err != nil {
 			return err
 		}

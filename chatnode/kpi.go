@@ -33,6 +33,7 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	set.NewGauge("chatha_sessions_current", func() float64 { return float64(n.Sessions()) })
 	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == membership.ModeDraining) })
 	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == membership.ModeFull) })
+	set.NewGauge("chatha_refreshes_held", func() float64 { return float64(n.held.Load()) })
 	if h, ok := n.cfg.Store.(chat.Health); ok {
 		set.NewGauge("chatha_store_available", func() float64 { return b2f(h.Available()) })
 	}

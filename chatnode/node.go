@@ -7,12 +7,14 @@ import (
 
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/membership"
 )
 
@@ -27,6 +29,10 @@ type Node struct {
 	kpi  *kpi
 
 	chats    *heldChats
+	push     *cometd.Server // CometD (Bayeux) at cometd.Path, and the file operations of CometD clients
+	unhold   chan struct{}  // closed by StopHolding: no refresh is held after
+	holdOnce sync.Once
+	held     atomic.Int64       // refreshes held now
 	restores singleflight.Group // one restore of a chat at a time
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
 	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
@@ -51,17 +57,25 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
 		home:  chatid.HomeOf(cfg.Name, cfg.Incarnation),
 		chats: newHeldChats(cfg.Settings, cfg.OnState),
-		stop:  make(chan struct{}), started: time.Now(),
+		stop:  make(chan struct{}), unhold: make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
+	push := cfg.CometD
+	push.REST, push.CORS, push.Logger, push.Metrics = n.Handler, cfg.CORS, n.log, cfg.Metrics
+	var err error
+	if n.push, err = cometd.New(push); err != nil {
+		return nil, fmt.Errorf("chatnode: CometD: %w", err)
+	}
 	n.wg.Add(2)
 	go n.sweepLoop()
 	go n.pauseWatch()
 	return n, nil
 }
 
-// Close stops the sweeper. It does not close the store.
+// Close stops holding refreshes (StopHolding) and the sweeper. It does not
+// close the store.
 func (n *Node) Close() {
+	n.StopHolding()
 	n.once.Do(func() { close(n.stop) })
 	n.wg.Wait()
 }
@@ -182,6 +196,7 @@ func (n *Node) remove(s *session) {
 	}
 	s.gone = true
 	n.chats.remove(s)
+	s.wake()
 }
 
 // Purge drops a chat from memory without touching the store; it reports

@@ -16,4 +16,25 @@ type session struct {
 	unsaved     bool          // closed because its transcript could not be saved: an abnormal end
 	gone        bool          // dropped from the node; a new lookup is needed
 	epoch       uint64        // the node epoch in which the session was last known current
+	// changed is closed, and dropped, at the session's next change: an
+	// event applied (appended or kept), the end, or the session leaving the
+	// node. Held refreshes wait on it (hold.go); nil while none waits.
+	changed chan struct{}
+}
+
+// wake ends the waits on the session's changes; the caller holds s.mu.
+func (s *session) wake() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// changes returns a channel closed at the session's next change; the
+// caller holds s.mu.
+func (s *session) changes() <-chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }

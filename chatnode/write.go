@@ -183,6 +183,7 @@ func (n *Node) apply(s *session, b batch, r request) {
 	if s.Ended() && !wasEnded {
 		n.ended(s)
 	}
+	s.wake()
 }
 
 // append stores recs with the configured retries. An append that failed in a
@@ -242,6 +243,7 @@ func (n *Node) closeUnsaved(s *session) {
 	s.Apply(chat.Entry{Type: chat.EventNotice, Index: s.NextIndex(), Text: "the chat was closed: its transcript could not be saved",
 		Time: n.now().UnixMilli(), End: true})
 	n.chats.ended(s)
+	s.wake()
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 

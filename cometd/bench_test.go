@@ -2,30 +2,21 @@ package cometd_test
 
 import (
 	"bufio"
-	"bytes"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/cometd"
+	"github.com/chatha/chatha/cometd/cometdtest"
 )
 
 // idleClients is how many clients of each transport BenchmarkIdleClients opens.
@@ -143,11 +134,11 @@ func idleClientProcess(spec string) int {
 		fmt.Fprintf(os.Stderr, "bad %s %q\n", idleEnv, spec)
 		return 2
 	}
-	if err := setFileLimit(idleClients + 1000); err != nil {
+	if err := cometdtest.SetFileLimit(idleClients + 1000); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	conns, err := openClients(parts[0], parts[1] == "true", parts[2] == "true")
+	conns, err := cometdtest.OpenIdle(parts[0], idleClients, parts[1] == "true", parts[2] == "true")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -209,228 +200,7 @@ func rss() float64 {
 
 // raiseFileLimit raises RLIMIT_NOFILE to at least n or fails the benchmark.
 func raiseFileLimit(b *testing.B, n uint64) {
-	if err := setFileLimit(n); err != nil {
+	if err := cometdtest.SetFileLimit(n); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// setFileLimit raises the soft RLIMIT_NOFILE to at least n, and the hard one when allowed.
-func setFileLimit(n uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur >= n {
-		return nil
-	}
-	lim.Cur, lim.Max = n, max(lim.Max, n)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("cannot raise the open-file limit to %d (hard limit %d): %w", n, lim.Max, err)
-	}
-	return nil
-}
-
-// openClients opens idleClients clients of one transport, in parallel, each
-// ending with a held connect; with chat, each WebSocket client also creates
-// a chat first.
-func openClients(addr string, ws, chat bool) ([]net.Conn, error) {
-	conns := make([]net.Conn, idleClients)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	for w := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Spread the clients over source addresses, so that loopback
-			// ephemeral ports do not run out.
-			d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(2+w))}}
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= idleClients {
-					return
-				}
-				c, err := openClient(d, addr, ws, chat)
-				if err != nil {
-					select {
-					case errs <- fmt.Errorf("client %d: %w", i, err):
-					default:
-					}
-					return
-				}
-				conns[i] = c
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		for _, c := range conns {
-			if c != nil {
-				_ = c.Close()
-			}
-		}
-		return nil, err
-	default:
-	}
-	return conns, nil
-}
-
-// openClient handshakes, connects once (answered at once), optionally
-// creates a chat, and sends the connect that the server holds.
-func openClient(d net.Dialer, addr string, ws, chat bool) (net.Conn, error) {
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	rc := &rawClient{c: c, r: bufio.NewReaderSize(c, 4096), ws: ws, addr: addr}
-	if err := rc.setUp(chat); err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// rawClient speaks Bayeux on a bare socket: HTTP/1.1 long-polling or a
-// minimal WebSocket (masked text frames out, unmasked frames in).
-type rawClient struct {
-	c    net.Conn
-	r    *bufio.Reader
-	ws   bool
-	addr string
-}
-
-func (rc *rawClient) setUp(chat bool) error {
-	typ := "long-polling"
-	if rc.ws {
-		typ = "websocket"
-		if err := rc.upgrade(); err != nil {
-			return err
-		}
-	}
-	_ = rc.c.SetDeadline(time.Now().Add(30 * time.Second))
-	out, err := rc.roundTrip("handshake", `[{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["`+typ+`"]}]`)
-	if err != nil {
-		return err
-	}
-	var hs []bmsg
-	if err := json.Unmarshal(out, &hs); err != nil || len(hs) != 1 || hs[0].ClientID == "" {
-		return fmt.Errorf("handshake answer %s: %v", out, err)
-	}
-	id := hs[0].ClientID
-	if _, err := rc.roundTrip("connect", `[{"channel":"/meta/connect","clientId":"`+id+`","connectionType":"`+typ+`","advice":{"timeout":0}}]`); err != nil {
-		return err
-	}
-	if chat {
-		out, err := rc.roundTrip("", `[{"channel":"/service/chatV2/bench","clientId":"`+id+`","id":"1","data":{"operation":"requestChat","nickname":"idle"}}]`)
-		if err != nil || !bytes.Contains(out, []byte(`"secureKey"`)) {
-			return fmt.Errorf("requestChat answer %s: %v", out, err)
-		}
-	}
-	_ = rc.c.SetDeadline(time.Time{})
-	held := `[{"channel":"/meta/connect","clientId":"` + id + `","connectionType":"` + typ + `"}]`
-	if rc.ws {
-		return rc.writeFrame(held)
-	}
-	return rc.writeRequest("connect", held)
-}
-
-// roundTrip sends one body and reads its answer.
-func (rc *rawClient) roundTrip(suffix, body string) ([]byte, error) {
-	if rc.ws {
-		if err := rc.writeFrame(body); err != nil {
-			return nil, err
-		}
-		return rc.readFrame()
-	}
-	if err := rc.writeRequest(suffix, body); err != nil {
-		return nil, err
-	}
-	resp, err := http.ReadResponse(rc.r, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
-	}
-	return out, err
-}
-
-func (rc *rawClient) writeRequest(suffix, body string) error {
-	_, err := fmt.Fprintf(rc.c, "POST %s/%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		cometd.Path, suffix, rc.addr, len(body), body)
-	return err
-}
-
-func (rc *rawClient) upgrade() error {
-	var key [16]byte
-	_, _ = rand.Read(key[:])
-	if _, err := fmt.Fprintf(rc.c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-		cometd.Path, rc.addr, base64.StdEncoding.EncodeToString(key[:])); err != nil {
-		return err
-	}
-	resp, err := http.ReadResponse(rc.r, nil)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Errorf("upgrade: HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
-
-// writeFrame writes one masked text frame.
-func (rc *rawClient) writeFrame(payload string) error {
-	hdr := []byte{0x81}
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, 0x80|byte(n))
-	case n < 1<<16:
-		hdr = append(hdr, 0x80|126)
-		hdr = binary.BigEndian.AppendUint16(hdr, uint16(n))
-	default:
-		hdr = append(hdr, 0x80|127)
-		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
-	}
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
-	hdr = append(hdr, mask[:]...)
-	body := []byte(payload)
-	for i := range body {
-		body[i] ^= mask[i%4]
-	}
-	_, err := rc.c.Write(append(hdr, body...))
-	return err
-}
-
-// readFrame reads one unmasked frame from the server.
-func (rc *rawClient) readFrame() ([]byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(rc.r, h[:]); err != nil {
-		return nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		if _, err := io.ReadFull(rc.r, l[:]); err != nil {
-			return nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(l[:]))
-	case 127:
-		var l [8]byte
-		if _, err := io.ReadFull(rc.r, l[:]); err != nil {
-			return nil, err
-		}
-		n = binary.BigEndian.Uint64(l[:])
-	}
-	if n > 1<<20 {
-		return nil, fmt.Errorf("frame of %d bytes", n)
-	}
-	out := make([]byte, n)
-	_, err := io.ReadFull(rc.r, out)
-	return out, err
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/api"
 )
 
 // Config configures a Server.
@@ -19,10 +20,12 @@ type Config struct {
 	// into: in a node its own handler, in a proxy its forwarding handler.
 	// It is called in process, from the Server's goroutines. Required.
 	REST fasthttp.RequestHandler
-	// AllowedOrigins are the browser origins (scheme://host[:port]) that may
-	// use the endpoint across origins; "*" allows any origin. Requests without
-	// an Origin header and same-origin requests are always allowed (default none).
-	AllowedOrigins []string
+	// CORS is which web pages on other origins may use the endpoint from a
+	// browser: the chat API's own policy (cors-allowed-origins), whose
+	// decision (api.CORS.Allows) long-polling requests, file operations and
+	// WebSocket upgrades all take. Requests without an Origin header and
+	// same-origin requests are always allowed; nil allows no other origin.
+	CORS *api.CORS
 
 	// Timeout is how long a /meta/connect is held when nothing is queued: the
 	// advice timeout (default 30s).
@@ -121,7 +124,7 @@ func DefaultConfig(rest fasthttp.RequestHandler) Config {
 // short holds and quick expiry.
 func DefaultLocalConfig(rest fasthttp.RequestHandler) Config {
 	c := DefaultConfig(rest)
-	c.AllowedOrigins = []string{"*"}
+	c.CORS, _ = api.ParseCORS("*") // a valid list: no error
 	c.Timeout = 5 * time.Second
 	c.MaxInterval = 2 * time.Second
 	c.SweepInterval = 100 * time.Millisecond
@@ -154,23 +157,6 @@ func (c Config) Validate() error {
 		return errors.New("cometd: PublishRate must be positive")
 	case c.ReadBufferSize < 0 || c.WriteBufferSize < 0:
 		return errors.New("cometd: ReadBufferSize and WriteBufferSize must not be negative")
-	}
-	for _, o := range c.AllowedOrigins {
-		if err := checkOrigin(o); err != nil {
-			return fmt.Errorf("cometd: AllowedOrigins: %w", err)
-		}
-	}
-	return nil
-}
-
-// checkOrigin reports whether o is "*" or an origin: scheme://host[:port] and nothing else.
-func checkOrigin(o string) error {
-	if o == "*" {
-		return nil
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q is not an origin (scheme://host[:port])", o)
 	}
 	return nil
 }

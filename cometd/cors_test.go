@@ -7,16 +7,28 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/cometd"
 )
 
 const handshakeBody = `[{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["long-polling"],"id":"1"}]`
 
+// policy returns the CORS policy that allows origins.
+func policy(t testing.TB, origins ...string) *api.CORS {
+	t.Helper()
+	c, err := api.NewCORS(origins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // serveDirect runs one request through the server's Handler, as node and proxy mount it.
 func serveDirect(srv *cometd.Server, method, origin, body string) *fasthttp.Response {
 	var ctx fasthttp.RequestCtx
 	ctx.Request.Header.SetMethod(method)
-	ctx.Request.SetRequestURI("http://chat.example.com/genesys/cometd/handshake")
+	ctx.Request.SetRequestURI("/genesys/cometd/handshake")
+	ctx.Request.Header.SetHost("chat.example.com")
 	if origin != "" {
 		ctx.Request.Header.Set("Origin", origin)
 	}
@@ -59,7 +71,7 @@ func TestCORS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t, fake.Handler, func(c *cometd.Config) { c.AllowedOrigins = tt.allowed })
+			ts := startServer(t, fake.Handler, func(c *cometd.Config) { c.CORS = policy(t, tt.allowed...) })
 			resp := serveDirect(ts.srv, tt.method, tt.origin, handshakeBody)
 			if resp.StatusCode() != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode(), tt.status, resp.Body())
@@ -104,16 +116,16 @@ func TestCORS(t *testing.T) {
 // refused with 403 and makes no session; an allowed one is served.
 func TestWebSocketOrigin(t *testing.T) {
 	fake := newFakeREST(true)
-	ts := startServer(t, fake.Handler, func(c *cometd.Config) { c.AllowedOrigins = []string{"https://shop.example"} })
+	ts := startServer(t, fake.Handler, func(c *cometd.Config) { c.CORS = policy(t, "https://shop.example") })
 	evil := newBayeux(t, ts.url, true)
-	evil.origin = "https://evil.example"
-	err := evil.dial()
+	evil.Origin = "https://evil.example"
+	err := evil.Dial()
 	if err == nil || !strings.Contains(err.Error(), "HTTP 403") {
 		t.Fatalf("upgrade from a disallowed origin: %v, want HTTP 403", err)
 	}
 	good := newBayeux(t, ts.url, true)
-	good.origin = "https://shop.example"
-	if hs := good.handshake(); !hs.ok() {
+	good.Origin = "https://shop.example"
+	if hs := good.Handshake(); !hs.OK() {
 		t.Fatalf("handshake from an allowed origin: %+v", hs)
 	}
 	if got := ts.counter("chatha_cometd_sessions_created_total"); got != 1 {

@@ -38,14 +38,31 @@
 //
 // # What the REST side provides
 //
-// Config.REST serves the chat API v2 (create, the per-chat actions). For
-// push it should honour WaitHeader on refresh: hold the answer until an
-// event at or past transcriptPosition is appended (woken by the append, not
-// by polling) or the wait runs out, then answer as usual; end the hold early
-// when PumpDone's channel closes. A proxy's forwarding handler passes the
-// header on and gives such a request the wait on top of its own timeout, so
-// that a held refresh is not taken for a dead node. A REST side that does
-// not hold refreshes still works: the pump then polls at MinRefreshInterval.
+// Config.REST serves the chat API v2 (create, the per-chat actions, the
+// file routes). For push it honours WaitHeader on refresh: a chat node holds
+// the answer until an event at or past transcriptPosition is appended (woken
+// by the append, not by polling) or the wait runs out, then answers as
+// usual, and ends the hold early when PumpDone's channel closes; the proxy's
+// forwarding handler passes the header on and gives such a request the
+// wait on top of its own timeout, so that a held refresh is not taken for a
+// dead node. A REST side that does not hold refreshes still works: the pump
+// then polls at MinRefreshInterval.
+//
+// # File operations
+//
+// GMS clients in CometD mode send file operations over plain HTTP to
+// api.ChatNtfPath, naming the chat by the participant's secureKey alone.
+// FilesHandler finds the chat among those this server's sessions are
+// attached to (or by a chatId field) and calls the chat API's file route of
+// that chat, so files work as in REST mode. Behind several proxies, a
+// client's requests must reach the proxy that holds its session (as
+// long-polling needs anyway): a load balancer that keeps a client on one
+// proxy.
+//
+// # Mounting
+//
+// chatnode.Node and proxy.Proxy each run a Server and send Path and
+// api.ChatNtfPath to it; their Config.CometD tunes it.
 //
 // # Failover, as the client sees it
 //
@@ -70,7 +87,8 @@
 // handshakes again and resumes by position. A session with no held connect
 // expires MaxInterval after its last connect ended. Requests from an Origin
 // that is not allowed get no CORS headers and make no session; a WebSocket
-// upgrade from one is refused. Credentials (secure keys, the bearer token
+// upgrade from one is refused: the decision is the chat API's CORS policy
+// (Config.CORS, api.CORS.Allows). Credentials (secure keys, the bearer token
 // of an agent) are passed through to the REST side, never logged.
 //
 // # Memory

@@ -21,19 +21,19 @@ func TestPublishFlood(t *testing.T) {
 			c.PublishBurst = 4
 		})
 		b := newBayeux(t, ts.url, ws)
-		b.handshake()
-		b.firstConnect()
+		b.Handshake()
+		b.FirstConnect()
 		r := requestChat(t, b) // the first of the burst
 		var flood []bmsg
 		for range 10 {
-			flood = append(flood, bmsg{Channel: "/service/chatV2/support", ID: b.id(), ClientID: b.clientID,
+			flood = append(flood, bmsg{Channel: "/service/chatV2/support", ID: b.NewID(), ClientID: b.ClientID,
 				Data: jsonOf(map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "spam"})})
 		}
-		acks := b.roundTrip("/", flood)
+		acks := b.RoundTrip("/", flood)
 		ok, refused := 0, 0
 		for _, a := range acks {
 			switch {
-			case a.ok():
+			case a.OK():
 				ok++
 			case a.Error == "429::Too many publishes":
 				refused++
@@ -44,11 +44,11 @@ func TestPublishFlood(t *testing.T) {
 		if ok != 3 || refused != 7 {
 			t.Fatalf("%d publishes taken, %d refused; want 3 and 7", ok, refused)
 		}
-		if ack, _ := b.publish("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "more"}); ack.Error != "429::Too many publishes" {
+		if ack, _ := b.Publish("support", map[string]any{"operation": "sendMessage", "secureKey": r.SecureKey, "message": "more"}); ack.Error != "429::Too many publishes" {
 			t.Fatalf("a publish in a later request: %+v", ack)
 		}
-		b.untilIndex(4) // the 3 taken messages were sent, once each
-		b.checkOnceInOrder(4)
+		b.UntilIndex(4) // the 3 taken messages were sent, once each
+		b.CheckOnceInOrder(4)
 		if got := len(fake.events(r.ChatID)); got != 4 {
 			t.Fatalf("%d events in the chat, want 4", got)
 		}
@@ -100,33 +100,33 @@ func TestOversizedWebSocket(t *testing.T) {
 	fake := newFakeREST(true)
 	ts := startServer(t, fake.Handler, func(c *cometd.Config) { c.MaxBodySize = 4096 })
 	b := newBayeux(t, ts.url, true)
-	if err := b.dial(); err != nil {
+	if err := b.Dial(); err != nil {
 		t.Fatal(err)
 	}
 	big := `[{"channel":"/meta/handshake","ext":"` + strings.Repeat("x", 6000) + `"}]`
-	if err := b.conn.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
+	if err := b.Conn.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
 		t.Fatal(err)
 	}
-	_ = b.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, data, err := b.conn.ReadMessage()
+	_ = b.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := b.Conn.ReadMessage()
 	if err != nil || !strings.Contains(string(data), `"error":"413::Message too large"`) {
 		t.Fatalf("answer to a large message: %s, %v", data, err)
 	}
-	if err := b.conn.WriteMessage(websocket.TextMessage, []byte("not json")); err != nil {
+	if err := b.Conn.WriteMessage(websocket.TextMessage, []byte("not json")); err != nil {
 		t.Fatal(err)
 	}
-	if _, data, err = b.conn.ReadMessage(); err != nil || !strings.Contains(string(data), `"error":"400::`) {
+	if _, data, err = b.Conn.ReadMessage(); err != nil || !strings.Contains(string(data), `"error":"400::`) {
 		t.Fatalf("answer to a malformed message: %s, %v", data, err)
 	}
-	if hs := b.handshake(); !hs.ok() {
+	if hs := b.Handshake(); !hs.OK() {
 		t.Fatalf("handshake after the refused messages: %+v", hs)
 	}
 	huge := make([]byte, 9*4096)
-	if err := b.conn.WriteMessage(websocket.TextMessage, huge); err != nil {
+	if err := b.Conn.WriteMessage(websocket.TextMessage, huge); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		_, _, err = b.conn.ReadMessage()
+		_, _, err = b.Conn.ReadMessage()
 		if err != nil {
 			break
 		}
@@ -145,14 +145,14 @@ func TestQueueLimit(t *testing.T) {
 		c.MaxInterval = time.Minute
 	})
 	b := newBayeux(t, ts.url, false)
-	b.handshake()
-	b.firstConnect()
+	b.Handshake()
+	b.FirstConnect()
 	r := requestChat(t, b)
 	for range 6 {
 		fake.agentSays(r.ChatID, strings.Repeat("long text ", 60))
 	}
 	waitFor(t, "the session to be dropped", func() bool { return ts.counter("chatha_cometd_sessions_dropped_total") == 1 })
-	b.expect402()
+	b.Expect402()
 	if got := ts.counter("chatha_cometd_pumps"); got != 0 {
 		t.Fatalf("%v pumps run for a dropped session", got)
 	}
@@ -166,16 +166,16 @@ func TestSessionLimits(t *testing.T) {
 		c.MaxChats = 1
 	})
 	b := newBayeux(t, ts.url, false)
-	b.handshake()
-	b.firstConnect()
+	b.Handshake()
+	b.FirstConnect()
 	requestChat(t, b)
-	second := b.op("support", map[string]any{"operation": "requestChat", "nickname": "Ann"})
+	second := b.Op("support", map[string]any{"operation": "requestChat", "nickname": "Ann"})
 	if second.StatusCode != 2 || len(second.Errors) != 1 || !strings.Contains(second.Errors[0].Message, "1 chats") {
 		t.Fatalf("a second chat on a session limited to one: %+v", second)
 	}
-	newBayeux(t, ts.url, false).handshake()
-	third := newBayeux(t, ts.url, false).handshake()
-	if third.ok() || third.Error != "503::Too many sessions" || third.Advice["reconnect"] != "handshake" {
+	newBayeux(t, ts.url, false).Handshake()
+	third := newBayeux(t, ts.url, false).Handshake()
+	if third.OK() || third.Error != "503::Too many sessions" || third.Advice["reconnect"] != "handshake" {
 		t.Fatalf("a third session on a server limited to two: %+v", third)
 	}
 }

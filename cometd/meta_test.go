@@ -10,8 +10,8 @@ func TestMetaChannels(t *testing.T) {
 	fake := newFakeREST(true)
 	ts := startServer(t, fake.Handler)
 	b := newBayeux(t, ts.url, false)
-	b.handshake()
-	b.firstConnect()
+	b.Handshake()
+	b.FirstConnect()
 	tests := []struct {
 		name string
 		msg  bmsg
@@ -33,9 +33,9 @@ func TestMetaChannels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := tt.msg
-			m.ID, m.ClientID = b.id(), b.clientID
-			r := b.roundTrip("/", []bmsg{m})
-			if len(r) != 1 || r[0].ok() != tt.ok || r[0].Error != tt.err || r[0].ID != m.ID {
+			m.ID, m.ClientID = b.NewID(), b.ClientID
+			r := b.RoundTrip("/", []bmsg{m})
+			if len(r) != 1 || r[0].OK() != tt.ok || r[0].Error != tt.err || r[0].ID != m.ID {
 				t.Fatalf("reply %+v; want ok=%v error %q, id %s", r, tt.ok, tt.err, m.ID)
 			}
 			if m.Subscription != nil && tt.err != "400::Subscription missing" && r[0].Subscription == nil {
@@ -45,25 +45,25 @@ func TestMetaChannels(t *testing.T) {
 	}
 
 	t.Run("handshake without a common connection type", func(t *testing.T) {
-		r := b.roundTrip("/handshake", []bmsg{{Channel: "/meta/handshake", ID: "h", Version: "1.0", SupportedConnectionTypes: []string{"callback-polling"}}})
-		if len(r) != 1 || r[0].ok() || r[0].Error != "403::No connection type in common" {
+		r := b.RoundTrip("/handshake", []bmsg{{Channel: "/meta/handshake", ID: "h", Version: "1.0", SupportedConnectionTypes: []string{"callback-polling"}}})
+		if len(r) != 1 || r[0].OK() || r[0].Error != "403::No connection type in common" {
 			t.Fatalf("reply %+v", r)
 		}
 	})
 	for _, ch := range []string{"/meta/connect", "/meta/subscribe", "/service/chatV2/support", "/meta/disconnect"} {
 		t.Run("unknown client on "+ch, func(t *testing.T) {
-			r := b.roundTrip("/", []bmsg{{Channel: ch, ID: "u", ClientID: "0123456789abcdef0123456789abcdef", Subscription: "/service/chatV2/x", Data: jsonOf(map[string]any{})}})
-			if len(r) != 1 || r[0].ok() || r[0].Error != "402::Unknown client" || r[0].Advice["reconnect"] != "handshake" || r[0].Advice["interval"] != float64(0) {
+			r := b.RoundTrip("/", []bmsg{{Channel: ch, ID: "u", ClientID: "0123456789abcdef0123456789abcdef", Subscription: "/service/chatV2/x", Data: jsonOf(map[string]any{})}})
+			if len(r) != 1 || r[0].OK() || r[0].Error != "402::Unknown client" || r[0].Advice["reconnect"] != "handshake" || r[0].Advice["interval"] != float64(0) {
 				t.Fatalf("reply %+v", r)
 			}
 		})
 	}
 	t.Run("disconnect", func(t *testing.T) {
-		r := b.roundTrip("/disconnect", []bmsg{{Channel: "/meta/disconnect", ID: b.id(), ClientID: b.clientID}})
-		if len(r) != 1 || !r[0].ok() {
+		r := b.RoundTrip("/disconnect", []bmsg{{Channel: "/meta/disconnect", ID: b.NewID(), ClientID: b.ClientID}})
+		if len(r) != 1 || !r[0].OK() {
 			t.Fatalf("reply %+v", r)
 		}
-		b.expect402()
+		b.Expect402()
 	})
 }
 
@@ -73,11 +73,11 @@ func TestBatching(t *testing.T) {
 	fake := newFakeREST(true)
 	ts := startServer(t, fake.Handler)
 	b := newBayeux(t, ts.url, false)
-	b.handshake()
-	_, out := b.post("/", []bmsg{
-		{Channel: "/meta/connect", ID: "c1", ClientID: b.clientID, ConnectionType: "long-polling", Advice: map[string]any{"timeout": 0}},
-		{Channel: "/meta/subscribe", ID: "s1", ClientID: b.clientID, Subscription: "/service/chatV2/support"},
-		{Channel: "/service/chatV2/support", ID: "p1", ClientID: b.clientID, Data: jsonOf(map[string]any{"operation": "requestChat", "nickname": "Bo"})},
+	b.Handshake()
+	_, out := b.Post("/", []bmsg{
+		{Channel: "/meta/connect", ID: "c1", ClientID: b.ClientID, ConnectionType: "long-polling", Advice: map[string]any{"timeout": 0}},
+		{Channel: "/meta/subscribe", ID: "s1", ClientID: b.ClientID, Subscription: "/service/chatV2/support"},
+		{Channel: "/service/chatV2/support", ID: "p1", ClientID: b.ClientID, Data: jsonOf(map[string]any{"operation": "requestChat", "nickname": "Bo"})},
 	})
 	var order []string
 	for _, m := range out {

@@ -26,10 +26,16 @@ type serverMetrics struct {
 	// deliveries counts notifications written to clients.
 	deliveries *metrics.Counter
 	// latency is the delivery latency.
-	latency *metrics.Histogram
+	latency *metrics.PrometheusHistogram
 	// refusedOrigins counts requests refused for their Origin.
 	refusedOrigins *metrics.Counter
 }
+
+// latencyBuckets are the upper bounds, in seconds, of the delivery latency
+// histogram (le buckets, as the chat API's request latencies have): from
+// a tenth of a millisecond (a WebSocket write) to the connect timeout (a
+// long-polling client that was between two connects).
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 func newServerMetrics(set *metrics.Set, sv *Server) *serverMetrics {
 	for _, t := range []transport{longPolling, webSocket} {
@@ -43,7 +49,7 @@ func newServerMetrics(set *metrics.Set, sv *Server) *serverMetrics {
 		expired:        set.NewCounter("chatha_cometd_sessions_expired_total"),
 		dropped:        set.NewCounter("chatha_cometd_sessions_dropped_total"),
 		deliveries:     set.NewCounter("chatha_cometd_deliveries_total"),
-		latency:        set.NewHistogram("chatha_cometd_delivery_latency_seconds"),
+		latency:        set.NewPrometheusHistogramExt("chatha_cometd_delivery_latency_seconds", latencyBuckets),
 		refusedOrigins: set.NewCounter("chatha_cometd_refused_origins_total"),
 	}
 }

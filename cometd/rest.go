@@ -45,8 +45,12 @@ func RequestedWait(h *fasthttp.RequestHeader, limit time.Duration) time.Duration
 type restCall struct {
 	// path is /genesys/2/chat/{service}[/{chatId}/{action}].
 	path string
-	// form is the body.
+	// form is the body, form encoded; nil when body is set.
 	form *fasthttp.Args
+	// body and contentType are the body as it came from a client (an
+	// upload to ChatNtfPath), used when form is nil.
+	body        []byte
+	contentType []byte
 	// token is the client's bearer token, passed through ("" for none).
 	token string
 	// remote is the client's address, for the REST side's logs and X-Forwarded-For.
@@ -70,12 +74,24 @@ func chatPath(service, chatID, action string) string {
 // call runs c on the REST handler in process and returns its answer.
 func (sv *Server) call(c *restCall) *restAnswer {
 	var ctx fasthttp.RequestCtx
+	sv.do(c, &ctx)
+	return parseAnswer(ctx.Response.StatusCode(), ctx.Response.Body())
+}
+
+// do runs c on the REST handler in process, in ctx, which holds the answer after.
+func (sv *Server) do(c *restCall, ctx *fasthttp.RequestCtx) {
 	var empty fasthttp.Request
 	ctx.Init(&empty, c.remote, nil)
 	req := &ctx.Request
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(c.path)
-	req.Header.SetContentType("application/x-www-form-urlencoded")
+	if c.form != nil {
+		req.Header.SetContentType("application/x-www-form-urlencoded")
+		req.SetBody(c.form.QueryString())
+	} else {
+		req.Header.SetContentTypeBytes(c.contentType)
+		req.SetBody(c.body)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -88,9 +104,7 @@ func (sv *Server) call(c *restCall) *restAnswer {
 	if c.done != nil {
 		ctx.SetUserValue(pumpDoneKey{}, c.done)
 	}
-	req.SetBody(c.form.QueryString())
-	sv.cfg.REST(&ctx)
-	return parseAnswer(ctx.Response.StatusCode(), ctx.Response.Body())
+	sv.cfg.REST(ctx)
 }
 
 // retryable reports whether an answer asks the caller to try again: statusCode 1, or an HTTP 5xx.

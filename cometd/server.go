@@ -30,7 +30,6 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	m        *serverMetrics
-	origins  origins
 	upgrader websocket.FastHTTPUpgrader
 
 	mu sync.Mutex // guards sessions, sockets and closed
@@ -54,14 +53,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	sv := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "cometd"),
-		origins:  newOrigins(cfg.AllowedOrigins),
 		sessions: map[string]*session{}, sockets: map[*wsConn]struct{}{},
 		done: make(chan struct{}),
 	}
 	sv.upgrader = websocket.FastHTTPUpgrader{
 		ReadBufferSize: cfg.ReadBufferSize, WriteBufferSize: cfg.WriteBufferSize,
 		WriteBufferPool:  &sync.Pool{},
-		CheckOrigin:      sv.origins.allowed,
+		CheckOrigin:      cfg.CORS.Allows,
 		HandshakeTimeout: 10 * time.Second,
 	}
 	sv.m = newServerMetrics(cfg.Metrics, sv)

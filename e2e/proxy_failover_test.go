@@ -167,7 +167,7 @@ func routes(t *testing.T, base string, chats []created) map[string]string {
 	return out
 }
 
-func parallel(t *testing.T, n int, fn func(i int) error) {
+func parallel(t testing.TB, n int, fn func(i int) error) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

@@ -190,18 +190,22 @@ func (e widgetEvent) line() string {
 // own, until the test ends; it returns the origin.
 func pageServer(t *testing.T) string {
 	t.Helper()
+	return servePages(t, http.NewServeMux(), widgetPage)
+}
+
+// servePages serves page at / and what mux serves on its own loopback
+// port, an origin of its own, until the test ends; it returns the origin.
+func servePages(t *testing.T, mux *http.ServeMux, page string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", freeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(widgetPage))
-	})}
+		w.Write([]byte(page))
+	})
+	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()

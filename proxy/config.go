@@ -9,6 +9,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy/ring"
 )
@@ -57,6 +58,13 @@ type Config struct {
 	// MaxHeaderSize bounds the headers of a request, and of a node's answer
 	// (default 20 KiB).
 	MaxHeaderSize int
+	// MaxWait is the longest wait (cometd.WaitHeader) a forwarded refresh is
+	// given on top of RequestTimeout while a node holds it (default 30s).
+	MaxWait time.Duration
+	// CometD configures the proxy's CometD server (cometd.Path, and
+	// api.ChatNtfPath for file operations); its REST side is the proxy's
+	// forwarding, and its CORS policy, Logger and Metrics the proxy's own.
+	CometD cometd.Config
 	// Placement tunes load-aware placement of new chats.
 	Placement ring.Options
 	// Logger receives the proxy's logs (default slog.Default()).
@@ -90,7 +98,9 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		// A node pages its answers at 1 MiB of events (one larger event goes
 		// alone), so 64 MiB is far above any answer of a healthy node.
 		MaxResponseSize: 64 << 20,
-		MaxHeaderSize:   20 << 10, // a 16 KiB Cookie and the usual headers; each open connection keeps a buffer this size
+		MaxHeaderSize:   20 << 10,         // a 16 KiB Cookie and the usual headers; each open connection keeps a buffer this size
+		MaxWait:         30 * time.Second, // a node holds a refresh at most as long (its own MaxWait)
+		CometD:          cometd.DefaultConfig(nil),
 		Placement:       ring.DefaultOptions(),
 		SampleInterval:  5 * time.Second,  // charts of minutes need no finer grain; each sample asks every node its KPIs
 		HistoryWindow:   15 * time.Minute, // what an operator looks back on during an incident
@@ -120,6 +130,8 @@ func (c Config) Validate() error {
 		return errors.New("proxy: MaxHeaderSize must be at least 4096")
 	case c.SampleInterval < 0 || c.HistoryWindow < 0:
 		return errors.New("proxy: SampleInterval and HistoryWindow must not be negative")
+	case c.MaxWait < 0:
+		return errors.New("proxy: MaxWait is negative")
 	}
 	return c.Placement.Validate()
 }

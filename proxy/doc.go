@@ -31,6 +31,15 @@
 // chat id; only an upload's body may be larger than MaxBodySize, up to
 // MaxUploadBody.
 //
+// CometD: the proxy terminates Bayeux sessions (long-polling and WebSocket,
+// hijacked from fasthttp) at cometd.Path, and serves the file operations of
+// CometD clients at api.ChatNtfPath; operations and the pumps' held
+// refreshes go through the forwarding path, so a node killed while it holds
+// a refresh is failed over like any request (push.go). A forwarded request
+// that asks with cometd.WaitHeader gets the wait (up to MaxWait) on top of
+// RequestTimeout. A pump's held refresh runs on a goroutine of its own, so
+// that the pump stops without waiting for the node's answer.
+//
 // Security: the agent API is checked against Config.AgentToken and the
 // proxy's admin endpoints against Config.ClusterToken before anything goes
 // to a node; the proxy's own calls to nodes carry its own tokens. With

@@ -65,6 +65,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
 	clientClose := prepare(ctx, p.scheme)
+	timeout := p.timeout(&ctx.Request)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		now := time.Now()
@@ -79,7 +80,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}
-		err := b.client.Do(&ctx.Request, &ctx.Response)
+		err := b.client.DoTimeout(&ctx.Request, &ctx.Response, timeout)
 		if to.create && (err != nil || ctx.Response.StatusCode() != fasthttp.StatusOK) {
 			b.placed.remove(now)
 		}

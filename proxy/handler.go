@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/telemetry"
 )
@@ -58,7 +59,7 @@ func (p *Proxy) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 // Handler serves the chat API by forwarding, and the cluster API itself.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	route := telemetry.RouteOf(ctx.Path())
+	route := telemetry.RouteOfRequest(ctx.Path(), ctx.Request.Header.Peek(cometd.WaitHeader))
 	p.route(ctx)
 	p.httpRequests.Observe(route, ctx.Response.StatusCode(), time.Since(start))
 }
@@ -77,6 +78,10 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 	switch {
 	case bytes.HasPrefix(path, []byte("/genesys/2/chat/")):
 		p.serveChat(ctx, path[len("/genesys/2/chat/"):])
+	case cometd.Handles(path):
+		p.push.Handler(ctx)
+	case string(path) == api.ChatNtfPath:
+		p.push.FilesHandler(ctx)
 	case bytes.HasPrefix(path, []byte("/agent/")):
 		p.serveAgent(ctx, path)
 	case bytes.HasPrefix(path, []byte("/v1/nodes/")):

@@ -10,6 +10,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/chatha/chatha/api"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/telemetry"
 )
 
@@ -36,6 +37,8 @@ type Proxy struct {
 	httpRequests *telemetry.Requests
 	// ops keeps the dashboard's timeline, history and shares (ops.go).
 	ops *ops
+	// push is the CometD server at cometd.Path and api.ChatNtfPath (push.go).
+	push *cometd.Server
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -57,6 +60,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p.clients = &clients{cfg: &p.cfg}
 	p.registerMetrics()
+	if err := p.startPush(); err != nil {
+		return nil, err
+	}
 	p.table.Store(newTable(cfg.Views(), nil, p.clients))
 	p.startOps()
 	p.wg.Add(1)
@@ -83,8 +89,11 @@ func (p *Proxy) registerMetrics() {
 	telemetry.RegisterMembers(set, p.cfg.Views)
 }
 
-// Close stops the watcher and the prober.
+// Close ends the CometD sessions (their held connects answered
+// 402::Unknown client, so clients handshake again through another proxy;
+// sockets closed) and stops the watcher and the prober.
 func (p *Proxy) Close() {
+	p.CloseSessions()
 	p.once.Do(func() { close(p.stop) })
 	p.wg.Wait()
 }

@@ -47,7 +47,7 @@ type cluster struct {
 	kills map[string]func()
 }
 
-func newCluster(t *testing.T, nodes int) *cluster {
+func newCluster(t *testing.T, nodes int, edit ...func(*proxy.Config)) *cluster {
 	t.Helper()
 	store, err := sqlite.Open(sqlite.DefaultConfig(filepath.Join(t.TempDir(), "c.db")))
 	if err != nil {
@@ -59,7 +59,7 @@ func newCluster(t *testing.T, nodes int) *cluster {
 	for i := range nodes {
 		seed = c.addNode(t, string(rune('a'+i)), store, seed)
 	}
-	c.proxy = startProxy(t, seed, nodes, 0)
+	c.proxy = startProxy(t, seed, nodes, 0, edit...)
 	c.addr, _ = serve(t, c.proxy.Handler)
 	return c
 }
@@ -82,8 +82,9 @@ func (c *cluster) addNode(t *testing.T, name string, store chat.Store, seed *mem
 	kl := &killable{Listener: ln}
 	srv := &fasthttp.Server{Handler: n.Handler}
 	go srv.Serve(kl)
-	t.Cleanup(func() { srv.Shutdown() })
-	c.stops[name] = func() { srv.Shutdown() }
+	stop := func() { n.StopHolding(); srv.Shutdown() } // held refreshes would keep Shutdown waiting
+	t.Cleanup(stop)
+	c.stops[name] = stop
 	c.kills[name] = kl.kill
 	m := membertest.Join(t, name, membership.RoleNode, ln.Addr().String(), n.Incarnation(), seed)
 	if seed == nil {

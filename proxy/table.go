@@ -63,11 +63,13 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 		return nc
 	}
 	hc := &fasthttp.HostClient{
-		Addr:                          addr,
-		Name:                          "chatha-proxy",
-		MaxConns:                      4096,
-		MaxIdleConnDuration:           time.Minute,
-		ReadTimeout:                   c.cfg.RequestTimeout, // a write to a hung node lands in its socket buffer; the read times out
+		Addr:                addr,
+		Name:                "chatha-proxy",
+		MaxConns:            4096,
+		MaxIdleConnDuration: time.Minute,
+		// No ReadTimeout: each request has a deadline of its own (forward's
+		// timeout, api.Client's context), as a held refresh waits longer.
+		// A write to a hung node lands in its socket buffer; the read times out.
 		WriteTimeout:                  c.cfg.RequestTimeout, // also bounds the TLS handshake with a hung node
 		DisablePathNormalizing:        true,                 // the client's server already normalised it
 		MaxResponseBodySize:           c.cfg.MaxResponseSize,

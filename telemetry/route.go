@@ -8,23 +8,24 @@ type Route uint8
 
 // Routes of the chat, agent and operations APIs.
 const (
-	RouteOther      Route = iota // anything else (unknown paths)
-	RouteCreate                  // POST /genesys/2/chat/{service}
-	RouteSend                    // .../{chatId}/send
-	RouteRefresh                 // .../{chatId}/refresh
-	RouteTyping                  // .../{chatId}/startTyping and stopTyping
-	RouteDisconnect              // .../{chatId}/disconnect
-	RouteChatOther               // the other chat actions (pushUrl, customNotice, updateNickname, updateData, readReceipt)
-	RouteFile                    // .../{chatId}/file...
-	RouteAgentJoin               // /agent/1/chat/{chatId}/join
-	RouteAgentQueue              // /agent/1/queue
-	RouteCometd                  // /genesys/cometd
-	RouteAdmin                   // /v1/admin/..., a proxy's /v1/nodes/{name}/drain and /undrain
-	RouteKPI                     // /v1/kpi, /v1/nodes/{name}/kpi
-	RouteCluster                 // /v1/cluster
-	RouteDashboard               // /dashboard and its data, /v1/dashboard
-	RouteMetrics                 // /metrics
-	RouteProbe                   // /healthz, /readyz
+	RouteOther       Route = iota // anything else (unknown paths)
+	RouteCreate                   // POST /genesys/2/chat/{service}
+	RouteSend                     // .../{chatId}/send
+	RouteRefresh                  // .../{chatId}/refresh
+	RouteTyping                   // .../{chatId}/startTyping and stopTyping
+	RouteDisconnect               // .../{chatId}/disconnect
+	RouteChatOther                // the other chat actions (pushUrl, customNotice, updateNickname, updateData, readReceipt)
+	RouteFile                     // .../{chatId}/file...
+	RouteAgentJoin                // /agent/1/chat/{chatId}/join
+	RouteAgentQueue               // /agent/1/queue
+	RouteCometd                   // /genesys/cometd
+	RouteAdmin                    // /v1/admin/..., a proxy's /v1/nodes/{name}/drain and /undrain
+	RouteKPI                      // /v1/kpi, /v1/nodes/{name}/kpi
+	RouteCluster                  // /v1/cluster
+	RouteDashboard                // /dashboard and its data, /v1/dashboard
+	RouteMetrics                  // /metrics
+	RouteProbe                    // /healthz, /readyz
+	RouteRefreshHeld              // a refresh that asks to be held until an event comes (X-Chatha-Wait): CometD's push
 	numRoutes
 )
 
@@ -33,6 +34,7 @@ var routeNames = [numRoutes]string{
 	RouteTyping: "typing", RouteDisconnect: "disconnect", RouteChatOther: "chat_other", RouteFile: "file",
 	RouteAgentJoin: "agent_join", RouteAgentQueue: "agent_queue", RouteCometd: "cometd", RouteAdmin: "admin",
 	RouteKPI: "kpi", RouteCluster: "cluster", RouteDashboard: "dashboard", RouteMetrics: "metrics", RouteProbe: "probe",
+	RouteRefreshHeld: "refresh_held",
 }
 
 // String returns the route's label value.
@@ -67,6 +69,8 @@ func RouteOf(path []byte) Route {
 		return chatRoute(path[len("/genesys/2/chat/"):])
 	case bytes.HasPrefix(path, []byte("/genesys/cometd")):
 		return RouteCometd
+	case string(path) == "/genesys/2/chat-ntf":
+		return RouteFile
 	case bytes.HasPrefix(path, []byte("/agent/1/chat/")):
 		if bytes.HasSuffix(path, []byte("/join")) {
 			return RouteAgentJoin
@@ -84,6 +88,18 @@ func RouteOf(path []byte) Route {
 		return RouteProbe
 	}
 	return RouteOther
+}
+
+// RouteOfRequest returns the route of a request with path whose
+// X-Chatha-Wait header is wait: RouteOf the path, but a refresh that asks to
+// be held is RouteRefreshHeld, so that the seconds it is held do not count
+// as the latency of plain refreshes. It allocates nothing.
+func RouteOfRequest(path, wait []byte) Route {
+	r := RouteOf(path)
+	if r == RouteRefresh && len(wait) > 0 {
+		return RouteRefreshHeld
+	}
+	return r
 }
 
 // chatRoute reads {service}[/{chatId}/{action}[/...]].

@@ -18,6 +18,7 @@ func TestRouteOf(t *testing.T) {
 		"/genesys/2/chat/support/abc":                    RouteOther,
 		"/genesys/cometd":                                RouteCometd,
 		"/genesys/cometd/handshake":                      RouteCometd,
+		"/genesys/2/chat-ntf":                            RouteFile,
 		"/agent/1/chat/abc/join":                         RouteAgentJoin,
 		"/agent/1/chat/abc/leave":                        RouteOther,
 		"/agent/1/queue":                                 RouteAgentQueue,
@@ -38,6 +39,11 @@ func TestRouteOf(t *testing.T) {
 		if got := RouteOf([]byte(path)); got != want {
 			t.Errorf("RouteOf(%q) = %s, want %s", path, got, want)
 		}
+	}
+	refresh := []byte("/genesys/2/chat/support/abc/refresh")
+	if RouteOfRequest(refresh, []byte("25s")) != RouteRefreshHeld || RouteOfRequest(refresh, nil) != RouteRefresh ||
+		RouteOfRequest([]byte("/genesys/2/chat/support/abc/send"), []byte("25s")) != RouteSend {
+		t.Error("a held refresh is not told apart from others")
 	}
 	if Route(200).String() != "other" || len(Routes()) != int(numRoutes) {
 		t.Fatal("routes out of range")

@@ -234,6 +234,7 @@ func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, 
 	if member != nil {
 		leaveGossip(member, log)
 	}
+	node.StopHolding() // held refreshes and CometD connects would keep the shutdown waiting
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.ShutdownWithContext(sctx)

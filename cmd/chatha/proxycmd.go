@@ -118,6 +118,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	leaveGossip(member, log)
+	p.CloseSessions()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err = srv.ShutdownWithContext(sctx)
