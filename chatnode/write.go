@@ -261,7 +261,7 @@ func (n *Node) ended(s *session) {
 // saveFinal writes the final transcript, then deletes the intermediate rows.
 func (n *Node) saveFinal(id string, final []byte) {
 	ctx := context.Background()
-	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, id, final) }, never)
+	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, chat.Final{ChatID: id, Data: final}) }, never)
 	if err != nil {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
