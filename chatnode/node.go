@@ -31,6 +31,8 @@ type Node struct {
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
 	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
+	erased   erasedChats        // chats erased lately (erase.go)
+	finals   pendingFinals      // final transcripts being saved
 	started  time.Time
 
 	stop chan struct{}
@@ -144,6 +146,9 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 	if s := n.chats.get(id); s != nil {
 		return s, nil
 	}
+	if n.erased.has(id) {
+		return nil, api.ErrErased
+	}
 	if n.cfg.Settings.RestorationMode == RestoreNone {
 		return nil, api.ErrUnknownChat
 	}
@@ -160,6 +165,9 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		}
 		if err := n.takeOver(ctx, loaded); err != nil {
 			return nil, err
+		}
+		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
+			return nil, api.ErrErased
 		}
 		n.chats.put(loaded)
 		return loaded, nil
