@@ -54,7 +54,7 @@ func (c *clients) get(addr string) nodeClients {
 		Addr:                          addr,
 		Name:                          "chatha-proxy",
 		MaxConns:                      4096,
-		MaxIdleConnDuration:           time.Minute,
+		MaxIdleConnDuration:           c.cfg.IdleConnTimeout,
 		ReadTimeout:                   c.cfg.RequestTimeout, // a write to a hung node lands in its socket buffer; the read times out
 		WriteTimeout:                  c.cfg.RequestTimeout, // also bounds the TLS handshake with a hung node
 		DisablePathNormalizing:        true,                 // the client's server already normalised it
@@ -67,6 +67,10 @@ func (c *clients) get(addr string) nodeClients {
 		Dial:                          dialer(c.cfg.DialTimeout),
 		IsTLS:                         c.cfg.TLS != nil,
 		TLSConfig:                     c.cfg.TLS,
+		// The newest idle connection is used first, so after a burst only
+		// the ones still in use stay warm (the probe keeps one) and the rest
+		// close once idle for IdleConnTimeout.
+		ConnPoolStrategy: fasthttp.LIFO,
 	}
 	// A host:port address always makes a client.
 	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
