@@ -109,7 +109,9 @@ func (n *Node) Erase(ctx context.Context, id string) (api.Erasure, error) {
 	}
 	n.erased.add(id, n.now())
 	live := n.endForErasure(id)
-	n.finals.wait(ctx, id)
+	wait, cancel := context.WithTimeout(ctx, finalWait)
+	n.finals.wait(wait, id) // one still saving after this erases it itself
+	cancel()
 	var total chat.Erased
 	err := n.retry(ctx, func(c context.Context) error {
 		got, err := n.cfg.Store.Erase(c, id)
@@ -123,6 +125,28 @@ func (n *Node) Erase(ctx context.Context, id string) (api.Erasure, error) {
 	n.log.Info("chat erased", "chat", id, "ended_live", live, "session", total.Session, "records", total.Records,
 		"files", total.Files, "transcript", total.Transcript, "outbox", total.Outbox, "claims", total.Claims, "index", total.Index)
 	return api.Erasure{ChatID: id, Node: n.cfg.Name, EndedLive: live, Erased: total}, nil
+}
+
+// finalWait bounds how long an erasure waits for a final save under way,
+// so that its answer counts the transcript; a save that ends later finds the
+// chat erased and erases it again (eraseLate).
+const finalWait = time.Second
+
+// eraseLate erases a chat whose final transcript was saved after the chat
+// was erased.
+func (n *Node) eraseLate(id string) {
+	var total chat.Erased
+	err := n.retry(context.Background(), func(c context.Context) error {
+		got, err := n.cfg.Store.Erase(c, id)
+		total = total.Add(got)
+		return err
+	}, never)
+	if err != nil {
+		n.log.Error("cannot erase the final transcript saved after its chat was erased; erase the chat again", "chat", id, "err", err)
+		return
+	}
+	n.log.Info("chat erased", "chat", id, "after", "its final save", "transcript", total.Transcript, "outbox", total.Outbox,
+		"records", total.Records, "index", total.Index)
 }
 
 // endForErasure drops the chat from memory if the node holds it; it reports

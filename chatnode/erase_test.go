@@ -2,6 +2,7 @@ package chatnode_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -220,4 +222,64 @@ func TestLifecycleSettings(t *testing.T) {
 			t.Errorf("Validate = %v, want %q", err, tc.bad)
 		}
 	}
+}
+
+// slowFinal holds every SaveTranscript until release is closed.
+type slowFinal struct {
+	chat.Store
+	saving  chan struct{}
+	release chan struct{}
+}
+
+func (s *slowFinal) SaveTranscript(ctx context.Context, f chat.Final) error {
+	select {
+	case s.saving <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.Store.SaveTranscript(ctx, f)
+}
+
+// TestEraseDuringFinalSave: a chat erased while its final transcript is
+// still being saved (for longer than the erasure waits) is erased again
+// once the save lands, outbox entry and all.
+func TestEraseDuringFinalSave(t *testing.T) {
+	st := &slowFinal{Store: tempStore(t), saving: make(chan struct{}, 1), release: make(chan struct{})}
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	n := lifecycleNode(t, st, &logs, func(c *chatnode.Config) {
+		c.Archive = func() {}
+		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	})
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	c.do(t, n, "disconnect")
+	<-st.saving
+	var e api.Erasure
+	if status := admin(t, n, "POST", "/v1/admin/erase/"+c.id, &e); status != 200 || e.Erased.Transcript {
+		t.Fatalf("erase during the save: %d %+v", status, e)
+	}
+	close(st.release)
+	pollFor(t, "the late transcript erased", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(logs.String(), "after=\"its final save\"")
+	})
+	if _, err := st.Transcript(t.Context(), c.id); !errors.Is(err, chat.ErrUnknownChat) {
+		t.Fatalf("the transcript saved after the erasure: %v", err)
+	}
+	if ds, _ := st.DueDeliveries(t.Context(), time.Now().Add(time.Hour), 10); len(ds) != 0 {
+		t.Fatalf("the outbox after the late erasure: %+v", ds)
+	}
+}
+
+// lockedWriter serialises writes to w, which a test reads meanwhile.
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -260,8 +260,8 @@ func (n *Node) ended(s *session) {
 
 // saveFinal writes the final transcript, with the retention of
 // transcript-retention and, with an archive webhook, its outbox entry in the
-// same write; then it deletes the intermediate rows. A chat erased meanwhile
-// is not saved.
+// same write; then it deletes the intermediate rows. A chat erased before
+// the save is not saved; one erased during it is erased again after it.
 func (n *Node) saveFinal(id string, final []byte) {
 	if n.erased.has(id) {
 		return
@@ -271,6 +271,10 @@ func (n *Node) saveFinal(id string, final []byte) {
 	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
 	if err != nil {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
+		return
+	}
+	if n.erased.has(id) { // erased while it was saved
+		n.eraseLate(id)
 		return
 	}
 	if f.Deliver {
