@@ -107,7 +107,7 @@ func TestEraseThroughProxyAndCtl(t *testing.T) {
 		t.Fatalf("ctl erase --chat: %v\n%s", err, out)
 	}
 	if want := "erased " + lc.id + " on " + live.Node + ": ended the live chat, session, "; !strings.Contains(out, want) ||
-		!strings.Contains(out, "1 create claims") || !strings.Contains(out, "1 index entries") {
+		!strings.Contains(out, "1 create claim,") || !strings.Contains(out, "1 index entry") {
 		t.Fatalf("ctl erase --chat said %q, want %q...", out, want)
 	}
 	r, err := lc.act(t, px, "refresh", api.Request{})
@@ -118,7 +118,7 @@ func TestEraseThroughProxyAndCtl(t *testing.T) {
 
 	out, err = ctl(pxp, "--cluster-token", token, "erase", "--user-data", "customerId=C42")
 	if err != nil || !strings.Contains(out, "erased "+ended.id) || !strings.Contains(out, "final transcript") ||
-		!strings.Contains(out, "1 chats erased, 0 failed") {
+		!strings.Contains(out, "1 chat erased, 0 failed") {
 		t.Fatalf("ctl erase --user-data: %v\n%s", err, out)
 	}
 	noRowsOf(t, path, ended.id)

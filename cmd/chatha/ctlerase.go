@@ -84,7 +84,7 @@ func (c *ctl) eraseByUserData(sel api.Selector) error {
 	for id, why := range sum.Failed {
 		fmt.Fprintf(c.out, "not erased %s: %s\n", id, why)
 	}
-	fmt.Fprintf(c.out, "%d chats erased, %d failed\n", len(sum.Chats), len(sum.Failed))
+	fmt.Fprintf(c.out, "%s erased, %d failed\n", count(len(sum.Chats), "chat", "chats"), len(sum.Failed))
 	if len(sum.Failed) > 0 {
 		return fmt.Errorf("%d chats could not be erased; run the erasure again", len(sum.Failed))
 	}
@@ -112,11 +112,19 @@ func found(e chat.Erased) []string {
 		}
 	}
 	add(e.Session, "session")
-	add(e.Records > 0, fmt.Sprintf("%d records", e.Records))
-	add(e.Files > 0, fmt.Sprintf("%d files", e.Files))
+	add(e.Records > 0, count(e.Records, "record", "records"))
+	add(e.Files > 0, count(e.Files, "file", "files"))
 	add(e.Transcript, "final transcript")
 	add(e.Outbox, "undelivered webhook entry")
-	add(e.Claims > 0, fmt.Sprintf("%d create claims", e.Claims))
-	add(e.Index > 0, fmt.Sprintf("%d index entries", e.Index))
+	add(e.Claims > 0, count(e.Claims, "create claim", "create claims"))
+	add(e.Index > 0, count(e.Index, "index entry", "index entries"))
 	return out
+}
+
+// count writes n with the word for one or for more.
+func count(n int, one, more string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, more)
 }
