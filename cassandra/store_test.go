@@ -388,7 +388,7 @@ func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
 		iter := s.session.Query("SELECT * FROM " + s.cfg.Keyspace + "." + table).Consistency(gocql.All).PageSize(1000).Iter()
 		for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
 			for _, v := range row {
-				if mentions(v, chatID) {
+				if storetest.Mentions(v, chatID) {
 					out[table]++
 					break
 				}
@@ -399,14 +399,4 @@ func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
 		}
 	}
 	return out
-}
-
-func mentions(v any, needle string) bool {
-	switch v := v.(type) {
-	case string:
-		return strings.Contains(v, needle)
-	case []byte:
-		return bytes.Contains(v, []byte(needle))
-	}
-	return false
 }

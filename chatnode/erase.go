@@ -112,12 +112,7 @@ func (n *Node) Erase(ctx context.Context, id string) (api.Erasure, error) {
 	wait, cancel := context.WithTimeout(ctx, finalWait)
 	n.finals.wait(wait, id) // one still saving after this erases it itself
 	cancel()
-	var total chat.Erased
-	err := n.retry(ctx, func(c context.Context) error {
-		got, err := n.cfg.Store.Erase(c, id)
-		total = total.Add(got)
-		return err
-	}, never)
+	total, err := n.eraseStored(ctx, id)
 	if err != nil {
 		n.log.Warn("cannot erase chat; erase it again", "chat", id, "err", err)
 		return api.Erasure{}, api.StoreFailed(err)
@@ -135,12 +130,7 @@ const finalWait = time.Second
 // eraseLate erases a chat whose final transcript was saved after the chat
 // was erased.
 func (n *Node) eraseLate(id string) {
-	var total chat.Erased
-	err := n.retry(context.Background(), func(c context.Context) error {
-		got, err := n.cfg.Store.Erase(c, id)
-		total = total.Add(got)
-		return err
-	}, never)
+	total, err := n.eraseStored(context.Background(), id)
 	if err != nil {
 		n.log.Error("cannot erase the final transcript saved after its chat was erased; erase the chat again", "chat", id, "err", err)
 		return
@@ -149,23 +139,27 @@ func (n *Node) eraseLate(id string) {
 		"records", total.Records, "index", total.Index)
 }
 
+// eraseStored erases the chat's rows with the store retries, and sums what
+// each try removed.
+func (n *Node) eraseStored(ctx context.Context, id string) (chat.Erased, error) {
+	var total chat.Erased
+	err := n.retry(ctx, func(c context.Context) error {
+		got, err := n.cfg.Store.Erase(c, id)
+		total = total.Add(got)
+		return err
+	}, never)
+	return total, err
+}
+
 // endForErasure drops the chat from memory if the node holds it; it reports
 // whether the chat was live (it counts as closed then).
 func (n *Node) endForErasure(id string) bool {
-	s := n.chats.get(id)
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gone {
-		return false
-	}
-	live := !s.Ended()
-	if live {
-		n.kpi.closed.Inc()
-	}
-	n.remove(s)
+	live := false
+	n.dropHeld(id, func(s *session) {
+		if live = !s.Ended(); live {
+			n.kpi.closed.Inc()
+		}
+	})
 	return live
 }
 

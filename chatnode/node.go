@@ -195,6 +195,17 @@ func (n *Node) remove(s *session) {
 // Purge drops a chat from memory without touching the store; it reports
 // whether the node held it.
 func (n *Node) Purge(id string) bool {
+	if !n.dropHeld(id, func(*session) {}) {
+		return false
+	}
+	n.kpi.purged.Inc()
+	n.log.Info("chat purged", "chat", id)
+	return true
+}
+
+// dropHeld drops the chat from the node if it holds it, after calling
+// before with the session locked; it reports whether it did.
+func (n *Node) dropHeld(id string, before func(s *session)) bool {
 	s := n.chats.get(id)
 	if s == nil {
 		return false
@@ -204,9 +215,8 @@ func (n *Node) Purge(id string) bool {
 	if s.gone {
 		return false
 	}
+	before(s)
 	n.remove(s)
-	n.kpi.purged.Inc()
-	n.log.Info("chat purged", "chat", id)
 	return true
 }
 

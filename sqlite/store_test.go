@@ -1,11 +1,9 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,7 +114,7 @@ func rowsMentioning(t *testing.T, db *sql.DB, table, needle string) int {
 			t.Fatal(err)
 		}
 		for _, v := range vals {
-			if mentions(v, needle) {
+			if storetest.Mentions(v, needle) {
 				n++
 				break
 			}
@@ -126,14 +124,4 @@ func rowsMentioning(t *testing.T, db *sql.DB, table, needle string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func mentions(v any, needle string) bool {
-	switch v := v.(type) {
-	case string:
-		return strings.Contains(v, needle)
-	case []byte:
-		return bytes.Contains(v, []byte(needle))
-	}
-	return false
 }

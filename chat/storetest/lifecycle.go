@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,18 @@ import (
 type TableReader interface {
 	// RowsOf returns, by table, how many rows mention chatID in any column.
 	RowsOf(t *testing.T, chatID string) map[string]int
+}
+
+// Mentions reports whether v, a column's value as a database driver returns
+// it, holds needle: for the stores' TableReader.
+func Mentions(v any, needle string) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.Contains(v, needle)
+	case []byte:
+		return bytes.Contains(v, []byte(needle))
+	}
+	return false
 }
 
 // farFuture is a time at which every outbox entry is due.
