@@ -83,6 +83,9 @@ var (
 	// ErrEnded: the chat is over.
 	ErrEnded = &Error{HTTPStatus: http.StatusGone, StatusCode: StatusError, Code: CodeChatEnded, Ended: true,
 		Message: "the chat has ended", Advice: "start a new chat"}
+	// ErrErased: the chat was erased on request: it is over, as if ended, and holds nothing any more.
+	ErrErased = &Error{HTTPStatus: http.StatusGone, StatusCode: StatusError, Code: CodeChatEnded, Ended: true,
+		Message: "the chat was closed and its data erased", Advice: "start a new chat"}
 	// ErrMoved: another node owns the chat now (fencing); a router retries.
 	ErrMoved = &Error{HTTPStatus: http.StatusConflict, StatusCode: StatusRetry, Code: CodeMoved,
 		Message: "another node serves this chat now", Advice: "retry the request; a router sends it to the chat's owner"}

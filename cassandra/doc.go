@@ -5,9 +5,12 @@
 //
 // Data model: chats (one partition per chat: the session in static columns, one row per
 // record keyed by seq), claims (which chat a create request id made), transcripts (final
-// transcripts, no TTL), files (one partition per chat: each file a header row and its bytes
-// in 256 KiB chunks). The cells of chats, claims and files carry a TTL so that chats nobody
-// ends clean themselves up.
+// transcripts, each with its retention as TTL, or none), files (one partition per chat: each
+// file a header row and its bytes in 256 KiB chunks), outbox (final transcripts waiting for
+// the archive webhook, in a fixed number of bucket partitions, leased with LWTs), userdata
+// and userdata_by_chat (the index of chosen userData values, both ways). The cells of chats,
+// claims and files carry a TTL so that chats nobody ends clean themselves up; a chat's index
+// entries follow its cells, then its transcript's retention.
 //
 // Expiry runs from a chat's last write. Every append sets the static last_write with the
 // TTL, and a chat whose last_write has expired is gone for Load and Append. Every other
@@ -34,6 +37,9 @@
 //     with an LWT that holds only while the chat is live, so an ended chat stays ended.
 //   - An LWT whose outcome is unknown (timeout, lost connection) is retried; finding exactly
 //     its own rows then counts as success. A refusal on the first try is always a refusal.
+//   - Erase deletes each of a chat's partitions and rows with a timestamp past the write time
+//     of every cell it read, so cells written by LWTs (Paxos ballot timestamps, not this
+//     client's clock) go too.
 //
 // Goroutines: gocql's own, and one availability watch per Store that probes Cassandra every
 // Config.ProbeInterval, and at once after a failed request, and logs "cassandra status

@@ -69,13 +69,64 @@ CREATE TABLE IF NOT EXISTS {{.Keyspace}}.files (
   AND default_time_to_live = {{.KeepSeconds}}
   AND gc_grace_seconds = {{.GCGrace}};
 
--- Final transcripts of ended chats, kept without expiry.
+-- Final transcripts of ended chats. Each is written with the retention of the node that
+-- saved it (transcript-retention) as its TTL, or none (kept for ever): changing the
+-- retention applies to transcripts saved from then on.
 CREATE TABLE IF NOT EXISTS {{.Keyspace}}.transcripts (
   chat_id text PRIMARY KEY,
   saved_at timestamp,
   data blob
 ) WITH default_time_to_live = 0;
+
+-- Final transcripts waiting for the archive webhook (transcript-webhook-url): one row per
+-- chat, a copy of its transcript, in one of {{.Buckets}} bucket partitions (by a hash of the chat
+-- id), so a deliverer reads a bounded number of partitions whatever the backlog. Written
+-- before the transcript; leased, rescheduled and removed with LWTs; deleted once delivered.
+-- Delivery is at least once, so an entry a replica brings back after gc_grace_seconds is
+-- only delivered again: the short grace keeps the tombstones of delivered entries few.
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.outbox (
+  bucket int,
+  chat_id text,
+  data blob,
+  due timestamp,
+  lease text,
+  attempts int,
+  PRIMARY KEY ((bucket), chat_id)
+) WITH CLUSTERING ORDER BY (chat_id ASC)
+  AND default_time_to_live = 0
+  AND gc_grace_seconds = {{.OutboxGCGrace}};
+
+-- Chats by the values of their indexed userData keys (erase-index-keys), and the same
+-- entries by chat, so that a customer's chats can be found and each chat's entries erased.
+-- Written with the chat's TTL rules while it lives (1.5 times the TTL, written again with
+-- the chat's refresh), then with its transcript's retention (none: kept for ever).
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.userdata (
+  key text,
+  value text,
+  chat_id text,
+  PRIMARY KEY ((key, value), chat_id)
+) WITH CLUSTERING ORDER BY (chat_id ASC)
+  AND gc_grace_seconds = {{.GCGrace}};
+
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.userdata_by_chat (
+  chat_id text,
+  key text,
+  value text,
+  PRIMARY KEY ((chat_id), key, value)
+) WITH CLUSTERING ORDER BY (key ASC, value ASC)
+  AND gc_grace_seconds = {{.GCGrace}};
 `))
+
+// outboxBuckets is the number of partitions of the outbox table. A scan of
+// the outbox reads each once; more buckets spread a backlog thinner and cost
+// more reads per scan.
+const outboxBuckets = 16
+
+// outboxGCGraceSeconds is gc_grace_seconds of the outbox: 10 minutes. A
+// delivered entry a replica missed the deletion of and brings back is
+// delivered again, which at-least-once delivery allows; the short grace keeps
+// the tombstones a scan reads few. Paxos keeps its own state at least 3 h.
+const outboxGCGraceSeconds = 600
 
 // Schema returns the CQL that creates chatha's keyspace and tables: keyspace with
 // NetworkTopologyStrategy replication DC:RF[,DC:RF...], chats expiring ttl after their last
@@ -94,6 +145,8 @@ func Schema(keyspace, replication string, ttl time.Duration) string {
 		"TTLSeconds":     int64(ttl / time.Second),
 		"KeepSeconds":    keepSeconds(ttl),
 		"GCGrace":        gcGraceSeconds,
+		"Buckets":        outboxBuckets,
+		"OutboxGCGrace":  outboxGCGraceSeconds,
 	})
 	if err != nil {
 		panic("BUG: schema template: " + err.Error())

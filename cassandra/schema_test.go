@@ -44,14 +44,20 @@ func TestSchemaContents(t *testing.T) {
 		"CREATE TABLE IF NOT EXISTS ks1.transcripts",
 		"CREATE TABLE IF NOT EXISTS ks1.files",
 		"PRIMARY KEY ((chat_id), file_id, chunk)",
+		"CREATE TABLE IF NOT EXISTS ks1.outbox",
+		"PRIMARY KEY ((bucket), chat_id)",
+		"gc_grace_seconds = 600",
+		"CREATE TABLE IF NOT EXISTS ks1.userdata",
+		"PRIMARY KEY ((key, value), chat_id)",
+		"CREATE TABLE IF NOT EXISTS ks1.userdata_by_chat",
 	} {
 		if !strings.Contains(cql, want) {
 			t.Errorf("schema lacks %q", want)
 		}
 	}
 	sts := schemaStatements(cql)
-	if len(sts) != 5 {
-		t.Fatalf("schema splits into %d statements, want 5: %q", len(sts), sts)
+	if len(sts) != 8 {
+		t.Fatalf("schema splits into %d statements, want 8: %q", len(sts), sts)
 	}
 	for _, st := range sts {
 		if strings.Contains(st, "--") || strings.Contains(st, ";") {

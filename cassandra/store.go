@@ -127,9 +127,9 @@ func (s *Store) prepareSchema(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("cannot read the tables of keyspace %s: %w", ks, err)
 	}
-	for _, t := range []string{"chats", "claims", "transcripts", "files"} {
+	for _, t := range []string{"chats", "claims", "transcripts", "files", "outbox", "userdata", "userdata_by_chat"} {
 		if !found[t] {
-			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, or with create=true; a keyspace of a version before the chats table needs the new schema)", ks, t)
+			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, whose statements only add what is missing, or with create=true; a keyspace of a version before the chats table needs the new schema)", ks, t)
 		}
 	}
 	return nil
@@ -218,7 +218,7 @@ func (s *Store) Append(ctx context.Context, chatID string, recs []chat.Record) e
 // partition is one mutation, so this keeps each under a few hundred kilobytes.
 const refreshBatch = 200
 
-// refresh writes a live chat's records and files again as they are, and then its session
+// refresh writes a live chat's records, files and index entries again as they are, and then its session
 // cells with refreshed_at now, all with a fresh TTL, so nothing of a chat in use expires.
 // Records are immutable: writing one again only moves its expiry. The session cells go
 // last, with an LWT that holds only while the chat is live, so a refresh cut short is
@@ -244,6 +244,9 @@ func (s *Store) refresh(ctx context.Context, chatID string) error {
 		}
 	}
 	if err := s.refreshFiles(ctx, chatID); err != nil {
+		return err
+	}
+	if err := s.rewriteIndex(ctx, chatID, keepSeconds(s.cfg.TTL)); err != nil {
 		return err
 	}
 	err = s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
@@ -333,16 +336,44 @@ func (s *Store) loadRecords(ctx context.Context, chatID string) ([]chat.Record, 
 	return recs, iter.Close()
 }
 
-// SaveTranscript writes the final transcript (no TTL). Writing it again overwrites it.
-func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []byte) error {
-	err := s.retry(ctx, func(ctx context.Context) error {
-		return s.session.Query(s.q.insertTranscript, chatID, time.Now(), transcript).WithContext(ctx).Exec()
+// SaveTranscript writes the final transcript with its retention as TTL (none for 0), and
+// the chat's index entries with the same TTL. With f.Deliver its outbox entry goes first,
+// a copy of the transcript: one statement each, as a batch spanning the two tables would
+// pass Cassandra's batch size limit for a long transcript. A save cut short after the
+// outbox entry still delivers, and a retry writes everything again.
+func (s *Store) SaveTranscript(ctx context.Context, f chat.Final) error {
+	ttl, err := retentionSeconds(f.Retention)
+	if err != nil {
+		return fmt.Errorf("cannot save transcript of chat %q: %w", f.ChatID, err)
+	}
+	now := time.Now()
+	if f.Deliver {
+		err := s.retry(ctx, func(ctx context.Context) error {
+			return s.session.Query(s.q.insertOutbox, bucketOf(f.ChatID), f.ChatID, f.Data, now).WithContext(ctx).Exec()
+		})
+		if err != nil {
+			return fmt.Errorf("cannot queue transcript of chat %q for delivery: %w", f.ChatID, err)
+		}
+	}
+	err = s.retry(ctx, func(ctx context.Context) error {
+		return s.session.Query(s.q.insertTranscript, f.ChatID, now, f.Data, ttl).WithContext(ctx).Exec()
 	})
 	if err != nil {
-		return fmt.Errorf("cannot save transcript of chat %q: %w", chatID, err)
+		return fmt.Errorf("cannot save transcript of chat %q: %w", f.ChatID, err)
 	}
-	return nil
+	return s.rewriteIndex(ctx, f.ChatID, ttl)
 }
+
+// retentionSeconds is a transcript's TTL in whole seconds, rounded up; 0 keeps it for ever.
+func retentionSeconds(d time.Duration) (int, error) {
+	if d < 0 || d > maxRetention {
+		return 0, fmt.Errorf("retention %v is not between 0 and 20 years", d)
+	}
+	return int((d + time.Second - 1) / time.Second), nil
+}
+
+// maxRetention is Cassandra's largest TTL, 20 years.
+const maxRetention = 630720000 * time.Second
 
 // Transcript returns the final transcript of a chat.
 func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
@@ -445,6 +476,7 @@ type queries struct {
 	selectLive, insertChunk, insertHeader, selectFile    string
 	selectFiles, deleteFileHeader, deleteFile            string
 	deleteFiles                                          string
+	lifecycle
 }
 
 // newQueries returns the statements for keyspace ks and a TTL of ttl. "last_write > 0"
@@ -470,7 +502,7 @@ func newQueries(ks string, ttl time.Duration) queries {
 
 		insertClaim: "INSERT INTO " + ks + ".claims (request_id, chat_id) VALUES (?, ?) IF NOT EXISTS" + live,
 
-		insertTranscript: "INSERT INTO " + ks + ".transcripts (chat_id, saved_at, data) VALUES (?, ?, ?)",
+		insertTranscript: "INSERT INTO " + ks + ".transcripts (chat_id, saved_at, data) VALUES (?, ?, ?) USING TTL ?",
 		selectTranscript: "SELECT data FROM " + ks + ".transcripts WHERE chat_id = ?",
 
 		selectTTL: "SELECT TTL(data) FROM " + t + " WHERE chat_id = ? AND seq = ?",
@@ -484,5 +516,6 @@ func newQueries(ks string, ttl time.Duration) queries {
 		deleteFileHeader: "DELETE FROM " + f + " WHERE chat_id = ? AND file_id = ? AND chunk = ?",
 		deleteFile:       "DELETE FROM " + f + " WHERE chat_id = ? AND file_id = ?",
 		deleteFiles:      "DELETE FROM " + f + " WHERE chat_id = ?",
+		lifecycle:        newLifecycle(ks, ttl),
 	}
 }

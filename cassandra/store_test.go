@@ -220,20 +220,35 @@ func TestCellsHaveTTL(t *testing.T) {
 	}
 }
 
-func TestTranscriptHasNoTTL(t *testing.T) {
+// TestTranscriptTTLIsItsRetention: a transcript saved with no retention has
+// no TTL; one saved with a retention has it as its TTL, rounded up to
+// seconds. (Its index entries, rows of key columns only, show no TTL; the
+// suite checks they go with the transcript.)
+func TestTranscriptTTLIsItsRetention(t *testing.T) {
 	cfg := testConfig(t)
 	s := openStore(t, cfg)
-	id := storetest.ChatID(t)
-	if err := s.SaveTranscript(testCtx(t), id, []byte("final")); err != nil {
+	forever, kept := storetest.ChatID(t), storetest.ChatID(t)
+	if err := s.IndexUserData(testCtx(t), kept, map[string]string{"customerId": "C42"}); err != nil {
 		t.Fatal(err)
 	}
-	var secs *int
-	q := "SELECT TTL(data) FROM " + cfg.Keyspace + ".transcripts WHERE chat_id = ?"
-	if err := s.session.Query(q, id).Scan(&secs); err != nil {
-		t.Fatal(err)
+	for id, retention := range map[string]time.Duration{forever: 0, kept: 90*time.Minute + 300*time.Millisecond} {
+		if err := s.SaveTranscript(testCtx(t), chat.Final{ChatID: id, Data: []byte("final"), Retention: retention}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if secs != nil {
+	ttl := func(q, id string) *int {
+		var secs *int
+		if err := s.session.Query(q, id).Scan(&secs); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return secs
+	}
+	if secs := ttl("SELECT TTL(data) FROM "+cfg.Keyspace+".transcripts WHERE chat_id = ?", forever); secs != nil {
 		t.Fatalf("transcript TTL = %d s, want none", *secs)
+	}
+	q := "SELECT TTL(data) FROM " + cfg.Keyspace + ".transcripts WHERE chat_id = ?"
+	if secs := ttl(q, kept); secs == nil || *secs < 5390 || *secs > 5401 {
+		t.Fatalf("%s = %v, want 5401 s", q, secs)
 	}
 }
 
@@ -349,4 +364,39 @@ func TestRefreshKeepsLongChats(t *testing.T) {
 	if err != nil || uint64(len(recs)) != seq || string(recs[0].Data) != "event 1" {
 		t.Fatalf("loaded %d records (%v), want %d", len(recs), err, seq)
 	}
+}
+
+// RowsOf implements storetest.TableReader: it reads every table of the
+// keyspace whole (test keyspaces are small), and counts the rows with
+// chatID in any column.
+func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
+	t.Helper()
+	var tables []string
+	iter := s.session.Query("SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", s.cfg.Keyspace).Iter()
+	var name string
+	for iter.Scan(&name) {
+		tables = append(tables, name)
+	}
+	if err := iter.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) < 7 {
+		t.Fatalf("only tables %v", tables)
+	}
+	out := map[string]int{}
+	for _, table := range tables {
+		iter := s.session.Query("SELECT * FROM " + s.cfg.Keyspace + "." + table).Consistency(gocql.All).PageSize(1000).Iter()
+		for row := map[string]any{}; iter.MapScan(row); row = map[string]any{} {
+			for _, v := range row {
+				if storetest.Mentions(v, chatID) {
+					out[table]++
+					break
+				}
+			}
+		}
+		if err := iter.Close(); err != nil {
+			t.Fatalf("reading %s: %v", table, err)
+		}
+	}
+	return out
 }

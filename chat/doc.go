@@ -3,7 +3,9 @@
 // it has seen), what happens in it (Event, and Entry, the stored form of a change),
 // how it is rebuilt from its stored log (Replay), the final transcript kept
 // after it ends, and the contract of the stores that keep it (Store, its small
-// interfaces and their sentinel errors).
+// interfaces and their sentinel errors: appends, files, the final transcript
+// and its retention, the outbox of the archive webhook, the userData index and
+// erasure).
 //
 // Invariants:
 //   - A chat's log is dense: record Seq n+1 follows n, from 1. Replay refuses a

@@ -17,6 +17,9 @@ var (
 	ErrUnknownChat = errors.New("unknown chat")
 	// ErrUnknownFile means a live chat has no file with that id.
 	ErrUnknownFile = errors.New("unknown file")
+	// ErrLeaseLost means an outbox entry is not (or no longer) leased with
+	// the token given: another deliverer took it, or it is gone.
+	ErrLeaseLost = errors.New("outbox entry leased by another, or gone")
 )
 
 // SessionRow is what is fixed when a chat is created; it is written once.
@@ -81,11 +84,26 @@ type Loader interface {
 	Load(ctx context.Context, chatID string) (SessionRow, []Record, error)
 }
 
+// Final is the final transcript of an ended chat as a node hands it to the store.
+type Final struct {
+	// ChatID is the chat's id.
+	ChatID string
+	// Data is the encoded Transcript.
+	Data []byte
+	// Retention is how long the store keeps it from now (transcript-retention);
+	// 0 keeps it for ever. Each transcript keeps the retention it was saved with.
+	Retention time.Duration
+	// Deliver also queues it in the outbox for the archive webhook, in the
+	// same write: a transcript saved for delivery is never lost to a crash.
+	Deliver bool
+}
+
 // Finisher keeps the final transcript of an ended chat and removes its live rows.
 type Finisher interface {
-	// SaveTranscript stores the final transcript of a chat, kept without
-	// expiry: the store's TTL never removes it.
-	SaveTranscript(ctx context.Context, chatID string, transcript []byte) error
+	// SaveTranscript stores the final transcript of a chat for f.Retention
+	// (the store's TTL never removes it) and, with f.Deliver, its outbox
+	// entry, all or nothing. Saving it again overwrites it.
+	SaveTranscript(ctx context.Context, f Final) error
 	// Delete removes a chat's live rows and its files: Load fails with
 	// ErrUnknownChat after it.
 	// A later Append of a seq the chat had must still fail (ErrSeqTaken or
@@ -96,8 +114,98 @@ type Finisher interface {
 
 // TranscriptReader reads final transcripts back.
 type TranscriptReader interface {
-	// Transcript returns the final transcript of a chat, or ErrUnknownChat.
+	// Transcript returns the final transcript of a chat, or ErrUnknownChat
+	// (none was saved, its retention ran out, or it was erased).
 	Transcript(ctx context.Context, chatID string) ([]byte, error)
+}
+
+// Delivery is an outbox entry: a final transcript waiting to be handed to
+// the archive webhook.
+type Delivery struct {
+	// ChatID is the chat's id; it is the entry's key.
+	ChatID string
+	// Data is the final transcript; only LeaseDelivery fills it.
+	Data []byte
+	// Due is when the entry may be tried next: its first try, the end of a
+	// lease, or the end of a back-off.
+	Due time.Time
+	// Attempts counts the attempts started (leases taken) so far.
+	Attempts int
+	// Lease is the token of the deliverer holding it, or "".
+	Lease string
+}
+
+// Outbox hands final transcripts saved with Final.Deliver to deliverers on
+// any node, at least once each. A deliverer leases an entry (a conditional
+// write: one of several taking it at once wins), delivers it, and then
+// completes it; a lease that runs out (the deliverer died) makes the entry
+// due again for any deliverer.
+type Outbox interface {
+	// DueDeliveries returns up to limit entries due at now, without their
+	// Data. It reads a bounded part of the outbox, whatever its size.
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// LeaseDelivery leases the entry d (as DueDeliveries returned it) to
+	// token until until, if it is still as it was read: it returns the entry
+	// with its Data, Attempts counting this one, or ErrLeaseLost.
+	LeaseDelivery(ctx context.Context, d Delivery, token string, until time.Time) (Delivery, error)
+	// RetryDelivery makes an entry that token holds due again at due, after a
+	// failed attempt; ErrLeaseLost if token no longer holds it.
+	RetryDelivery(ctx context.Context, chatID, token string, due time.Time) error
+	// CompleteDelivery removes an entry that token holds, once delivered;
+	// ErrLeaseLost if token no longer holds it (the entry stays).
+	CompleteDelivery(ctx context.Context, chatID, token string) error
+}
+
+// UserDataIndex maps values of chosen userData keys to the chats that had
+// them, so that a customer's chats can be found and erased. A chat's entries
+// live as long as anything else of the chat is kept.
+type UserDataIndex interface {
+	// IndexUserData records that chat chatID has had each key=value of pairs.
+	IndexUserData(ctx context.Context, chatID string, pairs map[string]string) error
+	// ChatsByUserData returns up to limit ids of chats indexed under key=value.
+	ChatsByUserData(ctx context.Context, key, value string, limit int) ([]string, error)
+}
+
+// Erased says what Erase removed of a chat.
+type Erased struct {
+	// Session is true if the chat's session (its live rows) was there.
+	Session bool `json:"session"`
+	// Records is how many records of its log were removed.
+	Records int `json:"records"`
+	// Files is how many files were removed.
+	Files int `json:"files"`
+	// Transcript is true if a final transcript was removed.
+	Transcript bool `json:"transcript"`
+	// Outbox is true if an outbox entry (an undelivered transcript) was removed.
+	Outbox bool `json:"outbox"`
+	// Claims is how many create claims naming the chat were removed.
+	Claims int `json:"claims"`
+	// Index is how many userData index entries of the chat were removed.
+	Index int `json:"index"`
+}
+
+// Add returns what e and o removed together.
+func (e Erased) Add(o Erased) Erased {
+	return Erased{
+		Session: e.Session || o.Session, Records: e.Records + o.Records, Files: e.Files + o.Files,
+		Transcript: e.Transcript || o.Transcript, Outbox: e.Outbox || o.Outbox,
+		Claims: e.Claims + o.Claims, Index: e.Index + o.Index,
+	}
+}
+
+// Any reports whether anything was removed.
+func (e Erased) Any() bool {
+	return e.Session || e.Records > 0 || e.Files > 0 || e.Transcript || e.Outbox || e.Claims > 0 || e.Index > 0
+}
+
+// Eraser removes a chat's data on request (a customer's right to erasure).
+type Eraser interface {
+	// Erase removes everything the store keeps of a chat: its session,
+	// records, files, final transcript, outbox entry, the create claims that
+	// name it and its userData index entries, and says what it removed (on
+	// an error, what it removed before it). A chat erased or never stored is
+	// no error. An append to an erased chat fails.
+	Erase(ctx context.Context, chatID string) (Erased, error)
 }
 
 // Files keeps the files participants upload to a live chat, in the chat's
@@ -128,6 +236,9 @@ type Store interface {
 	Finisher
 	TranscriptReader
 	Files
+	Outbox
+	UserDataIndex
+	Eraser
 	// Close releases the store's resources.
 	Close() error
 }

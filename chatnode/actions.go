@@ -161,6 +161,13 @@ func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn a
 	if err != nil || len(evs) == 0 {
 		return err
 	}
+	for _, ev := range evs {
+		if ev.Type == chat.EventDataUpdated {
+			if err := n.index(ctx, s.ID, ev.Data); err != nil {
+				return err
+			}
+		}
+	}
 	return n.commit(ctx, s, r, evs...)
 }
 

@@ -63,6 +63,14 @@ type Settings struct {
 	UploadNeedAgent bool
 	// DownloadAttempts is download-attempts: how often each participant can download each file (default 5; 0 is no limit).
 	DownloadAttempts int
+	// TranscriptRetention is transcript-retention: how long the store keeps a
+	// final transcript, from the chat's end (default 0: for ever). Each
+	// transcript keeps the retention it was saved with.
+	TranscriptRetention time.Duration
+	// EraseIndexKeys is erase-index-keys: the userData keys whose values the
+	// store indexes at create and updateData, so that chats can be erased by
+	// them (default none).
+	EraseIndexKeys []string
 }
 
 // DefaultSettings returns the documented defaults of the HA options.
@@ -109,8 +117,33 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("limit-for-sessions is %d, want 1 or more", s.LimitForSessions)
 	case s.LimitsRestoreThreshold < 1 || s.LimitsRestoreThreshold > 100:
 		return fmt.Errorf("limits-restore-threshold is %d, want 1 to 100", s.LimitsRestoreThreshold)
+	case s.TranscriptRetention != 0 && (s.TranscriptRetention < time.Second || s.TranscriptRetention > maxRetention):
+		return fmt.Errorf("transcript-retention is %v, want 0 (for ever) or 1s to 20 years", s.TranscriptRetention)
+	}
+	for _, k := range s.EraseIndexKeys {
+		if err := api.CheckUserDataKey(k); err != nil {
+			return fmt.Errorf("erase-index-keys: %q: %w", k, err)
+		}
 	}
 	return s.validateFiles()
+}
+
+// maxRetention is the longest transcript-retention: 20 years, the longest
+// TTL Cassandra keeps a row for.
+const maxRetention = 20 * 365 * 24 * time.Hour
+
+// indexed returns the pairs of data whose keys are in erase-index-keys.
+func (s Settings) indexed(data map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range s.EraseIndexKeys {
+		if v, ok := data[k]; ok && v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Config configures a Node.
@@ -175,6 +208,10 @@ type Config struct {
 	// Cluster returns the current membership view, in which a restore finds
 	// the API address of the chat's previous owner to purge it; nil purges nothing.
 	Cluster func() *membership.View
+	// Archive, when set, makes every final transcript queued in the store's
+	// outbox for the archive webhook, in the same write that saves it, and is
+	// called after each is queued (archive.Deliverer.Kick fits); nil queues none.
+	Archive func()
 	// OnState is called with the node's mode and live-chat count each time
 	// either changes, in order, with the node's lock held: it must return at
 	// once and not call the node (membership.Member.Publish fits); nil does nothing.

@@ -101,18 +101,21 @@ func (n *Node) write(ctx context.Context, service string, req *api.Request, r re
 	}
 	b := n.prepare(s, r, evs)
 	if n.cfg.Settings.AutoSave.Appends() {
-		if claimed, err := n.store(ctx, row, b.recs, r); claimed != "" || err != nil {
+		if claimed, err := n.store(ctx, row, b.recs, r, req.UserData); claimed != "" || err != nil {
 			return nil, "", claimed, err
 		}
+	} else if err := n.index(ctx, id, req.UserData); err != nil {
+		return nil, "", "", err
 	}
 	n.apply(s, b, r)
 	return s, key, "", nil
 }
 
-// store claims r's id for the chat of row, then creates the chat. It returns
-// the chat the id is claimed for when that is another one, or when the chat
-// of row was written meanwhile by another attempt of the same request.
-func (n *Node) store(ctx context.Context, row chat.SessionRow, recs []chat.Record, r request) (string, error) {
+// store claims r's id for the chat of row, indexes its userData, then
+// creates the chat. It returns the chat the id is claimed for when that is
+// another one, or when the chat of row was written meanwhile by another
+// attempt of the same request.
+func (n *Node) store(ctx context.Context, row chat.SessionRow, recs []chat.Record, r request, data map[string]string) (string, error) {
 	if r.id != "" {
 		var owner string
 		err := n.retry(ctx, func(c context.Context) (err error) {
@@ -126,6 +129,9 @@ func (n *Node) store(ctx context.Context, row chat.SessionRow, recs []chat.Recor
 		if owner != row.ChatID {
 			return owner, nil
 		}
+	}
+	if err := n.index(ctx, row.ChatID, data); err != nil {
+		return "", err
 	}
 	start := time.Now()
 	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Create(c, row, recs) }, isExists)

@@ -35,6 +35,10 @@
 //     append.
 //   - A file's bytes are in the store before its FileUploaded event is appended,
 //     so an acknowledged upload is durable (files.go).
+//   - A final transcript is saved with transcript-retention and, with an archive
+//     webhook (Config.Archive), its outbox entry in the same write. An erasure
+//     (erase.go) drops a chat it holds before it erases the chat's rows, and no
+//     restore or final save of that chat stores anything afterwards.
 //   - An answer carries one page of the transcript (Config.PageEvents and
 //     PageBytes; a single larger event alone), its nextPosition at the first
 //     event left out, so no answer grows with the chat.

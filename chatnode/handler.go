@@ -215,6 +215,9 @@ func (n *Node) serveOps(ctx *fasthttp.RequestCtx, parts []string) error {
 	if !api.Authorized(ctx, n.cfg.ClusterToken) {
 		return api.ErrUnauthorized
 	}
+	if served, err := n.serveLifecycle(ctx, parts[1:]); served {
+		return err
+	}
 	if !ctx.IsPost() {
 		return errMethod
 	}

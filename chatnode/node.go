@@ -37,6 +37,8 @@ type Node struct {
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
 	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
+	erased   erasedChats        // chats erased lately (erase.go)
+	finals   pendingFinals      // final transcripts being saved
 	started  time.Time
 
 	stop chan struct{}
@@ -158,6 +160,9 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 	if s := n.chats.get(id); s != nil {
 		return s, nil
 	}
+	if n.erased.has(id) {
+		return nil, api.ErrErased
+	}
 	if n.cfg.Settings.RestorationMode == RestoreNone {
 		return nil, api.ErrUnknownChat
 	}
@@ -174,6 +179,9 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		}
 		if err := n.takeOver(ctx, loaded); err != nil {
 			return nil, err
+		}
+		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
+			return nil, api.ErrErased
 		}
 		n.chats.put(loaded)
 		return loaded, nil
@@ -202,6 +210,17 @@ func (n *Node) remove(s *session) {
 // Purge drops a chat from memory without touching the store; it reports
 // whether the node held it.
 func (n *Node) Purge(id string) bool {
+	if !n.dropHeld(id, func(*session) {}) {
+		return false
+	}
+	n.kpi.purged.Inc()
+	n.log.Info("chat purged", "chat", id)
+	return true
+}
+
+// dropHeld drops the chat from the node if it holds it, after calling
+// before with the session locked; it reports whether it did.
+func (n *Node) dropHeld(id string, before func(s *session)) bool {
 	s := n.chats.get(id)
 	if s == nil {
 		return false
@@ -211,9 +230,8 @@ func (n *Node) Purge(id string) bool {
 	if s.gone {
 		return false
 	}
+	before(s)
 	n.remove(s)
-	n.kpi.purged.Inc()
-	n.log.Info("chat purged", "chat", id)
 	return true
 }
 

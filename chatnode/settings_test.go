@@ -2,6 +2,7 @@ package chatnode_test
 
 import (
 	"encoding"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestSettingsText(t *testing.T) {
 			t.Errorf("%s: a bad value gives %v", name, err)
 		}
 	}
-	if s != chatnode.DefaultSettings() {
+	if !reflect.DeepEqual(s, chatnode.DefaultSettings()) {
 		t.Fatalf("a refused value changed the settings: %+v", s)
 	}
 	if !s.AutoSave.Appends() || s.AutoSave.Notifies() || chatnode.AutoSaveAtEnd.Appends() || !chatnode.AutoSaveNotify.Notifies() {

@@ -24,6 +24,7 @@ func (n *Node) sweepLoop() {
 
 func (n *Node) sweep() {
 	now := n.now()
+	n.erased.forget(now.Add(-n.cfg.EndedRetention))
 	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		n.sweepSession(s, now)

@@ -253,20 +253,34 @@ func (n *Node) ended(s *session) {
 	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
 	final := s.Final(n.finalKeeps)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
+	done := n.finals.start(s.ID)
+	n.wg.Go(func() {
+		defer done()
 		n.saveFinal(s.ID, final)
-	}()
+	})
 }
 
-// saveFinal writes the final transcript, then deletes the intermediate rows.
+// saveFinal writes the final transcript, with the retention of
+// transcript-retention and, with an archive webhook, its outbox entry in the
+// same write; then it deletes the intermediate rows. A chat erased before
+// the save is not saved; one erased during it is erased again after it.
 func (n *Node) saveFinal(id string, final []byte) {
+	if n.erased.has(id) {
+		return
+	}
 	ctx := context.Background()
-	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, id, final) }, never)
+	f := chat.Final{ChatID: id, Data: final, Retention: n.cfg.Settings.TranscriptRetention, Deliver: n.cfg.Archive != nil}
+	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
 	if err != nil {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
+	}
+	if n.erased.has(id) { // erased while it was saved
+		n.eraseLate(id)
+		return
+	}
+	if f.Deliver {
+		n.cfg.Archive()
 	}
 	if !n.cfg.Settings.AutoSave.Appends() {
 		return

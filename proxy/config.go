@@ -35,6 +35,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// DialTimeout bounds connecting to a node (default 500ms).
 	DialTimeout time.Duration
+	// IdleConnTimeout is how long a connection to a node may stay idle
+	// before the proxy closes it (default 1m). The newest idle connection is
+	// reused first, so the ones a burst opened go once it is over.
+	IdleConnTimeout time.Duration
 	// Attempts is how many nodes one request may be tried on (default 3).
 	Attempts int
 	// ProbeInterval is how often every node's /readyz is probed (default 1s; 0 turns probes off).
@@ -104,6 +108,9 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		Placement:       ring.DefaultOptions(),
 		SampleInterval:  5 * time.Second,  // charts of minutes need no finer grain; each sample asks every node its KPIs
 		HistoryWindow:   15 * time.Minute, // what an operator looks back on during an incident
+		// Under the nodes' 2-minute idle timeout, so the proxy closes first
+		// and never sends on a connection the node is closing.
+		IdleConnTimeout: time.Minute,
 	}
 }
 
@@ -114,8 +121,8 @@ func (c Config) Validate() error {
 		return errors.New("proxy: Name is empty")
 	case c.Views == nil:
 		return errors.New("proxy: Views is nil")
-	case c.BrokenFor <= 0 || c.RequestTimeout <= 0 || c.DialTimeout <= 0:
-		return errors.New("proxy: BrokenFor, RequestTimeout and DialTimeout must be positive")
+	case c.BrokenFor <= 0 || c.RequestTimeout <= 0 || c.DialTimeout <= 0 || c.IdleConnTimeout <= 0:
+		return errors.New("proxy: BrokenFor, RequestTimeout, DialTimeout and IdleConnTimeout must be positive")
 	case c.Attempts < 1:
 		return errors.New("proxy: Attempts must be at least 1")
 	case c.ProbeInterval < 0 || c.ProbeTimeout <= 0:

@@ -86,6 +86,8 @@ func (p *Proxy) route(ctx *fasthttp.RequestCtx) {
 		p.serveAgent(ctx, path)
 	case bytes.HasPrefix(path, []byte("/v1/nodes/")):
 		p.serveNode(ctx, string(path[len("/v1/nodes/"):]))
+	case bytes.HasPrefix(path, []byte("/v1/admin/")):
+		p.serveAdmin(ctx, string(path[len("/v1/admin/"):]))
 	default:
 		p.serveOwn(ctx, string(path))
 	}

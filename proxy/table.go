@@ -66,7 +66,7 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 		Addr:                addr,
 		Name:                "chatha-proxy",
 		MaxConns:            4096,
-		MaxIdleConnDuration: time.Minute,
+		MaxIdleConnDuration: c.cfg.IdleConnTimeout,
 		// No ReadTimeout: each request has a deadline of its own (forward's
 		// timeout, api.Client's context), as a held refresh waits longer.
 		// A write to a hung node lands in its socket buffer; the read times out.
@@ -81,6 +81,10 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 		Dial:                          dialer(c.cfg.DialTimeout),
 		IsTLS:                         c.cfg.TLS != nil,
 		TLSConfig:                     c.cfg.TLS,
+		// The newest idle connection is used first, so after a burst only
+		// the ones still in use stay warm (the probe keeps one) and the rest
+		// close once idle for IdleConnTimeout.
+		ConnPoolStrategy: fasthttp.LIFO,
 	}
 	// A host:port address always makes a client.
 	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})

@@ -132,7 +132,7 @@ func savepoint(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
 // after a long stop holds the write lock only briefly at a time.
 const sweepBatch = 500
 
-// sweepLoop deletes expired chats and claims every SweepInterval.
+// sweepLoop deletes expired chats, claims, transcripts and index entries every SweepInterval.
 func (s *Store) sweepLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.SweepInterval)
@@ -162,8 +162,9 @@ func (s *Store) sweep() {
 	}
 }
 
-// sweepSome deletes up to limit expired chats with their records and files, and up to
-// limit expired claims; it reports whether it found that many of either.
+// sweepSome deletes up to limit expired chats with their records and files, up to
+// limit expired claims, final transcripts past their retention and index entries
+// of chats with nothing left; it reports whether it found that many of any.
 func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 	ids, err := expiredChats(tx, now, limit)
 	if err != nil {
@@ -185,7 +186,15 @@ func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 		return false, fmt.Errorf("cannot delete expired claims: %w", err)
 	}
 	claims, _ := res.RowsAffected()
-	return len(ids) == limit || claims == int64(limit), nil
+	transcripts, err := sweepTranscripts(tx, now, limit)
+	if err != nil {
+		return false, err
+	}
+	index, err := sweepIndex(tx, now, limit)
+	if err != nil {
+		return false, err
+	}
+	return len(ids) == limit || claims == int64(limit) || transcripts == limit || index == limit, nil
 }
 
 func expiredChats(tx *sql.Tx, now int64, limit int) ([]string, error) {

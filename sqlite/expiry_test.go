@@ -54,7 +54,7 @@ func TestSweepDeletesExpiredChats(t *testing.T) {
 			}
 		}
 	}
-	if err := s.SaveTranscript(testCtx(t), "old-0", []byte("final")); err != nil {
+	if err := s.SaveTranscript(testCtx(t), chat.Final{ChatID: "old-0", Data: []byte("final")}); err != nil {
 		t.Fatal(err)
 	}
 	// Let them expire: their chats and claims were last written long ago.
@@ -103,7 +103,8 @@ CREATE INDEX events_expiry ON events (expires_at);
 CREATE TABLE transcripts (chat_id TEXT PRIMARY KEY, data BLOB NOT NULL, saved_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 INSERT INTO sessions VALUES ('c1', 'svc', 1000, x'7b7d', ?);
-INSERT INTO events VALUES ('c1', 1, 'r1', x'01', ?), ('c1', 2, 'r2', x'02', ?);`
+INSERT INTO events VALUES ('c1', 1, 'r1', x'01', ?), ('c1', 2, 'r2', x'02', ?);
+INSERT INTO transcripts VALUES ('ended', x'7b7d', 1000);`
 
 // TestMigratesPerRecordExpiry: a file of the earlier layout opens, its chats
 // load whole with a full TTL ahead, and take appends.
@@ -132,10 +133,65 @@ func TestMigratesPerRecordExpiry(t *testing.T) {
 	if left, err := s.RecordTTL(testCtx(t), "c1", 1); err != nil || left < 59*time.Minute {
 		t.Fatalf("expiry after the migration: %v, %v; want about the TTL", left, err)
 	}
+	// A transcript saved before retention existed is kept, as it was saved.
+	if got, err := s.Transcript(testCtx(t), "ended"); err != nil || string(got) != "{}" {
+		t.Fatalf("transcript of the earlier layout: %q, %v", got, err)
+	}
 	// A second process opening the migrated file changes nothing.
 	again, err := Open(testConfig(path, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	again.Close()
+}
+
+// TestSweepDeletesExpiredTranscripts: the sweep deletes the rows of
+// transcripts past their retention, however many, a bounded number per
+// transaction, with the index entries of their chats; it keeps transcripts
+// saved with no retention and the index entries of live chats.
+func TestSweepDeletesExpiredTranscripts(t *testing.T) {
+	s, err := Open(testConfig(filepath.Join(t.TempDir(), "s.db"), time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const expired = 3*sweepBatch/2 + 7 // more than one sweep transaction
+	for i := range expired {
+		id := fmt.Sprintf("old-%d", i)
+		if err := s.IndexUserData(testCtx(t), id, map[string]string{"customerId": "C42"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveTranscript(testCtx(t), chat.Final{ChatID: id, Data: []byte("final"), Retention: time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SaveTranscript(testCtx(t), chat.Final{ChatID: "kept", Data: []byte("final")}); err != nil {
+		t.Fatal(err)
+	}
+	row := chat.SessionRow{ChatID: "live", Service: "svc", CreatedAt: time.Now(), Data: []byte("{}")}
+	if err := s.Create(testCtx(t), row, []chat.Record{{Seq: 1, Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"kept", "live"} {
+		if err := s.IndexUserData(testCtx(t), id, map[string]string{"customerId": "C42"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Index entries of live chats expire TTL after they are written: make
+	// the live chat's look old, as a chat in use longer than the TTL has.
+	if _, err := s.w.Exec(`UPDATE userdata SET expires_at = 0 WHERE chat_id = 'live'`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count(t, s.r, `SELECT count(*) FROM transcripts`) != 1 || count(t, s.r, `SELECT count(*) FROM userdata`) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep left %d transcripts and %d index entries", count(t, s.r, `SELECT count(*) FROM transcripts`),
+				count(t, s.r, `SELECT count(*) FROM userdata`))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ids, err := s.ChatsByUserData(testCtx(t), "customerId", "C42", 10)
+	if err != nil || len(ids) != 2 || ids[0] != "kept" || ids[1] != "live" {
+		t.Fatalf("index after the sweep: %v, %v; want kept and live", ids, err)
+	}
 }

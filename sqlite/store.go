@@ -36,9 +36,13 @@ var ErrClosed = errors.New("sqlite store is closed")
 // schema creates the tables. A chat's session row carries its expiry: its
 // last write plus the TTL, moved on by every append, so a chat in use never
 // expires; its records and files expire with it. Claims of create request
-// ids expire TTL after the create. Final transcripts never expire. Files are
-// blobs in a rowid table of their own, which SQLite keeps in overflow pages
-// out of the way of the small rows.
+// ids expire TTL after the create. A final transcript expires when its
+// retention says (expires_at), or never (NULL). Files are blobs in a rowid
+// table of their own, which SQLite keeps in overflow pages out of the way of
+// the small rows. The outbox holds final transcripts waiting for the archive
+// webhook; userdata maps indexed userData values to chats, each entry kept
+// while the chat or its transcript is (expires_at, NULL: as long as the
+// transcript).
 const schema = `
 CREATE TABLE IF NOT EXISTS sessions (
 	chat_id    TEXT PRIMARY KEY,
@@ -67,11 +71,30 @@ CREATE TABLE IF NOT EXISTS claims (
 	expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_at);
+CREATE INDEX IF NOT EXISTS claims_chat ON claims (chat_id);
 CREATE TABLE IF NOT EXISTS transcripts (
+	chat_id    TEXT PRIMARY KEY,
+	data       BLOB NOT NULL,
+	saved_at   INTEGER NOT NULL,
+	expires_at INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
 	chat_id  TEXT PRIMARY KEY,
 	data     BLOB NOT NULL,
-	saved_at INTEGER NOT NULL
+	due      INTEGER NOT NULL,
+	lease    TEXT NOT NULL,
+	attempts INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due);
+CREATE TABLE IF NOT EXISTS userdata (
+	key        TEXT NOT NULL,
+	value      TEXT NOT NULL,
+	chat_id    TEXT NOT NULL,
+	expires_at INTEGER,
+	PRIMARY KEY (key, value, chat_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS userdata_chat ON userdata (chat_id);
+CREATE INDEX IF NOT EXISTS userdata_expiry ON userdata (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS probe (
 	id INTEGER PRIMARY KEY,
 	at INTEGER NOT NULL
@@ -87,6 +110,17 @@ const migrateExpiry = `
 DROP INDEX IF EXISTS events_expiry;
 ALTER TABLE events DROP COLUMN expires_at;
 UPDATE sessions SET expires_at = max(expires_at, ?);`
+
+// transcriptExpiry finds whether final transcripts have an expiry; files
+// written before transcript-retention have none, and every transcript in
+// them is kept for ever.
+const transcriptExpiry = `SELECT count(*) FROM pragma_table_info('transcripts') WHERE name = 'expires_at'`
+
+// addTranscriptExpiry gives transcripts their expiry, and indexes it.
+const addTranscriptExpiry = `ALTER TABLE transcripts ADD COLUMN expires_at INTEGER`
+
+// transcriptExpiryIndex is created once the column is there.
+const transcriptExpiryIndex = `CREATE INDEX IF NOT EXISTS transcripts_expiry ON transcripts (expires_at) WHERE expires_at IS NOT NULL`
 
 // Store is the embedded chat.Store. It is safe for concurrent use.
 type Store struct {
@@ -179,10 +213,14 @@ func (s *Store) open() error {
 	return nil
 }
 
-// createSchema creates the tables, and migrates a file whose records expired
-// one by one; every process that opens the file runs it, one at a time.
+// createSchema creates the tables, and migrates a file of an earlier
+// version: records that expired one by one, transcripts without an expiry.
+// Every process that opens the file runs it, one at a time.
 func (s *Store) createSchema(tx *sql.Tx) error {
 	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	if err := s.migrateTranscripts(tx); err != nil {
 		return err
 	}
 	var old int
@@ -194,6 +232,24 @@ func (s *Store) createSchema(tx *sql.Tx) error {
 	}
 	s.cfg.Logger.Info("sqlite store migrated: chats now expire TTL after their last write", "path", s.cfg.Path)
 	return nil
+}
+
+// migrateTranscripts adds the transcripts' expiry to a file that lacks it
+// (its transcripts keep no expiry: kept for ever, as they were saved), and
+// its index.
+func (s *Store) migrateTranscripts(tx *sql.Tx) error {
+	var has int
+	if err := tx.QueryRow(transcriptExpiry).Scan(&has); err != nil {
+		return err
+	}
+	if has == 0 {
+		if _, err := tx.Exec(addTranscriptExpiry); err != nil {
+			return fmt.Errorf("cannot add an expiry to transcripts: %w", err)
+		}
+		s.cfg.Logger.Info("sqlite store migrated: final transcripts can expire (transcript-retention); those saved before are kept", "path", s.cfg.Path)
+	}
+	_, err := tx.Exec(transcriptExpiryIndex)
+	return err
 }
 
 // Close stops the watch, the committer and the sweeper and closes the database.
@@ -331,13 +387,32 @@ func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chat.Record, err
 	return recs, nil
 }
 
-// SaveTranscript implements chat.Finisher.
-func (s *Store) SaveTranscript(ctx context.Context, chatID string, transcript []byte) error {
+// SaveTranscript implements chat.Finisher: the transcript with its expiry
+// (none for a Retention of 0), its outbox entry with f.Deliver (an entry
+// already there is kept as it is, lease and all), and the expiry of the
+// chat's userData index entries set to the transcript's, in one transaction.
+func (s *Store) SaveTranscript(ctx context.Context, f chat.Final) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at) VALUES (?, ?, ?)`,
-			chatID, transcript, time.Now().UnixMilli())
+		now := time.Now()
+		var expires any // NULL: kept for ever
+		if f.Retention > 0 {
+			expires = now.Add(f.Retention).UnixMilli()
+		}
+		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at, expires_at) VALUES (?, ?, ?, ?)`,
+			f.ChatID, f.Data, now.UnixMilli(), expires)
 		if err != nil {
-			return fmt.Errorf("cannot save the transcript of chat %s: %w", chatID, err)
+			return fmt.Errorf("cannot save the transcript of chat %s: %w", f.ChatID, err)
+		}
+		if _, err := tx.Exec(`UPDATE userdata SET expires_at = ? WHERE chat_id = ?`, expires, f.ChatID); err != nil {
+			return fmt.Errorf("cannot keep the index entries of chat %s with its transcript: %w", f.ChatID, err)
+		}
+		if !f.Deliver {
+			return nil
+		}
+		_, err = tx.Exec(`INSERT OR IGNORE INTO outbox (chat_id, data, due, lease, attempts) VALUES (?, ?, ?, '', 0)`,
+			f.ChatID, f.Data, now.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("cannot queue the transcript of chat %s for delivery: %w", f.ChatID, err)
 		}
 		return nil
 	})
@@ -362,7 +437,8 @@ func (s *Store) Delete(ctx context.Context, chatID string) error {
 // Transcript implements chat.TranscriptReader.
 func (s *Store) Transcript(ctx context.Context, chatID string) ([]byte, error) {
 	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM transcripts WHERE chat_id = ?`, chatID).Scan(&data)
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM transcripts WHERE chat_id = ? AND (expires_at IS NULL OR expires_at >= ?)`,
+		chatID, time.Now().UnixMilli()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("no transcript of chat %s: %w", chatID, chat.ErrUnknownChat)
 	}

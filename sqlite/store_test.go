@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -65,3 +66,62 @@ func (a *alternating) Append(ctx context.Context, chatID string, recs []chat.Rec
 }
 
 func (a *alternating) Close() error { a.other.Close(); return a.Store.Close() }
+
+// RowsOf implements storetest.TableReader: it reads every table of the
+// file, and counts the rows with chatID in any column.
+func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
+	t.Helper()
+	tables, err := s.r.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	if len(names) < 8 {
+		t.Fatalf("only tables %v", names)
+	}
+	out := map[string]int{}
+	for _, name := range names {
+		out[name] = rowsMentioning(t, s.r, name, chatID)
+	}
+	return out
+}
+
+// rowsMentioning counts the rows of table with needle in a text or blob column.
+func rowsMentioning(t *testing.T, db *sql.DB, table, needle string) int {
+	t.Helper()
+	rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	n := 0
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			if storetest.Mentions(v, needle) {
+				n++
+				break
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -50,6 +50,14 @@ func Run(t *testing.T, open Opener) {
 		{"TTLOnIntermediateRows", testTTL},
 		{"Files", testFiles},
 		{"FilesGoWithTheChat", testFilesGoWithTheChat},
+		{"OutboxOnlyWhenAsked", testOutboxOnlyWhenAsked},
+		{"OutboxClaimOnce", testOutboxClaimOnce},
+		{"OutboxLeaseExpiry", testOutboxLeaseExpiry},
+		{"OutboxDeleteAfterDelivery", testOutboxDeleteAfterDelivery},
+		{"UserDataIndex", testUserDataIndex},
+		{"EraseEndedChat", testEraseEnded},
+		{"EraseLiveChat", testEraseLive},
+		{"EraseUnknownChat", testEraseUnknown},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +74,7 @@ func Run(t *testing.T, open Opener) {
 			{"ChatInUseNeverExpires", testInUseNeverExpires},
 			{"IdleChatExpiresFromLastWrite", testIdleExpires},
 			{"TranscriptOutlivesTTL", testTranscriptOutlivesTTL},
+			{"TranscriptRetention", testTranscriptRetention},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -296,7 +305,7 @@ func testLoadUnknown(t *testing.T, s chat.Store) {
 func testTranscriptAndDelete(t *testing.T, s chat.Store) {
 	id := create(t, s, 5)
 	final := []byte(`{"messages":[1,2,3,4,5]}`)
-	if err := s.SaveTranscript(ctx(t), id, final); err != nil {
+	if err := s.SaveTranscript(ctx(t), chat.Final{ChatID: id, Data: final}); err != nil {
 		t.Fatalf("SaveTranscript: %v", err)
 	}
 	if err := s.Delete(ctx(t), id); err != nil {
@@ -405,7 +414,7 @@ func testTranscriptOutlivesTTL(t *testing.T, s chat.Store) {
 	ended, idle := create(t, s, 3), create(t, s, 1)
 	final := []byte(`{"messages":["kept"]}`)
 	for _, id := range []string{ended, idle} {
-		if err := s.SaveTranscript(ctx(t), id, final); err != nil {
+		if err := s.SaveTranscript(ctx(t), chat.Final{ChatID: id, Data: final}); err != nil {
 			t.Fatalf("SaveTranscript: %v", err)
 		}
 	}

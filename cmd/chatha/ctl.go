@@ -26,7 +26,7 @@ type ctl struct {
 // ctlTimeout bounds each call to the proxy.
 const ctlTimeout = 10 * time.Second
 
-const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] [--tls-ca FILE] [--config FILE] status | kpi | drain NAME [--wait] | undrain NAME"
+const ctlUsage = "usage: chatha ctl [--proxy URL] [--cluster-token T] [--tls-ca FILE] [--config FILE] status | kpi | drain NAME [--wait] | undrain NAME | transcript CHATID | erase --chat CHATID | erase --user-data KEY=VALUE"
 
 func runCtl(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha ctl", flag.ContinueOnError)
@@ -77,6 +77,10 @@ func runCtl(args []string, stdout, stderr io.Writer) error {
 		return c.drain(rest[1], *wait)
 	case len(rest) == 2 && rest[0] == "undrain":
 		return c.admin(rest[1], "undrain", c.client.UndrainNode)
+	case len(rest) == 2 && rest[0] == "transcript":
+		return c.transcript(rest[1])
+	case len(rest) >= 1 && rest[0] == "erase":
+		return c.erase(rest[1:], stderr)
 	}
 	return usageError{errors.New(ctlUsage)}
 }

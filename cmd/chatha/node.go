@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +30,7 @@ type nodeFlags struct {
 	pageEvents    int
 	pageBytes     int
 	createSecret  string
+	webhook       webhookFlags
 }
 
 // common holds the flags "node" and "proxy" share.
@@ -104,6 +106,7 @@ func registerNodeFlags(fs *flag.FlagSet, f *nodeFlags) {
 	fs.IntVar(&f.pageEvents, "page-max-events", def.PageEvents, "most transcript events in one answer; the rest from nextPosition")
 	fs.IntVar(&f.pageBytes, "page-max-bytes", def.PageBytes, "about the most bytes of messages in one answer (one larger event goes alone)")
 	fs.StringVar(&f.createSecret, "create-secret", "", "`secret` shared by every node, under which a create's secure key is derived from its request id (default: from --cluster-token, else --gossip-key)")
+	f.webhook.register(fs)
 }
 
 // registerSettings binds the HA options of ARCHITECTURE section 5 to flags.
@@ -130,6 +133,22 @@ func registerSettings(fs *flag.FlagSet, s *chatnode.Settings) {
 	fs.StringVar(&s.UploadFileTypes, "upload-file-types", s.UploadFileTypes, "file name extensions allowed, colon separated")
 	fs.BoolVar(&s.UploadNeedAgent, "upload-need-agent", s.UploadNeedAgent, "files can be uploaded only while an agent is in the chat")
 	fs.IntVar(&s.DownloadAttempts, "download-attempts", s.DownloadAttempts, "how often each participant can download each file (0: no limit)")
+	fs.DurationVar(&s.TranscriptRetention, "transcript-retention", s.TranscriptRetention, "how long the store keeps a final transcript (0: for ever); each keeps the retention it was saved with")
+	fs.Func("erase-index-keys", "userData `keys`, comma separated, whose values are indexed so chats can be erased by them (default none)", func(v string) error {
+		s.EraseIndexKeys = splitList(v)
+		return nil
+	})
+}
+
+// splitList splits a comma separated list, dropping empty items and spaces.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // nodeFlagSet returns the flag set of "chatha node" and what it fills.
@@ -154,6 +173,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usageError{err}
 	}
 	if err := settings.Validate(); err != nil {
+		return usageError{err}
+	}
+	if err := f.webhook.check(); err != nil {
 		return usageError{err}
 	}
 	serverTLS, clientTLS, err := f.nodeTLS()
@@ -191,6 +213,14 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		source = "random, this process only: a create retried on another node is refused; set --create-secret"
 	}
 	log.Info("create secret", "from", source)
+	deliverer, err := f.webhook.start(f.name, store, log, cfg.Metrics)
+	if err != nil {
+		return usageError{err}
+	}
+	if deliverer != nil {
+		defer deliverer.Close() // after the node's final saves, deferred below
+		cfg.Archive = deliverer.Kick
+	}
 	var member *membership.Member
 	if f.gossip != "" {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {

@@ -25,6 +25,7 @@ import (
 type proxyFlags struct {
 	brokenFor, requestTimeout time.Duration
 	uploadMaxFileSize         int64
+	idleConnTimeout           time.Duration
 }
 
 // registerProxyFlags binds the flags only "chatha proxy" has.
@@ -33,6 +34,7 @@ func registerProxyFlags(fs *flag.FlagSet) *proxyFlags {
 	f := &proxyFlags{}
 	fs.DurationVar(&f.brokenFor, "broken-for", def.BrokenFor, "how long a failing node is avoided")
 	fs.DurationVar(&f.requestTimeout, "request-timeout", def.RequestTimeout, "timeout of one forwarded request")
+	fs.DurationVar(&f.idleConnTimeout, "node-idle-conn-timeout", def.IdleConnTimeout, "how long a connection to a node may stay idle before the proxy closes it")
 	fs.Int64Var(&f.uploadMaxFileSize, "upload-max-file-size", chatnode.DefaultSettings().UploadMaxFileSize,
 		"largest file forwarded in an upload, in bytes: the nodes' upload-max-file-size")
 	return f
@@ -96,7 +98,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	cfg.Metrics, cfg.Probes = set, member.Probes
 	cfg.ClusterToken, cfg.AgentToken, cfg.TLS = f.clusterToken, f.agentToken, clientTLS
 	cfg.Logger, cfg.BrokenFor, cfg.RequestTimeout = log, own.brokenFor, own.requestTimeout
-	cfg.CORS, cfg.MaxUploadBody = f.cors, uploadLimit
+	cfg.CORS, cfg.MaxUploadBody, cfg.IdleConnTimeout = f.cors, uploadLimit, own.idleConnTimeout
 	p, err := proxy.New(cfg)
 	if err != nil {
 		member.Shutdown()
