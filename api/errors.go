@@ -263,10 +263,29 @@ func AsError(err error) (*Error, bool) {
 	return internal, false
 }
 
+// HeaderMoved is set, to "1", on a node's answer that another node serves
+// the chat now (CodeMoved). A router retries such an answer, which then
+// reaches the chat's owner, and passes every other 409 on at once: a
+// request id reused with other content (CodeRequestReused), a create under
+// another create secret (CodeKeyLost), a participant that cannot act.
+// A header, not the body's code, so a router tells them apart without
+// reading the body.
+const HeaderMoved = "X-Chatha-Moved"
+
+// Moved reports whether resp is an answer that another node serves the
+// chat now (409 with HeaderMoved). It allocates nothing.
+func Moved(resp *fasthttp.Response) bool {
+	return resp.StatusCode() == http.StatusConflict && len(resp.Header.Peek(HeaderMoved)) > 0
+}
+
 // WriteError answers with err in the chat API's error shape, alias naming the
-// answering node ("" for a proxy): an *Error as it says, anything else as a 500.
+// answering node ("" for a proxy): an *Error as it says, anything else as a
+// 500. An answer that the chat moved carries HeaderMoved.
 func WriteError(ctx *fasthttp.RequestCtx, alias string, err error) {
 	e, _ := AsError(err)
+	if e.Code == CodeMoved {
+		ctx.Response.Header.Set(HeaderMoved, "1")
+	}
 	WriteJSON(ctx, e.HTTPStatus, &Answer{
 		Messages: []chat.Message{}, Alias: alias, StatusCode: e.StatusCode, ChatEnded: e.Ended,
 		Errors: []ErrorEntry{{Code: e.Code, Message: e.Message, Advice: e.Advice}},

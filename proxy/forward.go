@@ -59,8 +59,9 @@ type target struct {
 
 // forward sends the request to the node that serves it, failing over to the
 // successor on a failed connection (connFailed) or a node that no longer
-// holds the chat (409). The response is the node's, with X-Chatha-Node set;
-// an answer the proxy cannot pass on is a 502 of this request alone.
+// holds the chat (409 moved, api.Moved). The response is the node's, with
+// X-Chatha-Node set; an answer the proxy cannot pass on is a 502 of this
+// request alone.
 func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
@@ -94,7 +95,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			p.failovers.Inc()
 			continue
 		}
-		if attempt+1 < p.cfg.Attempts && retryable(to, ctx.Response.StatusCode()) {
+		if attempt+1 < p.cfg.Attempts && retryable(to, &ctx.Response) {
 			if to.create {
 				tr.add(b.name)
 			}
@@ -108,13 +109,16 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	api.WriteError(ctx, "", api.ErrNoNode)
 }
 
-// retryable: a node without the chat any more (409) is asked again, and then
-// restores it; a node that takes no new chats (503 on create) is skipped.
-func retryable(to target, status int) bool {
+// retryable: a node without the chat any more (409 with api.HeaderMoved) is
+// asked again, and then restores it; a node that takes no new chats (503 on
+// create) is skipped. Any other 409 (a request id reused with other content,
+// a create under another create secret, a participant that cannot act) is
+// the answer, and the client gets it at once.
+func retryable(to target, resp *fasthttp.Response) bool {
 	if to.create {
-		return status == fasthttp.StatusServiceUnavailable
+		return resp.StatusCode() == fasthttp.StatusServiceUnavailable
 	}
-	return status == fasthttp.StatusConflict
+	return api.Moved(resp)
 }
 
 // next returns the node for the request's next attempt at now, or nil. A
