@@ -69,6 +69,7 @@ const (
 	CodeFileType      = 203 // an upload of a type not allowed (GMS's code)
 	CodeNoNode        = 120 // no chat node can serve (proxy)
 	CodeBadAnswer     = 121 // a node's answer could not be passed on (proxy)
+	CodeBusy          = 122 // the proxy has as many requests under way to a node as it may (proxy)
 	CodeInternal      = 199 // a bug
 )
 
@@ -243,6 +244,14 @@ func StoreFailed(err error) *Error {
 func BadAnswer(name, why string) *Error {
 	return &Error{HTTPStatus: http.StatusBadGateway, StatusCode: StatusError, Code: CodeBadAnswer,
 		Message: "cannot pass on the answer of " + name + ": " + why, Advice: "ask for less, or report it to the operator"}
+}
+
+// Busy is a request the proxy did not send to node name because as many
+// of its requests as it may send there at once (limit) are under way. The
+// node is not failed, and the request goes nowhere else: the client retries.
+func Busy(name string, limit int) *Error {
+	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeBusy,
+		Message: fmt.Sprintf("the proxy has %d requests under way to %s, as many as it sends at once", limit, name), Advice: "retry in a moment"}
 }
 
 // NodeUnreachable is a call of the proxy's own to a node that failed.
