@@ -69,6 +69,7 @@ const (
 	CodeFileType      = 203 // an upload of a type not allowed (GMS's code)
 	CodeNoNode        = 120 // no chat node can serve (proxy)
 	CodeBadAnswer     = 121 // a node's answer could not be passed on (proxy)
+	CodeBusy          = 122 // the proxy has as many requests under way to a node as it may (proxy)
 	CodeInternal      = 199 // a bug
 )
 
@@ -245,6 +246,14 @@ func BadAnswer(name, why string) *Error {
 		Message: "cannot pass on the answer of " + name + ": " + why, Advice: "ask for less, or report it to the operator"}
 }
 
+// Busy is a request the proxy did not send to node name because as many
+// of its requests as it may send there at once (limit) are under way. The
+// node is not failed, and the request goes nowhere else: the client retries.
+func Busy(name string, limit int) *Error {
+	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeBusy,
+		Message: fmt.Sprintf("the proxy has %d requests under way to %s, as many as it sends at once", limit, name), Advice: "retry in a moment"}
+}
+
 // NodeUnreachable is a call of the proxy's own to a node that failed.
 func NodeUnreachable(name string, err error) *Error {
 	return &Error{HTTPStatus: http.StatusBadGateway, StatusCode: StatusRetry, Code: CodeNoNode,
@@ -263,10 +272,29 @@ func AsError(err error) (*Error, bool) {
 	return internal, false
 }
 
+// HeaderMoved is set, to "1", on a node's answer that another node serves
+// the chat now (CodeMoved). A router retries such an answer, which then
+// reaches the chat's owner, and passes every other 409 on at once: a
+// request id reused with other content (CodeRequestReused), a create under
+// another create secret (CodeKeyLost), a participant that cannot act.
+// A header, not the body's code, so a router tells them apart without
+// reading the body.
+const HeaderMoved = "X-Chatha-Moved"
+
+// Moved reports whether resp is an answer that another node serves the
+// chat now (409 with HeaderMoved). It allocates nothing.
+func Moved(resp *fasthttp.Response) bool {
+	return resp.StatusCode() == http.StatusConflict && len(resp.Header.Peek(HeaderMoved)) > 0
+}
+
 // WriteError answers with err in the chat API's error shape, alias naming the
-// answering node ("" for a proxy): an *Error as it says, anything else as a 500.
+// answering node ("" for a proxy): an *Error as it says, anything else as a
+// 500. An answer that the chat moved carries HeaderMoved.
 func WriteError(ctx *fasthttp.RequestCtx, alias string, err error) {
 	e, _ := AsError(err)
+	if e.Code == CodeMoved {
+		ctx.Response.Header.Set(HeaderMoved, "1")
+	}
 	WriteJSON(ctx, e.HTTPStatus, &Answer{
 		Messages: []chat.Message{}, Alias: alias, StatusCode: e.StatusCode, ChatEnded: e.Ended,
 		Errors: []ErrorEntry{{Code: e.Code, Message: e.Message, Advice: e.Advice}},

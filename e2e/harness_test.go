@@ -104,6 +104,7 @@ func startNodeTLS(t testing.TB, name, addr, store string, cfg *tls.Config, extra
 	t.Helper()
 	args := append([]string{"node", "--name", name, "--api", addr, "--store", store}, extra...)
 	p := newProc(name, addr, args...)
+	p.cmd.Env = nodeEnv()
 	if cfg != nil {
 		health, err := api.NewClient(api.ClientConfig{Addr: "https://" + addr, TLS: cfg, Timeout: time.Second})
 		if err != nil {
@@ -116,6 +117,23 @@ func startNodeTLS(t testing.TB, name, addr, store string, cfg *tls.Config, extra
 		t.Fatalf("%v\n%s", err, p.out)
 	}
 	return p
+}
+
+// testCreateSecret is the create secret of every node the tests start, as
+// a deployment gives its nodes one (README, Security): a create that timed
+// out on one node and was retried on another is answered there with the
+// same chat and key, not refused (409, code 114) as by nodes that each
+// picked a random secret.
+const testCreateSecret = "e2e-shared-create-secret-0123456789"
+
+// nodeEnv returns the environment of a node process: this process's, with
+// CHATHA_CREATE_SECRET set to testCreateSecret unless the test set its own.
+func nodeEnv() []string {
+	env := os.Environ()
+	if _, ok := os.LookupEnv("CHATHA_CREATE_SECRET"); !ok {
+		env = append(env, "CHATHA_CREATE_SECRET="+testCreateSecret)
+	}
+	return env
 }
 
 // start starts the process, and kills it when the test ends.

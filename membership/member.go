@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,14 @@ type Member struct {
 	// stop is closed by Shutdown; healthDone when reportHealth returned.
 	stop       chan struct{}
 	healthDone chan struct{}
+
+	// announce orders this member's own broadcasts: UpdateMeta and Leave
+	// hold it from their check of left and closed until their broadcast
+	// went out. memberlist keeps one queued broadcast per member name, so a
+	// metadata update queued while the leave notice waits would replace
+	// that notice, and the leave's dead message would then replace the
+	// update before either went out: the others would see a plain death.
+	announce sync.Mutex
 
 	refutations atomic.Uint64
 	onRefute    atomic.Pointer[func()]

@@ -5,9 +5,12 @@ import "fmt"
 // UpdateMeta applies f to a copy of this member's metadata and, if the
 // result is valid, gossips it and waits up to Config.UpdateTimeout for the
 // broadcast to go out. Role, Incarnation and Leaving cannot be changed.
+// Calls run one at a time, and none after or during Leave.
 // Each call bumps memberlist's incarnation and sends a broadcast, so callers
 // that track a fast-moving count (sessions) should coalesce updates.
 func (m *Member) UpdateMeta(f func(*Meta)) error {
+	m.announce.Lock()
+	defer m.announce.Unlock()
 	switch {
 	case m.closed.Load():
 		return ErrShutdown

@@ -39,6 +39,18 @@ type Config struct {
 	// before the proxy closes it (default 1m). The newest idle connection is
 	// reused first, so the ones a burst opened go once it is over.
 	IdleConnTimeout time.Duration
+	// MaxConns is the most connections to one node process for requests
+	// that are not held for push (default 4096). A request past it is
+	// answered 503 (api.Busy), and the node is not taken for failed.
+	MaxConns int
+	// MaxHeldConns is the most refreshes held for push (cometd.WaitHeader)
+	// sent to one node process at once (default 16384). Each is held on a
+	// connection of its own for up to its wait, from a pool apart from
+	// MaxConns's, so held refreshes never take the connections other
+	// requests need. A held refresh past it is sent without its wait: the
+	// node answers it at once, and its pump asks again after its
+	// MinRefreshInterval, polling until held connections free up.
+	MaxHeldConns int
 	// Attempts is how many nodes one request may be tried on (default 3).
 	Attempts int
 	// ProbeInterval is how often every node's /readyz is probed (default 1s; 0 turns probes off).
@@ -95,6 +107,8 @@ func DefaultConfig(name string, views func() *membership.View) Config {
 		RequestTimeout: 3 * time.Second,        // a node answers in milliseconds; a stalled one is failed over
 		DialTimeout:    500 * time.Millisecond, // loopback and LAN connect in under a millisecond
 		Attempts:       3,                      // the home, its successor, and one more
+		MaxConns:       4096,                   // far above what requests answered in milliseconds need
+		MaxHeldConns:   16384,                  // one CometD client's chat each: 10,000 clients on one node fit with room
 		ProbeInterval:  time.Second,            // catches a node that gossips but cannot serve
 		ProbeTimeout:   500 * time.Millisecond,
 		MaxBodySize:    64 << 10,                    // the node's own limit
@@ -125,6 +139,8 @@ func (c Config) Validate() error {
 		return errors.New("proxy: BrokenFor, RequestTimeout, DialTimeout and IdleConnTimeout must be positive")
 	case c.Attempts < 1:
 		return errors.New("proxy: Attempts must be at least 1")
+	case c.MaxConns < 1 || c.MaxHeldConns < 1:
+		return errors.New("proxy: MaxConns and MaxHeldConns must be at least 1")
 	case c.ProbeInterval < 0 || c.ProbeTimeout <= 0:
 		return errors.New("proxy: ProbeInterval must not be negative and ProbeTimeout must be positive")
 	case c.MaxBodySize < 1024:

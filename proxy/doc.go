@@ -20,7 +20,10 @@
 // broken for Config.BrokenFor and the request is sent again at once to the
 // chat's successor. An answer the proxy cannot pass on (over
 // MaxResponseSize, malformed) fails that request alone with a 502: the node
-// answered, so it is neither marked nor failed over. Every forwarded write
+// answered, so it is neither marked nor failed over. Each node process has
+// MaxConns connections for requests; one past them is answered 503 at once
+// (api.Busy), the node neither marked nor failed over. A 409 is retried
+// only when it says the chat moved (api.Moved). Every forwarded write
 // carries an X-Request-Id (added when missing), so a retried write is never
 // appended twice.
 //
@@ -37,8 +40,11 @@
 // refreshes go through the forwarding path, so a node killed while it holds
 // a refresh is failed over like any request (push.go). A forwarded request
 // that asks with cometd.WaitHeader gets the wait (up to MaxWait) on top of
-// RequestTimeout. A pump's held refresh runs on a goroutine of its own, so
-// that the pump stops without waiting for the node's answer.
+// RequestTimeout, on connections of its own (heldPool, MaxHeldConns to each
+// node process), so held refreshes never take the connections of other
+// requests; past MaxHeldConns a refresh goes unheld and its pump polls. A
+// pump's held refresh runs on a goroutine of its own, so that the pump
+// stops without waiting for the node's answer.
 //
 // Security: the agent API is checked against Config.AgentToken and the
 // proxy's admin endpoints against Config.ClusterToken before anything goes

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"iter"
 	"math/rand/v2"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chatha/chatha/api"
 	"github.com/chatha/chatha/chatid"
+	"github.com/chatha/chatha/cometd"
 	"github.com/chatha/chatha/proxy/ring"
 )
 
@@ -59,13 +61,14 @@ type target struct {
 
 // forward sends the request to the node that serves it, failing over to the
 // successor on a failed connection (connFailed) or a node that no longer
-// holds the chat (409). The response is the node's, with X-Chatha-Node set;
-// an answer the proxy cannot pass on is a 502 of this request alone.
+// holds the chat (409 moved, api.Moved). The response is the node's, with
+// X-Chatha-Node set; an answer the proxy cannot pass on is a 502 of this
+// request alone.
 func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	p.requests.Inc()
 	reqID := ensureRequestID(&ctx.Request)
 	clientClose := prepare(ctx, p.scheme)
-	timeout := p.timeout(&ctx.Request)
+	wait := cometd.RequestedWait(&ctx.Request.Header, p.cfg.MaxWait)
 	var tr tried
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		now := time.Now()
@@ -80,11 +83,15 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}
-		err := b.client.DoTimeout(&ctx.Request, &ctx.Response, timeout)
+		err := p.send(ctx, b, &wait)
 		if to.create && (err != nil || ctx.Response.StatusCode() != fasthttp.StatusOK) {
 			b.placed.remove(now)
 		}
 		if err != nil {
+			if errors.Is(err, fasthttp.ErrNoFreeConns) {
+				p.busy(ctx, b, clientClose)
+				return
+			}
 			if !connFailed(err) {
 				p.badAnswer(ctx, b, err, clientClose)
 				return
@@ -94,7 +101,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			p.failovers.Inc()
 			continue
 		}
-		if attempt+1 < p.cfg.Attempts && retryable(to, ctx.Response.StatusCode()) {
+		if attempt+1 < p.cfg.Attempts && retryable(to, &ctx.Response) {
 			if to.create {
 				tr.add(b.name)
 			}
@@ -108,13 +115,46 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 	api.WriteError(ctx, "", api.ErrNoNode)
 }
 
-// retryable: a node without the chat any more (409) is asked again, and then
-// restores it; a node that takes no new chats (503 on create) is skipped.
-func retryable(to target, status int) bool {
-	if to.create {
-		return status == fasthttp.StatusServiceUnavailable
+// send sends the request to b and reads its answer within RequestTimeout.
+// A refresh held for push (*wait > 0) goes on b's held connections, given
+// its wait on top, so that a node holding it is not taken for a dead one;
+// when they are all taken (MaxHeldConns), it goes without its wait header
+// on the others, and *wait becomes 0 for this attempt and the next ones.
+func (p *Proxy) send(ctx *fasthttp.RequestCtx, b *backend, wait *time.Duration) error {
+	if *wait > 0 {
+		if b.held.claim() {
+			err := b.held.client.DoTimeout(&ctx.Request, &ctx.Response, p.cfg.RequestTimeout+*wait)
+			b.held.release()
+			return err
+		}
+		ctx.Request.Header.Del(cometd.WaitHeader)
+		*wait = 0
+		p.unheld.Inc()
 	}
-	return status == fasthttp.StatusConflict
+	return b.client.DoTimeout(&ctx.Request, &ctx.Response, p.cfg.RequestTimeout)
+}
+
+// busy answers a request that was not sent to b because MaxConns of the
+// proxy's requests are under way there: 503, statusCode 1 (api.Busy).
+// Neither the node nor the request failed, so the node is not marked and the
+// request goes nowhere else (another node would restore the chat there).
+func (p *Proxy) busy(ctx *fasthttp.RequestCtx, b *backend, clientClose bool) {
+	p.busyAnswers.Inc()
+	ctx.Response.Reset()
+	api.WriteError(ctx, "", api.Busy(b.name, p.cfg.MaxConns))
+	finish(ctx, b.name, clientClose)
+}
+
+// retryable: a node without the chat any more (409 with api.HeaderMoved) is
+// asked again, and then restores it; a node that takes no new chats (503 on
+// create) is skipped. Any other 409 (a request id reused with other content,
+// a create under another create secret, a participant that cannot act) is
+// the answer, and the client gets it at once.
+func retryable(to target, resp *fasthttp.Response) bool {
+	if to.create {
+		return resp.StatusCode() == fasthttp.StatusServiceUnavailable
+	}
+	return api.Moved(resp)
 }
 
 // next returns the node for the request's next attempt at now, or nil. A

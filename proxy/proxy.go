@@ -33,6 +33,10 @@ type Proxy struct {
 	failovers *metrics.Counter
 	// badAnswers counts node answers that could not be passed on.
 	badAnswers *metrics.Counter
+	// busyAnswers counts requests not sent because MaxConns were under way;
+	// unheld counts held refreshes sent unheld because MaxHeldConns were.
+	busyAnswers *metrics.Counter
+	unheld      *metrics.Counter
 	// httpRequests counts and times every request the proxy answered.
 	httpRequests *telemetry.Requests
 	// ops keeps the dashboard's timeline, history and shares (ops.go).
@@ -81,6 +85,9 @@ func (p *Proxy) registerMetrics() {
 	p.noNode = set.NewCounter("chatha_proxy_no_node_total")
 	p.failovers = set.NewCounter("chatha_proxy_failovers_total")
 	p.badAnswers = set.NewCounter("chatha_proxy_bad_answers_total")
+	p.busyAnswers = set.NewCounter("chatha_proxy_busy_total")
+	p.unheld = set.NewCounter("chatha_proxy_unheld_refreshes_total")
+	set.NewGauge("chatha_proxy_held_refreshes", func() float64 { return float64(p.table.Load().holding()) })
 	set.NewGauge("chatha_proxy_ring_checksum", func() float64 { return float64(p.table.Load().view.Checksum() & (1<<52 - 1)) })
 	set.NewGauge("chatha_proxy_nodes_alive", func() float64 { return float64(len(p.table.Load().alive)) })
 	set.NewGauge("chatha_proxy_nodes_broken", func() float64 { return float64(p.broken.count(time.Now())) })

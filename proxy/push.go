@@ -3,7 +3,7 @@ package proxy
 import (
 	"fmt"
 	"net/http"
-	"time"
+	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -67,9 +67,25 @@ func (p *Proxy) pushREST(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// timeout returns how long a forwarded request may take: RequestTimeout,
-// and for a refresh that asks to be held (cometd.WaitHeader, up to MaxWait)
-// the wait on top, so that a node holding it is not taken for a dead one.
-func (p *Proxy) timeout(req *fasthttp.Request) time.Duration {
-	return p.cfg.RequestTimeout + cometd.RequestedWait(&req.Header, p.cfg.MaxWait)
+// heldPool is the connections to one node process for refreshes held for
+// push, apart from the others: a held refresh keeps its connection for up to
+// its wait, so thousands of them must not take the connections sends and
+// creates need. It holds at most max at once; past that a held refresh is
+// sent without its wait (forward), and the node answers it at once.
+type heldPool struct {
+	client  *fasthttp.HostClient
+	max     int64
+	holding atomic.Int64 // held refreshes under way
 }
+
+// claim reserves a held connection, and reports false when all max are taken.
+func (h *heldPool) claim() bool {
+	if h.holding.Add(1) <= h.max {
+		return true
+	}
+	h.holding.Add(-1)
+	return false
+}
+
+// release returns a connection claim took.
+func (h *heldPool) release() { h.holding.Add(-1) }

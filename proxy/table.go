@@ -18,6 +18,7 @@ type backend struct {
 	addr   string
 	meta   membership.Meta
 	client *fasthttp.HostClient // forwarding
+	held   *heldPool            // forwarding of refreshes held for push
 	api    *api.Client          // the proxy's own calls (probes, KPIs, queue, admin)
 	placed *placed              // chats placed here that its gossiped count may lack
 }
@@ -42,9 +43,11 @@ type clients struct {
 	byProc map[process]nodeClients
 }
 
-// nodeClients are the clients of one node process; both share its connections.
+// nodeClients are the clients of one node process: forward and api share
+// its connections; held refreshes have their own.
 type nodeClients struct {
 	forward *fasthttp.HostClient
+	held    *heldPool
 	api     *api.Client
 }
 
@@ -62,10 +65,23 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 	if nc, ok := c.byProc[key]; ok {
 		return nc
 	}
-	hc := &fasthttp.HostClient{
+	hc := c.hostClient(addr, c.cfg.MaxConns)
+	// A host:port address always makes a client.
+	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
+	nc := nodeClients{forward: hc, held: &heldPool{client: c.hostClient(addr, c.cfg.MaxHeldConns), max: int64(c.cfg.MaxHeldConns)}, api: ac}
+	if c.byProc == nil {
+		c.byProc = map[process]nodeClients{}
+	}
+	c.byProc[key] = nc
+	return nc
+}
+
+// hostClient returns a pool of at most maxConns connections to the node at addr.
+func (c *clients) hostClient(addr string, maxConns int) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
 		Addr:                addr,
 		Name:                "chatha-proxy",
-		MaxConns:            4096,
+		MaxConns:            maxConns,
 		MaxIdleConnDuration: c.cfg.IdleConnTimeout,
 		// No ReadTimeout: each request has a deadline of its own (forward's
 		// timeout, api.Client's context), as a held refresh waits longer.
@@ -86,14 +102,6 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 		// close once idle for IdleConnTimeout.
 		ConnPoolStrategy: fasthttp.LIFO,
 	}
-	// A host:port address always makes a client.
-	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
-	nc := nodeClients{forward: hc, api: ac}
-	if c.byProc == nil {
-		c.byProc = map[process]nodeClients{}
-	}
-	c.byProc[key] = nc
-	return nc
 }
 
 // retain forgets the clients of processes not in keep (departed nodes, and
@@ -105,6 +113,7 @@ func (c *clients) retain(keep map[process]bool) {
 	for key, nc := range c.byProc {
 		if !keep[key] {
 			nc.forward.CloseIdleConnections()
+			nc.held.client.CloseIdleConnections()
 			delete(c.byProc, key)
 		}
 	}
@@ -137,7 +146,7 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 		pl := prev.placedOn(n.Name, rn.Incarnation)
 		pl.observe(n.Meta.Sessions, now)
 		nc := cl.get(n.Meta.APIAddr, rn.Incarnation)
-		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, api: nc.api, placed: pl}
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, held: nc.held, api: nc.api, placed: pl}
 		procs[process{n.Meta.APIAddr, rn.Incarnation}] = true
 	}
 	cl.retain(procs)
@@ -173,4 +182,13 @@ func (t *table) loads(now time.Time, skip func(string) bool, buf []ring.Node) []
 		buf = append(buf, n)
 	}
 	return buf
+}
+
+// holding returns how many held refreshes are under way to the live nodes.
+func (t *table) holding() int64 {
+	var n int64
+	for _, b := range t.byName {
+		n += b.held.holding.Load()
+	}
+	return n
 }

@@ -340,73 +340,6 @@ func testTTL(t *testing.T, s chat.Store) {
 	}
 }
 
-// testInUseNeverExpires writes to a chat every second for three TTLs: every
-// record and file stays and the chat loads whole, though its first records
-// and its file are much older than the TTL.
-func testInUseNeverExpires(t *testing.T, s chat.Store) {
-	id := create(t, s, 1)
-	file := content(t, 300<<10)
-	putFile(t, s, id, "f", file)
-	start, seq := time.Now(), uint64(1)
-	for time.Since(start) < 3*ShortTTL {
-		sleep(t, time.Second)
-		seq++
-		if err := s.Append(ctx(t), id, recs(seq, seq, "live")); err != nil {
-			t.Fatalf("append %d after %v: %v", seq, time.Since(start).Round(time.Millisecond), err)
-		}
-	}
-	_, rs := mustLoad(t, s, id)
-	checkDense(t, rs, seq)
-	if string(rs[0].Data) != "event 1 c" || string(rs[seq-1].Data) != fmt.Sprintf("event %d live", seq) {
-		t.Fatalf("records changed: first %q, last %q", rs[0].Data, rs[seq-1].Data)
-	}
-	checkFile(t, s, id, "f", file)
-}
-
-// testIdleExpires: a chat last written longer ago than the TTL is gone, for
-// Load, Append and its files; one last written less long ago is kept,
-// however old.
-func testIdleExpires(t *testing.T, s chat.Store) {
-	id := create(t, s, 2)
-	putFile(t, s, id, "f", []byte("kept while the chat is"))
-	sleep(t, ShortTTL*2/3)
-	if err := s.Append(ctx(t), id, recs(3, 3, "a")); err != nil {
-		t.Fatalf("append: %v", err)
-	}
-	written := time.Now()
-	sleep(t, ShortTTL*2/3) // older than the TTL, written less than a TTL ago
-	if _, rs := mustLoad(t, s, id); len(rs) != 3 {
-		t.Fatalf("a chat written %v ago lost records: %d left", time.Since(written), len(rs))
-	}
-	checkFile(t, s, id, "f", []byte("kept while the chat is"))
-	// Gone once idle for the TTL: at once in SQLite, within a second (Cassandra's
-	// TTL granularity) in Cassandra.
-	deadline := written.Add(ShortTTL + 2*time.Second)
-	for {
-		_, _, err := s.Load(ctx(t), id)
-		if errors.Is(err, chat.ErrUnknownChat) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the chat still loads %v after its last write (TTL %v)", time.Since(written), ShortTTL)
-		}
-		sleep(t, 100*time.Millisecond)
-	}
-	if idle := time.Since(written); idle < ShortTTL-time.Second {
-		t.Fatalf("the chat expired %v after its last write, before its TTL of %v", idle, ShortTTL)
-	}
-	err := s.Append(ctx(t), id, recs(4, 4, "late"))
-	if !errors.Is(err, chat.ErrUnknownChat) && !errors.Is(err, chat.ErrSeqTaken) {
-		t.Fatalf("append to an expired chat: err = %v, want ErrUnknownChat", err)
-	}
-	if _, err := s.ReadFile(ctx(t), id, "f"); !errors.Is(err, chat.ErrUnknownChat) {
-		t.Fatalf("ReadFile of an expired chat: err = %v, want ErrUnknownChat", err)
-	}
-}
-
 // testTranscriptOutlivesTTL: the final transcript of an ended chat, its live
 // rows deleted, stays long after the TTL; so does one saved for a chat whose
 // rows expire.
@@ -429,15 +362,5 @@ func testTranscriptOutlivesTTL(t *testing.T, s chat.Store) {
 	}
 	if _, _, err := s.Load(ctx(t), idle); !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Load of a chat idle past its TTL: %v, want ErrUnknownChat", err)
-	}
-}
-
-// sleep lets time pass: the expiry tests are about the passing of time itself.
-func sleep(t *testing.T, d time.Duration) {
-	t.Helper()
-	select {
-	case <-time.After(d):
-	case <-t.Context().Done():
-		t.Fatal("test ended while waiting")
 	}
 }
