@@ -9,7 +9,8 @@ import (
 
 // submit queues fn for the next group commit and waits for its outcome. Once
 // queued, a write is waited for even if ctx ends, so a caller never mistakes a
-// stored write for a failed one.
+// stored write for a failed one; a write queued as the store closed, after
+// the committer's last look at the queue, is never taken: ErrClosed.
 func (s *Store) submit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	w := &write{fn: fn, done: make(chan error, 1)}
 	select {
@@ -19,13 +20,24 @@ func (s *Store) submit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	case <-s.stop:
 		return ErrClosed
 	}
-	return <-w.done
+	select {
+	case err := <-w.done:
+		return err
+	case <-s.parked:
+		select {
+		case err := <-w.done: // taken before the committer stopped
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // commitLoop takes the writes that are waiting, commits them in one
 // transaction, and repeats: writes that arrive during a commit share the next.
 func (s *Store) commitLoop() {
 	defer s.wg.Done()
+	defer close(s.parked)
 	batch := make([]*write, 0, s.cfg.MaxBatch)
 	for {
 		select {

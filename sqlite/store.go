@@ -133,6 +133,7 @@ type Store struct {
 	watch  *health.Watch
 	writes chan *write
 	stop   chan struct{}
+	parked chan struct{} // closed when the committer has stopped: it takes no more writes
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -154,7 +155,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{})}
+	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{}), parked: make(chan struct{})}
 	var err error
 	s.watch, err = health.New(health.Config{Name: "sqlite", Probe: s.probe, Interval: cfg.ProbeInterval, Timeout: cfg.BusyTimeout + time.Second,
 		Logger: cfg.Logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
