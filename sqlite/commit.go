@@ -183,14 +183,8 @@ func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 		return false, err
 	}
 	for _, id := range ids {
-		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete the records of expired chat %s: %w", id, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete the files of expired chat %s: %w", id, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete expired chat %s: %w", id, err)
+		if err := deleteLive(tx, id); err != nil {
+			return false, fmt.Errorf("expired: %w", err)
 		}
 	}
 	res, err := tx.Exec(`DELETE FROM claims WHERE request_id IN (SELECT request_id FROM claims WHERE expires_at < ? LIMIT ?)`, now, limit)
