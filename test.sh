@@ -69,10 +69,10 @@ eval "$(deploy/dev/cassandra.sh env)"
 step "go test -race ./cassandra/ (store suite, auth, TLS, kill -9 of a Cassandra node)"
 go test -race -count=1 -timeout 15m ./cassandra/
 
-step "failover tests, and the webhook's delivery across a node kill, with the Cassandra store"
+step "failover tests, the webhook's delivery across a node kill, and an end saved by another node, with the Cassandra store"
 ks="chatha_e2e_$(date +%s)"
 export CHATHA_TEST_STORE="cassandra://$CHATHA_TEST_CASSANDRA/$ks?create=true&replication=datacenter1:3&username=cassandra&password=cassandra&tls-ca=$tls/ca.crt&tls-cert=$tls/client.crt&tls-key=$tls/client.key&connect-timeout=20s"
-go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFailoverThroughProxy|TestWidgetChatNodeKilled|TestWebhookDeliversEveryTranscriptDespiteKill' ./e2e/
+go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFailoverThroughProxy|TestWidgetChatNodeKilled|TestWebhookDeliversEveryTranscriptDespiteKill|TestEndSavedByAnotherNodeAfterKill' ./e2e/
 
 step "a Cassandra outage (two of three nodes killed) under a chat node"
 go test -count=1 -timeout 10m -run 'TestCassandraOutageClosesWithoutAck' ./e2e/

@@ -7,7 +7,8 @@
 // record keyed by seq), claims (which chat a create request id made), transcripts (final
 // transcripts, each with its retention as TTL, or none), files (one partition per chat: each
 // file a header row and its bytes in 256 KiB chunks), outbox (final transcripts waiting for
-// the archive webhook, in a fixed number of bucket partitions, leased with LWTs), userdata
+// the archive webhook, in a fixed number of bucket partitions, leased with LWTs), endings
+// (the marks of chats whose end is being stored, bucketed and taken the same way), userdata
 // and userdata_by_chat (the index of chosen userData values, both ways). The cells of chats,
 // claims and files carry a TTL so that chats nobody ends clean themselves up; a chat's index
 // entries follow its cells, then its transcript's retention.
@@ -37,6 +38,10 @@
 //     with an LWT that holds only while the chat is live, so an ended chat stays ended.
 //   - An LWT whose outcome is unknown (timeout, lost connection) is retried; finding exactly
 //     its own rows then counts as success. A refusal on the first try is always a refusal.
+//   - FinishChat takes steps any finisher may take again, the mark last: the outbox entry
+//     and then the transcript, each IF NOT EXISTS and only when no transcript is there, so a
+//     chat gets one transcript, queued before it was stored; then the log is read again and
+//     a chat erased meanwhile is erased once more.
 //   - Erase deletes each of a chat's partitions and rows with a timestamp past the write time
 //     of every cell it read, so cells written by LWTs (Paxos ballot timestamps, not this
 //     client's clock) go too.

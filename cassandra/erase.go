@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -26,7 +27,7 @@ func (s *Store) Erase(ctx context.Context, chatID string) (chat.Erased, error) {
 	if err != nil {
 		return e, fmt.Errorf("cannot erase chat %q: %w", chatID, err)
 	}
-	steps := []func(context.Context, string, *chat.Erased) error{s.eraseFiles, s.eraseTranscript, s.eraseOutbox, s.eraseIndex}
+	steps := []func(context.Context, string, *chat.Erased) error{s.eraseFiles, s.eraseTranscript, s.eraseOutbox, s.eraseEnding, s.eraseIndex}
 	for _, step := range steps {
 		if err := step(ctx, chatID, &e); err != nil {
 			return e, fmt.Errorf("cannot erase chat %q: %w", chatID, err)
@@ -130,21 +131,34 @@ func (s *Store) eraseTranscript(ctx context.Context, chatID string, e *chat.Eras
 
 // eraseOutbox deletes the chat's outbox entry, whoever holds its lease.
 func (s *Store) eraseOutbox(ctx context.Context, chatID string, e *chat.Erased) error {
+	there, err := s.eraseRow(ctx, s.q.eraseReadOutbox, s.q.deleteOutboxAt, 3, chatID)
+	e.Outbox = there
+	return err
+}
+
+// eraseRow deletes the chat's row of a table kept in buckets (the outbox,
+// the ending marks) with a timestamp past the write times of its cells,
+// which read, a query of as many WRITETIMEs as cells, returns; del takes
+// the timestamp, the bucket and the chat id. It reports whether the row was
+// there.
+func (s *Store) eraseRow(ctx context.Context, read, del string, cells int, chatID string) (bool, error) {
 	b := bucketOf(chatID)
-	var written [3]int64
+	written := make([]int64, cells)
+	dest := make([]any, cells)
+	for i := range written {
+		dest[i] = &written[i]
+	}
 	err := s.retry(ctx, func(ctx context.Context) error {
-		return s.session.Query(s.q.eraseReadOutbox, b, chatID).WithContext(ctx).Consistency(s.serialRead()).
-			Scan(&written[0], &written[1], &written[2])
+		return s.session.Query(read, b, chatID).WithContext(ctx).Consistency(s.serialRead()).Scan(dest...)
 	})
 	if errors.Is(err, gocql.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	e.Outbox = true
-	return s.retry(ctx, func(ctx context.Context) error {
-		return s.session.Query(s.q.deleteOutboxAt, deleteAfter(max(written[0], written[1], written[2])), b, chatID).WithContext(ctx).Exec()
+	return true, s.retry(ctx, func(ctx context.Context) error {
+		return s.session.Query(del, deleteAfter(slices.Max(written)), b, chatID).WithContext(ctx).Exec()
 	})
 }
 

@@ -75,37 +75,53 @@ const outboxScan = 100
 // rows of each, until it has limit entries due at now. Starting anywhere
 // keeps entries that are not due from hiding the ones that are.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]chat.Delivery, error) {
-	var out []chat.Delivery
-	first, cursor := rand.IntN(outboxBuckets), fmt.Sprintf("%08x", rand.Uint32())
-	for i := 0; i < outboxBuckets && len(out) < limit; i++ {
-		b := (first + i) % outboxBuckets
-		for _, q := range []string{s.q.selectDueFrom, s.q.selectDueBefore} {
-			err := s.retry(ctx, func(ctx context.Context) error {
-				var err error
-				out, err = s.dueIn(ctx, q, b, cursor, now, limit, out)
-				return err
-			})
-			if err != nil {
-				return nil, fmt.Errorf("cannot read outbox bucket %d: %w", b, err)
-			}
-		}
+	out, err := dueRows(ctx, s, [2]string{s.q.selectDueFrom, s.q.selectDueBefore}, now, limit,
+		func(iter *gocql.Iter) (chat.Delivery, time.Time, bool) {
+			var d chat.Delivery
+			ok := iter.Scan(&d.ChatID, &d.Due, &d.Attempts, &d.Lease)
+			return d, d.Due, ok
+		})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the outbox: %w", err)
 	}
 	return out, nil
 }
 
-// dueIn appends the entries due at now that query q reads of bucket b to
-// out, up to limit in all. On an error it returns out as it was.
-func (s *Store) dueIn(ctx context.Context, q string, b int, cursor string, now time.Time, limit int, out []chat.Delivery) ([]chat.Delivery, error) {
-	before := len(out)
-	iter := s.session.Query(q, b, cursor, outboxScan).WithContext(ctx).Iter()
-	var d chat.Delivery
-	for len(out) < limit && iter.Scan(&d.ChatID, &d.Due, &d.Attempts, &d.Lease) {
-		if !d.Due.After(now) {
-			out = append(out, d)
+// dueRows reads up to limit rows due at now of a table kept in
+// outboxBuckets partitions by chat id (the outbox, the ending marks): the
+// buckets in a random order, each with queries[0] from a random chat id on
+// and queries[1] before it (each bound to the bucket, the chat id and a row
+// limit), at most 2*outboxScan rows of each. scan reads a row and its due
+// time, or reports that none is left.
+func dueRows[T any](ctx context.Context, s *Store, queries [2]string, now time.Time, limit int,
+	scan func(*gocql.Iter) (T, time.Time, bool)) ([]T, error) {
+	var out []T
+	first, cursor := rand.IntN(outboxBuckets), fmt.Sprintf("%08x", rand.Uint32())
+	for i := 0; i < outboxBuckets && len(out) < limit; i++ {
+		b := (first + i) % outboxBuckets
+		for _, q := range queries {
+			err := s.retry(ctx, func(ctx context.Context) error {
+				before := len(out)
+				iter := s.session.Query(q, b, cursor, outboxScan).WithContext(ctx).Iter()
+				for len(out) < limit {
+					row, due, ok := scan(iter)
+					if !ok {
+						break
+					}
+					if !due.After(now) {
+						out = append(out, row)
+					}
+				}
+				if err := iter.Close(); err != nil {
+					out = out[:before]
+					return err
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("cannot read bucket %d: %w", b, err)
+			}
 		}
-	}
-	if err := iter.Close(); err != nil {
-		return out[:before], err
 	}
 	return out, nil
 }

@@ -96,6 +96,22 @@ CREATE TABLE IF NOT EXISTS {{.Keyspace}}.outbox (
   AND default_time_to_live = 0
   AND gc_grace_seconds = {{.OutboxGCGrace}};
 
+-- Chats whose end is being stored: a row is written before a chat's end record is appended
+-- and deleted once its final transcript is stored, in one of {{.Buckets}} bucket partitions
+-- (by a hash of the chat id), so that any node finds, with a bounded read, the chats whose
+-- node died in between, and finishes them. Taken with LWTs; a row left behind only makes
+-- a node look at its chat again, so the grace of its deletions is short; it expires with
+-- the chat's cells anyway.
+CREATE TABLE IF NOT EXISTS {{.Keyspace}}.endings (
+  bucket int,
+  chat_id text,
+  due timestamp,
+  attempts int,
+  PRIMARY KEY ((bucket), chat_id)
+) WITH CLUSTERING ORDER BY (chat_id ASC)
+  AND default_time_to_live = {{.KeepSeconds}}
+  AND gc_grace_seconds = {{.EndingsGCGrace}};
+
 -- Chats by the values of their indexed userData keys (erase-index-keys), and the same
 -- entries by chat, so that a customer's chats can be found and each chat's entries erased.
 -- Written with the chat's TTL rules while it lives (1.5 times the TTL, written again with
@@ -128,6 +144,13 @@ const outboxBuckets = 16
 // the tombstones a scan reads few. Paxos keeps its own state at least 3 h.
 const outboxGCGraceSeconds = 600
 
+// endingsGCGraceSeconds is gc_grace_seconds of the endings: one minute. A
+// mark a replica brings back after its deletion only makes a node load its
+// chat again and find it finished; a short grace keeps the tombstones that
+// every scan of the marks reads few, as a mark is written and deleted for
+// every chat that ends.
+const endingsGCGraceSeconds = 60
+
 // Schema returns the CQL that creates chatha's keyspace and tables: keyspace with
 // NetworkTopologyStrategy replication DC:RF[,DC:RF...], chats expiring ttl after their last
 // write. Check user input with CheckSchema first; Schema panics on values it rejects.
@@ -147,6 +170,7 @@ func Schema(keyspace, replication string, ttl time.Duration) string {
 		"GCGrace":        gcGraceSeconds,
 		"Buckets":        outboxBuckets,
 		"OutboxGCGrace":  outboxGCGraceSeconds,
+		"EndingsGCGrace": endingsGCGraceSeconds,
 	})
 	if err != nil {
 		panic("BUG: schema template: " + err.Error())

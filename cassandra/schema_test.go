@@ -47,6 +47,8 @@ func TestSchemaContents(t *testing.T) {
 		"CREATE TABLE IF NOT EXISTS ks1.outbox",
 		"PRIMARY KEY ((bucket), chat_id)",
 		"gc_grace_seconds = 600",
+		"CREATE TABLE IF NOT EXISTS ks1.endings",
+		"gc_grace_seconds = 60",
 		"CREATE TABLE IF NOT EXISTS ks1.userdata",
 		"PRIMARY KEY ((key, value), chat_id)",
 		"CREATE TABLE IF NOT EXISTS ks1.userdata_by_chat",
@@ -56,8 +58,8 @@ func TestSchemaContents(t *testing.T) {
 		}
 	}
 	sts := schemaStatements(cql)
-	if len(sts) != 8 {
-		t.Fatalf("schema splits into %d statements, want 8: %q", len(sts), sts)
+	if len(sts) != 9 {
+		t.Fatalf("schema splits into %d statements, want 9: %q", len(sts), sts)
 	}
 	for _, st := range sts {
 		if strings.Contains(st, "--") || strings.Contains(st, ";") {

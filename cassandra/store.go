@@ -127,7 +127,7 @@ func (s *Store) prepareSchema(ctx context.Context) error {
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("cannot read the tables of keyspace %s: %w", ks, err)
 	}
-	for _, t := range []string{"chats", "claims", "transcripts", "files", "outbox", "userdata", "userdata_by_chat"} {
+	for _, t := range []string{"chats", "claims", "transcripts", "files", "outbox", "endings", "userdata", "userdata_by_chat"} {
 		if !found[t] {
 			return fmt.Errorf("cannot find table %s.%s (create it from deploy/cassandra/schema.cql, whose statements only add what is missing, or with create=true; a keyspace of a version before the chats table needs the new schema)", ks, t)
 		}
@@ -477,6 +477,7 @@ type queries struct {
 	selectFiles, deleteFileHeader, deleteFile            string
 	deleteFiles                                          string
 	lifecycle
+	finishing
 }
 
 // newQueries returns the statements for keyspace ks and a TTL of ttl. "last_write > 0"
@@ -517,5 +518,6 @@ func newQueries(ks string, ttl time.Duration) queries {
 		deleteFile:       "DELETE FROM " + f + " WHERE chat_id = ? AND file_id = ?",
 		deleteFiles:      "DELETE FROM " + f + " WHERE chat_id = ?",
 		lifecycle:        newLifecycle(ks, ttl),
+		finishing:        newFinishing(ks),
 	}
 }

@@ -4,8 +4,8 @@
 // how it is rebuilt from its stored log (Replay), the final transcript kept
 // after it ends, and the contract of the stores that keep it (Store, its small
 // interfaces and their sentinel errors: appends, files, the final transcript
-// and its retention, the outbox of the archive webhook, the userData index and
-// erasure).
+// and its retention, how an ended chat is finished by any node, the outbox of
+// the archive webhook, the ending marks, the userData index and erasure).
 //
 // Invariants:
 //   - A chat's log is dense: record Seq n+1 follows n, from 1. Replay refuses a

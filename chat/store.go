@@ -102,8 +102,23 @@ type Final struct {
 type Finisher interface {
 	// SaveTranscript stores the final transcript of a chat for f.Retention
 	// (the store's TTL never removes it) and, with f.Deliver, its outbox
-	// entry, all or nothing. Saving it again overwrites it.
+	// entry, all or nothing. Saving it again overwrites it. It is the final
+	// save of a chat that has no log in the store (transcript-auto-save=0);
+	// a chat with a log is finished with FinishChat.
 	SaveTranscript(ctx context.Context, f Final) error
+	// FinishChat finishes a chat whose log ends with its end: unless the
+	// chat has a final transcript already, or has no log left (it was
+	// erased, or expired), it stores f as its final transcript for
+	// f.Retention and, with f.Deliver, queues it in the outbox; then it
+	// removes the chat's live rows as Delete does, and its ending mark
+	// (Endings). It reports whether it stored the transcript. Several
+	// nodes may finish one chat at once, or again after a crash at any
+	// step: the chat gets at most one final transcript, never overwritten,
+	// and at most one outbox entry at a time, queued with that transcript
+	// (a finisher that stalled may rarely queue it again after its
+	// delivery: deliveries are at least once); a chat erased before or
+	// during FinishChat keeps nothing of what it wrote once it returns.
+	FinishChat(ctx context.Context, f Final) (bool, error)
 	// Delete removes a chat's live rows and its files: Load fails with
 	// ErrUnknownChat after it.
 	// A later Append of a seq the chat had must still fail (ErrSeqTaken or
@@ -156,6 +171,41 @@ type Outbox interface {
 	CompleteDelivery(ctx context.Context, chatID, token string) error
 }
 
+// Ending is the mark of a chat whose end is being stored: written before
+// its end record is appended, removed when it is finished (FinishChat).
+type Ending struct {
+	// ChatID is the chat's id; it is the mark's key.
+	ChatID string
+	// Due is when any node may finish the chat, its own node having had the
+	// time to do it: the end of its save's retries, or of a lease.
+	Due time.Time
+	// Attempts counts the times a node took the mark (TakeEnding).
+	Attempts int
+}
+
+// Endings keeps the marks of chats that are ending, so that a chat whose
+// node dies after its end is stored and before its final transcript is
+// (FinishChat) is finished by another node, whether or not a client asks
+// about it again. A mark found due names a chat to load: one whose log
+// ends with its end is finished; one that did not end (its end was never
+// stored: the chat goes on), or has no log left, only loses its mark.
+type Endings interface {
+	// MarkEnding records that chat chatID is ending and may be finished by
+	// any node from due. Marking a marked chat again sets its due.
+	MarkEnding(ctx context.Context, chatID string, due time.Time) error
+	// DueEndings returns up to limit marks due at now. It reads a bounded
+	// part of the marks, whatever their number.
+	DueEndings(ctx context.Context, now time.Time, limit int) ([]Ending, error)
+	// TakeEnding moves the mark e (as DueEndings returned it) to until and
+	// counts an attempt, if it is still as it was read: of several nodes
+	// taking one mark at once one wins, and the others get ErrLeaseLost
+	// (as do all when the mark is gone). A node that takes a mark and dies
+	// leaves it due again at until.
+	TakeEnding(ctx context.Context, e Ending, until time.Time) (Ending, error)
+	// ClearEnding removes a chat's mark; a chat without one is no error.
+	ClearEnding(ctx context.Context, chatID string) error
+}
+
 // UserDataIndex maps values of chosen userData keys to the chats that had
 // them, so that a customer's chats can be found and erased. A chat's entries
 // live as long as anything else of the chat is kept.
@@ -201,8 +251,8 @@ func (e Erased) Any() bool {
 // Eraser removes a chat's data on request (a customer's right to erasure).
 type Eraser interface {
 	// Erase removes everything the store keeps of a chat: its session,
-	// records, files, final transcript, outbox entry, the create claims that
-	// name it and its userData index entries, and says what it removed (on
+	// records, files, final transcript, outbox entry, ending mark, the
+	// create claims that name it and its userData index entries, and says what it removed (on
 	// an error, what it removed before it). A chat erased or never stored is
 	// no error. An append to an erased chat fails.
 	Erase(ctx context.Context, chatID string) (Erased, error)
@@ -237,6 +287,7 @@ type Store interface {
 	TranscriptReader
 	Files
 	Outbox
+	Endings
 	UserDataIndex
 	Eraser
 	// Close releases the store's resources.

@@ -198,6 +198,15 @@ type Config struct {
 	PauseThreshold time.Duration
 	// PurgeTimeout bounds the wait for the previous owner's purge after a restore (default 300ms).
 	PurgeTimeout time.Duration
+	// FinishInterval is how often the node reads the store's due ending
+	// marks, to finish the chats whose node stopped between their end and
+	// their final save (default 10s).
+	FinishInterval time.Duration
+	// FinalSaveDelay holds each final save of a chat this node ended for
+	// this long, after its end is stored and acknowledged (default 0). For
+	// tests only, that kill a node in between: cmd sets it from
+	// CHATHA_TEST_FINAL_SAVE_DELAY.
+	FinalSaveDelay time.Duration
 	// MaxWait is the longest a refresh that asks with cometd.WaitHeader is
 	// held until an event comes (default 30s); a longer ask is cut to it.
 	MaxWait time.Duration
@@ -242,6 +251,7 @@ func DefaultConfig(name string, store chat.Store) Config {
 		SweepInterval:  time.Second,            // idle timeouts are tens of seconds; one second is precise enough
 		PauseThreshold: 250 * time.Millisecond, // under the 0.4 s after which gossip may declare a stopped node dead (membership.DefaultConfig, up to 10 members)
 		PurgeTimeout:   300 * time.Millisecond, // a live node answers in a millisecond; a stuck one must not stall the restore
+		FinishInterval: 10 * time.Second,       // a mark is due tens of seconds after its chat ended; each read of the marks costs every node a few store reads
 		MaxWait:        30 * time.Second,       // above the CometD pump's 25s, below the Bayeux connect timeout plus a client's network delay
 		CometD:         cometd.DefaultConfig(nil),
 	}
@@ -254,6 +264,7 @@ func DefaultLocalConfig(name string, store chat.Store) Config {
 	c.Incarnation = chatid.NewIncarnation()
 	c.Settings.ResendDelay = 10 * time.Millisecond
 	c.SweepInterval = 100 * time.Millisecond
+	c.FinishInterval = 500 * time.Millisecond
 	c.CometD = cometd.DefaultLocalConfig(nil)
 	return c
 }
@@ -277,8 +288,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chatnode: PageEvents is %d, want 1 or more", c.PageEvents)
 	case c.PageBytes < 1024:
 		return fmt.Errorf("chatnode: PageBytes is %d, want 1024 or more", c.PageBytes)
-	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0:
-		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
+	case c.StoreTimeout <= 0 || c.EndedRetention <= 0 || c.SweepInterval <= 0 || c.PauseThreshold <= 0 || c.PurgeTimeout <= 0 || c.FinishInterval <= 0:
+		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold, PurgeTimeout and FinishInterval must be positive")
+	case c.FinalSaveDelay < 0:
+		return errors.New("chatnode: FinalSaveDelay is negative")
 	case c.MaxWait < 0:
 		return errors.New("chatnode: MaxWait is negative")
 	}

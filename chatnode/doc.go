@@ -36,7 +36,11 @@
 //   - A file's bytes are in the store before its FileUploaded event is appended,
 //     so an acknowledged upload is durable (files.go).
 //   - A final transcript is saved with transcript-retention and, with an archive
-//     webhook (Config.Archive), its outbox entry in the same write. An erasure
+//     webhook (Config.Archive), its outbox entry in the same write. A chat's
+//     end is stored after its ending mark, and its final save (FinishChat)
+//     clears the mark: a node that loads an ended chat, or finds a mark due,
+//     finishes the chat, so an end whose node died before its final save is
+//     saved and delivered by another node (finish.go). An erasure
 //     (erase.go) drops a chat it holds before it erases the chat's rows, and no
 //     restore or final save of that chat stores anything afterwards.
 //   - An answer carries one page of the transcript (Config.PageEvents and
@@ -59,7 +63,8 @@
 // calls after a refutation. Readiness is the store's own health (chat.Health).
 //
 // Goroutines: one sweeper per Node (idle alerts and close, flex disconnect,
-// eviction of ended chats) and one pause watch; the CometD server's (its
+// eviction of ended chats), one pause watch and one reader of the store's due
+// ending marks; the CometD server's (its
 // sweeper, a pump per attached chat, a reader per WebSocket); a held
 // refresh parks the fasthttp goroutine of its request; final-transcript saves and
 // purges of a previous owner that is not live run in the background and

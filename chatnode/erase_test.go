@@ -224,20 +224,20 @@ func TestLifecycleSettings(t *testing.T) {
 	}
 }
 
-// slowFinal holds every SaveTranscript until release is closed.
+// slowFinal holds every FinishChat until release is closed.
 type slowFinal struct {
 	chat.Store
 	saving  chan struct{}
 	release chan struct{}
 }
 
-func (s *slowFinal) SaveTranscript(ctx context.Context, f chat.Final) error {
+func (s *slowFinal) FinishChat(ctx context.Context, f chat.Final) (bool, error) {
 	select {
 	case s.saving <- struct{}{}:
 	default:
 	}
 	<-s.release
-	return s.Store.SaveTranscript(ctx, f)
+	return s.Store.FinishChat(ctx, f)
 }
 
 // TestEraseDuringFinalSave: a chat erased while its final transcript is

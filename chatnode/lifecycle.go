@@ -45,12 +45,15 @@ func (n *Node) newParty(id int, nick string, t chat.PartyType, key string) (chat
 
 // takeOver makes a loaded chat this node's: it appends the restore notices,
 // which fences the previous owner, and asks that owner to purge its copy. An
-// ended chat is only held, read-only. s is not shared yet.
+// ended chat is only held, read-only, and finished: its live rows are still
+// there, so its final save may never have happened (finish.go). s is not
+// shared yet.
 func (n *Node) takeOver(ctx context.Context, s *session) error {
 	previous := s.Writer()
 	s.epoch = n.epoch.Load()
 	s.Restart(n.now())
 	if s.Ended() {
+		n.finishLater(s.ID, s.Final(n.finalKeeps), 0, "it was loaded ended, before its final save")
 		return nil
 	}
 	s.mu.Lock()

@@ -68,9 +68,10 @@ func New(cfg Config) (*Node, error) {
 	if n.push, err = cometd.New(push); err != nil {
 		return nil, fmt.Errorf("chatnode: CometD: %w", err)
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.sweepLoop()
 	go n.pauseWatch()
+	go n.finishLoop()
 	return n, nil
 }
 

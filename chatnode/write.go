@@ -103,10 +103,14 @@ const (
 	kept                          // not stored, kept for the next append (transcript-save-on-error=continue)
 )
 
-// save appends b's records and handles a failure per the HA options.
+// save appends b's records, after the chat's ending mark when they end it
+// (finish.go), and handles a failure of either per the HA options.
 func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, error) {
 	start := time.Now()
-	err := n.append(ctx, s.ID, b.recs)
+	err := n.markEnding(ctx, s.ID, b.evs)
+	if err == nil {
+		err = n.append(ctx, s.ID, b.recs)
+	}
 	n.kpi.saveSeconds.UpdateDuration(start)
 	switch {
 	case err == nil:
@@ -247,47 +251,13 @@ func (n *Node) closeUnsaved(s *session) {
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 
-// ended counts a chat's end and saves its final transcript in the background.
+// ended counts a chat's end and saves its final transcript in the background
+// (finish.go).
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
 	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
-	final := s.Final(n.finalKeeps)
-	done := n.finals.start(s.ID)
-	n.wg.Go(func() {
-		defer done()
-		n.saveFinal(s.ID, final)
-	})
-}
-
-// saveFinal writes the final transcript, with the retention of
-// transcript-retention and, with an archive webhook, its outbox entry in the
-// same write; then it deletes the intermediate rows. A chat erased before
-// the save is not saved; one erased during it is erased again after it.
-func (n *Node) saveFinal(id string, final []byte) {
-	if n.erased.has(id) {
-		return
-	}
-	ctx := context.Background()
-	f := chat.Final{ChatID: id, Data: final, Retention: n.cfg.Settings.TranscriptRetention, Deliver: n.cfg.Archive != nil}
-	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
-	if err != nil {
-		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
-		return
-	}
-	if n.erased.has(id) { // erased while it was saved
-		n.eraseLate(id)
-		return
-	}
-	if f.Deliver {
-		n.cfg.Archive()
-	}
-	if !n.cfg.Settings.AutoSave.Appends() {
-		return
-	}
-	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {
-		n.log.Warn("cannot delete intermediate rows; they stay until their TTL", "chat", id, "err", err)
-	}
+	n.finishLater(s.ID, s.Final(n.finalKeeps), n.cfg.FinalSaveDelay, "")
 }
 
 // retry runs fn with a store timeout, again after each failure, up to

@@ -9,7 +9,8 @@ import (
 
 // submit queues fn for the next group commit and waits for its outcome. Once
 // queued, a write is waited for even if ctx ends, so a caller never mistakes a
-// stored write for a failed one.
+// stored write for a failed one; a write queued as the store closed, after
+// the committer's last look at the queue, is never taken: ErrClosed.
 func (s *Store) submit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	w := &write{fn: fn, done: make(chan error, 1)}
 	select {
@@ -19,13 +20,24 @@ func (s *Store) submit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	case <-s.stop:
 		return ErrClosed
 	}
-	return <-w.done
+	select {
+	case err := <-w.done:
+		return err
+	case <-s.parked:
+		select {
+		case err := <-w.done: // taken before the committer stopped
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // commitLoop takes the writes that are waiting, commits them in one
 // transaction, and repeats: writes that arrive during a commit share the next.
 func (s *Store) commitLoop() {
 	defer s.wg.Done()
+	defer close(s.parked)
 	batch := make([]*write, 0, s.cfg.MaxBatch)
 	for {
 		select {
@@ -171,14 +183,8 @@ func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 		return false, err
 	}
 	for _, id := range ids {
-		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete the records of expired chat %s: %w", id, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete the files of expired chat %s: %w", id, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, id); err != nil {
-			return false, fmt.Errorf("cannot delete expired chat %s: %w", id, err)
+		if err := deleteLive(tx, id); err != nil {
+			return false, fmt.Errorf("expired: %w", err)
 		}
 	}
 	res, err := tx.Exec(`DELETE FROM claims WHERE request_id IN (SELECT request_id FROM claims WHERE expires_at < ? LIMIT ?)`, now, limit)

@@ -10,7 +10,11 @@
 // treat a chat past its expiry as gone. A final transcript expires after the
 // retention it was saved with, or never. The outbox (final transcripts for
 // the archive webhook) is written in the transcript's transaction and leased
-// with updates checked against the entry as read; the userData index lives
+// with updates checked against the entry as read. FinishChat is one
+// transaction (the transcript unless one is there, its outbox entry, the
+// deletion of the live rows and of the chat's ending mark), taken only while
+// the chat's session is there, so finishers of one chat and an erasure
+// follow one another. The userData index lives
 // as long as the chat or its transcript; Erase deletes a chat's rows from
 // every table in one transaction.
 //

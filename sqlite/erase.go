@@ -58,6 +58,7 @@ var eraseFrom = []struct {
 	{`DELETE FROM files WHERE chat_id = ?`, func(e *chat.Erased, n int) { e.Files = n }},
 	{`DELETE FROM transcripts WHERE chat_id = ?`, func(e *chat.Erased, n int) { e.Transcript = n > 0 }},
 	{`DELETE FROM outbox WHERE chat_id = ?`, func(e *chat.Erased, n int) { e.Outbox = n > 0 }},
+	{`DELETE FROM endings WHERE chat_id = ?`, func(*chat.Erased, int) {}}, // a mark holds nothing of the chat's content
 	{`DELETE FROM claims WHERE chat_id = ?`, func(e *chat.Erased, n int) { e.Claims = n }},
 	{`DELETE FROM userdata WHERE chat_id = ?`, func(e *chat.Erased, n int) { e.Index = n }},
 }

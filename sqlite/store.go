@@ -40,7 +40,7 @@ var ErrClosed = errors.New("sqlite store is closed")
 // retention says (expires_at), or never (NULL). Files are blobs in a rowid
 // table of their own, which SQLite keeps in overflow pages out of the way of
 // the small rows. The outbox holds final transcripts waiting for the archive
-// webhook; userdata maps indexed userData values to chats, each entry kept
+// webhook; endings marks the chats whose end is being stored; userdata maps indexed userData values to chats, each entry kept
 // while the chat or its transcript is (expires_at, NULL: as long as the
 // transcript).
 const schema = `
@@ -86,6 +86,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 	attempts INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due);
+CREATE TABLE IF NOT EXISTS endings (
+	chat_id  TEXT PRIMARY KEY,
+	due      INTEGER NOT NULL,
+	attempts INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS endings_due ON endings (due);
 CREATE TABLE IF NOT EXISTS userdata (
 	key        TEXT NOT NULL,
 	value      TEXT NOT NULL,
@@ -133,6 +139,7 @@ type Store struct {
 	watch  *health.Watch
 	writes chan *write
 	stop   chan struct{}
+	parked chan struct{} // closed when the committer has stopped: it takes no more writes
 	wg     sync.WaitGroup
 	once   sync.Once
 }
@@ -154,7 +161,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{})}
+	s := &Store{cfg: cfg, writes: make(chan *write, 4*cfg.MaxBatch), stop: make(chan struct{}), parked: make(chan struct{})}
 	var err error
 	s.watch, err = health.New(health.Config{Name: "sqlite", Probe: s.probe, Interval: cfg.ProbeInterval, Timeout: cfg.BusyTimeout + time.Second,
 		Logger: cfg.Logger, EventUnavailable: EventUnavailable, EventAvailable: EventAvailable})
@@ -393,45 +400,60 @@ func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chat.Record, err
 // chat's userData index entries set to the transcript's, in one transaction.
 func (s *Store) SaveTranscript(ctx context.Context, f chat.Final) error {
 	return s.submit(ctx, func(tx *sql.Tx) error {
-		now := time.Now()
-		var expires any // NULL: kept for ever
-		if f.Retention > 0 {
-			expires = now.Add(f.Retention).UnixMilli()
-		}
-		_, err := tx.Exec(`INSERT OR REPLACE INTO transcripts (chat_id, data, saved_at, expires_at) VALUES (?, ?, ?, ?)`,
-			f.ChatID, f.Data, now.UnixMilli(), expires)
-		if err != nil {
-			return fmt.Errorf("cannot save the transcript of chat %s: %w", f.ChatID, err)
-		}
-		if _, err := tx.Exec(`UPDATE userdata SET expires_at = ? WHERE chat_id = ?`, expires, f.ChatID); err != nil {
-			return fmt.Errorf("cannot keep the index entries of chat %s with its transcript: %w", f.ChatID, err)
-		}
-		if !f.Deliver {
-			return nil
-		}
-		_, err = tx.Exec(`INSERT OR IGNORE INTO outbox (chat_id, data, due, lease, attempts) VALUES (?, ?, ?, '', 0)`,
-			f.ChatID, f.Data, now.UnixMilli())
-		if err != nil {
-			return fmt.Errorf("cannot queue the transcript of chat %s for delivery: %w", f.ChatID, err)
-		}
-		return nil
+		_, err := storeFinal(tx, f, `INSERT OR REPLACE`)
+		return err
 	})
+}
+
+// storeFinal writes f's transcript with insert (INSERT OR REPLACE, or INSERT
+// OR IGNORE to keep one already there), and when it wrote it, the expiry of
+// the chat's index entries and, with f.Deliver, its outbox entry (one there
+// is kept as it is, lease and all). It reports whether it wrote the transcript.
+func storeFinal(tx *sql.Tx, f chat.Final, insert string) (bool, error) {
+	now := time.Now()
+	var expires any // NULL: kept for ever
+	if f.Retention > 0 {
+		expires = now.Add(f.Retention).UnixMilli()
+	}
+	res, err := tx.Exec(insert+` INTO transcripts (chat_id, data, saved_at, expires_at) VALUES (?, ?, ?, ?)`,
+		f.ChatID, f.Data, now.UnixMilli(), expires)
+	if err != nil {
+		return false, fmt.Errorf("cannot save the transcript of chat %s: %w", f.ChatID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if _, err := tx.Exec(`UPDATE userdata SET expires_at = ? WHERE chat_id = ?`, expires, f.ChatID); err != nil {
+		return false, fmt.Errorf("cannot keep the index entries of chat %s with its transcript: %w", f.ChatID, err)
+	}
+	if !f.Deliver {
+		return true, nil
+	}
+	_, err = tx.Exec(`INSERT OR IGNORE INTO outbox (chat_id, data, due, lease, attempts) VALUES (?, ?, ?, '', 0)`,
+		f.ChatID, f.Data, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("cannot queue the transcript of chat %s for delivery: %w", f.ChatID, err)
+	}
+	return true, nil
 }
 
 // Delete implements chat.Finisher.
 func (s *Store) Delete(ctx context.Context, chatID string) error {
-	return s.submit(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
-			return fmt.Errorf("cannot delete the records of chat %s: %w", chatID, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, chatID); err != nil {
-			return fmt.Errorf("cannot delete the files of chat %s: %w", chatID, err)
-		}
-		if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, chatID); err != nil {
-			return fmt.Errorf("cannot delete chat %s: %w", chatID, err)
-		}
-		return nil
-	})
+	return s.submit(ctx, func(tx *sql.Tx) error { return deleteLive(tx, chatID) })
+}
+
+// deleteLive deletes a chat's live rows: its records, files and session.
+func deleteLive(tx *sql.Tx, chatID string) error {
+	if _, err := tx.Exec(`DELETE FROM events WHERE chat_id = ?`, chatID); err != nil {
+		return fmt.Errorf("cannot delete the records of chat %s: %w", chatID, err)
+	}
+	if _, err := tx.Exec(`DELETE FROM files WHERE chat_id = ?`, chatID); err != nil {
+		return fmt.Errorf("cannot delete the files of chat %s: %w", chatID, err)
+	}
+	if _, err := tx.Exec(`DELETE FROM sessions WHERE chat_id = ?`, chatID); err != nil {
+		return fmt.Errorf("cannot delete chat %s: %w", chatID, err)
+	}
+	return nil
 }
 
 // Transcript implements chat.TranscriptReader.

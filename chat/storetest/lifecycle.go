@@ -224,7 +224,8 @@ func testUserDataIndex(t *testing.T, s chat.Store) {
 }
 
 // full stores a chat with everything a chat can have in a store: records
-// whose create request id is claimed, a userData index entry and a file.
+// whose create request id is claimed, a userData index entry, a file and an
+// ending mark.
 // It returns the chat id, the claimed request id and the indexed value.
 func full(t *testing.T, s chat.Store) (id, req, value string) {
 	t.Helper()
@@ -242,6 +243,7 @@ func full(t *testing.T, s chat.Store) (id, req, value string) {
 		t.Fatalf("Append: %v", err)
 	}
 	putFile(t, s, id, "f", content(t, 300<<10))
+	mark(t, s, id, farFuture)
 	return id, req, value
 }
 
@@ -260,6 +262,9 @@ func checkErased(t *testing.T, s chat.Store, id, req, value string) {
 	}
 	if _, ok := due(t, s, farFuture, id); ok {
 		t.Fatal("the outbox entry survived Erase")
+	}
+	if _, ok := marked(t, s, farFuture.Add(time.Hour), id); ok {
+		t.Fatal("the ending mark survived Erase")
 	}
 	if got := chatsBy(t, s, "customerId", value, 10); len(got) != 0 {
 		t.Fatalf("the index still finds %v", got)

@@ -58,6 +58,12 @@ func Run(t *testing.T, open Opener) {
 		{"EraseEndedChat", testEraseEnded},
 		{"EraseLiveChat", testEraseLive},
 		{"EraseUnknownChat", testEraseUnknown},
+		{"FinishChat", testFinishChat},
+		{"FinishChatConcurrently", testFinishConcurrently},
+		{"FinishChatKeepsSavedTranscript", testFinishKeepsTranscript},
+		{"FinishChatAfterErase", testFinishErased},
+		{"FinishUnknownChat", testFinishUnknown},
+		{"EndingMarks", testEndingMarks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,11 +346,11 @@ func testTTL(t *testing.T, s chat.Store) {
 	}
 }
 
-// testTranscriptOutlivesTTL: the final transcript of an ended chat, its live
-// rows deleted, stays long after the TTL; so does one saved for a chat whose
-// rows expire.
+// testTranscriptOutlivesTTL: the final transcript of an ended chat, finished
+// or saved and its live rows deleted, stays long after the TTL; so does one
+// saved for a chat whose rows expire.
 func testTranscriptOutlivesTTL(t *testing.T, s chat.Store) {
-	ended, idle := create(t, s, 3), create(t, s, 1)
+	finished, ended, idle := create(t, s, 3), create(t, s, 3), create(t, s, 1)
 	final := []byte(`{"messages":["kept"]}`)
 	for _, id := range []string{ended, idle} {
 		if err := s.SaveTranscript(ctx(t), chat.Final{ChatID: id, Data: final}); err != nil {
@@ -354,8 +360,11 @@ func testTranscriptOutlivesTTL(t *testing.T, s chat.Store) {
 	if err := s.Delete(ctx(t), ended); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
+	if !finish(t, s, chat.Final{ChatID: finished, Data: final}) {
+		t.Fatal("FinishChat stored no transcript")
+	}
 	sleep(t, ShortTTL*3/2+2*time.Second)
-	for _, id := range []string{ended, idle} {
+	for _, id := range []string{finished, ended, idle} {
 		if got, err := s.Transcript(ctx(t), id); err != nil || !bytes.Equal(got, final) {
 			t.Fatalf("Transcript after the TTL = %q, %v; want %q", got, err, final)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -209,6 +210,9 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	cfg.ClusterToken, cfg.AgentToken, cfg.CORS = f.clusterToken, f.agentToken, f.cors
 	cfg.PageEvents, cfg.PageBytes, cfg.TLS = f.pageEvents, f.pageBytes, clientTLS
 	cfg.CreateSecret = secret
+	if cfg.FinalSaveDelay, err = testFinalSaveDelay(log); err != nil {
+		return usageError{err}
+	}
 	if source == "" { // an open setup, which the gossip warning already names
 		source = "random, this process only: a create retried on another node is refused; set --create-secret"
 	}
@@ -241,6 +245,22 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	}
 	f.warnOpen(log, f.tlsClientAuth == clientAuthRequire)
 	return serveNode(node, member, withTLS(ln, serverTLS), f, log, stdout)
+}
+
+// testFinalSaveDelay reads CHATHA_TEST_FINAL_SAVE_DELAY, which tests set to
+// hold every final save of the chats a node ends (chatnode.Config.FinalSaveDelay),
+// so that they can kill the node between a chat's end and its final save.
+func testFinalSaveDelay(log *slog.Logger) (time.Duration, error) {
+	v, ok := os.LookupEnv("CHATHA_TEST_FINAL_SAVE_DELAY")
+	if !ok {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("CHATHA_TEST_FINAL_SAVE_DELAY %q: want a duration of 0 or more (it is for tests only)", v)
+	}
+	log.Warn("CHATHA_TEST_FINAL_SAVE_DELAY is set: every final save waits; for tests only", "delay", d)
+	return d, nil
 }
 
 func serveNode(node *chatnode.Node, member *membership.Member, ln net.Listener, f *nodeFlags, log *slog.Logger, stdout io.Writer) error {
