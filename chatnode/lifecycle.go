@@ -54,7 +54,7 @@ func (n *Node) takeOver(ctx context.Context, s *session) error {
 		return nil
 	}
 	s.mu.Lock()
-	err := n.commit(ctx, s, request{}, n.restoreNotices(s)...)
+	err := n.fence(ctx, s, n.restoreNotices(s)...)
 	s.mu.Unlock()
 	if err != nil {
 		return err

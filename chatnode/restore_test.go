@@ -235,6 +235,39 @@ func TestSaveOnErrorContinue(t *testing.T) {
 	}
 }
 
+// TestRestoreNotStoredIsRetried: a node whose store fails cannot store the
+// restore notices that fence a chat's owner, so it neither serves the chat
+// from memory (continue) nor closes it (close): it answers "retry", holds
+// nothing, and the owner goes on; once its store works, it restores the chat.
+func TestRestoreNotStoredIsRetried(t *testing.T) {
+	for _, mode := range []chatnode.SaveOnError{chatnode.OnErrorClose, chatnode.OnErrorContinue} {
+		t.Run(mode.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.db")
+			a := newNode(t, "a", openStore(t, path))
+			st := &flaky{Store: openStore(t, path)}
+			b := newNode(t, "b", st, func(c *chatnode.Config) { c.Settings.SaveOnError = mode })
+			c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"one"}})
+			st.broken.Store(true)
+			for _, action := range []string{"refresh", "send"} {
+				r := c.do(t, b, action, "message", "not acknowledged")
+				if r.Status != 503 || r.StatusCode != api.StatusRetry || r.ChatEnded {
+					t.Fatalf("%s on b while its store fails: %d %+v, want 503 statusCode 1", action, r.Status, r)
+				}
+			}
+			if got := b.Sessions(); got != 0 {
+				t.Fatalf("b holds %d chats after restores it could not store", got)
+			}
+			c.send(t, a, "two")
+			st.broken.Store(false)
+			got := texts(c.do(t, b, "refresh"))
+			want := []string{"ParticipantJoined", "Message:one", "Message:two", "ParticipantLeft", "ParticipantJoined"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("transcript restored on b = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
 // its held chats against the store, so its refresh shows what another node
 // acknowledged meanwhile.

@@ -103,6 +103,38 @@ const (
 	kept                          // not stored, kept for the next append (transcript-save-on-error=continue)
 )
 
+// fence stores a takeover's restore notices and applies them to s; the
+// caller holds s.mu. Unlike commit, a failed save fails the takeover, to be
+// retried, whatever transcript-save-on-error says: until its append is
+// stored, the node has not fenced the previous owner, so it must neither
+// serve the chat from memory (continue: two owners would show different
+// events at one index, and the messages it acknowledged would be lost to
+// the owner's next append) nor close it (close: the chat is not this node's
+// to close, and goes on at its owner).
+func (n *Node) fence(ctx context.Context, s *session, evs ...chat.Entry) error {
+	b := n.prepare(s, request{}, evs)
+	if len(b.recs) > 0 {
+		start := time.Now()
+		err := n.append(ctx, s.ID, b.recs)
+		n.kpi.saveSeconds.UpdateDuration(start)
+		switch {
+		case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
+			return api.ErrEnded
+		case chat.IsLost(err):
+			n.kpi.fenced.Inc()
+			return api.ErrMoved
+		case err != nil:
+			n.kpi.saveFailed.Inc()
+			n.log.Warn("cannot restore chat: its restore notices cannot be saved", "chat", s.ID, "err", err)
+			return api.StoreFailed(err)
+		}
+		s.pending = nil
+		n.kpi.saveOK.Inc()
+	}
+	n.apply(s, b, request{})
+	return nil
+}
+
 // save appends b's records and handles a failure per the HA options.
 func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, error) {
 	start := time.Now()
