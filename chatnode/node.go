@@ -84,10 +84,16 @@ func (n *Node) Close() {
 
 // Ready reports whether the node can serve: its store is available (a store
 // without chat.Health always is). It follows the store's own checks, so it
-// recovers by itself when the store does, with or without traffic.
+// recovers by itself when the store does, with or without traffic. A node
+// with transcript-save-on-error=continue is ready whatever its store does:
+// it serves the chats it holds from memory until the store is back, which
+// is what continue is for; were it unready, routers would send its chats to
+// nodes that cannot take them over (their restores cannot be stored), and
+// when the store came back the first of those to store a restore would drop
+// what the node had not saved yet.
 func (n *Node) Ready() bool {
 	h, ok := n.cfg.Store.(chat.Health)
-	return !ok || h.Available()
+	return !ok || h.Available() || n.cfg.Settings.SaveOnError == OnErrorContinue
 }
 
 // Name returns the node's name.

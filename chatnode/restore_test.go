@@ -268,6 +268,39 @@ func TestRestoreNotStoredIsRetried(t *testing.T) {
 	}
 }
 
+// health is a store whose availability the test sets.
+type health struct {
+	chat.Store
+	available atomic.Bool
+}
+
+func (h *health) Available() bool { return h.available.Load() }
+
+// TestReadyWhileStoreUnavailable: a node is unready while its store is
+// unavailable, unless it goes on without it (transcript-save-on-error=continue).
+func TestReadyWhileStoreUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		mode chatnode.SaveOnError
+		want bool
+	}{
+		{chatnode.OnErrorClose, false},
+		{chatnode.OnErrorContinue, true},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			st := &health{Store: tempStore(t)}
+			st.available.Store(true)
+			n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = tc.mode })
+			if !n.Ready() {
+				t.Fatal("unready with its store available")
+			}
+			st.available.Store(false)
+			if got := n.Ready(); got != tc.want {
+				t.Fatalf("Ready() = %v with its store unavailable, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
 // its held chats against the store, so its refresh shows what another node
 // acknowledged meanwhile.
