@@ -212,6 +212,13 @@ type Config struct {
 	// outbox for the archive webhook, in the same write that saves it, and is
 	// called after each is queued (archive.Deliverer.Kick fits); nil queues none.
 	Archive func()
+	// HealthScore returns the node's gossip health score (Lifeguard
+	// awareness: membership.Member.HealthScore), which rises when the node's
+	// own probes fail without the nacks of the members that helped probe,
+	// as when the node itself is cut off. Each rise makes the node verify
+	// every held chat against the store before serving it again, since a
+	// node cut off may have lost its chats to others; nil never does.
+	HealthScore func() int
 	// OnState is called with the node's mode and live-chat count each time
 	// either changes, in order, with the node's lock held: it must return at
 	// once and not call the node (membership.Member.Publish fits); nil does nothing.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatha/chatha/chatnode"
 )
@@ -314,6 +315,32 @@ func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
 	a.CheckHeldChats()
 	if got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b") {
 		t.Fatalf("a served a stale transcript after CheckHeldChats: %v", got)
+	}
+}
+
+// TestCutOffOwnerVerifiesBeforeServing: a node whose gossip health score
+// rose (its probes failed, as when it is cut off from the others) checks its
+// held chats against the store, so its refresh shows what another node
+// acknowledged meanwhile, though no one told it it was suspected.
+func TestCutOffOwnerVerifiesBeforeServing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	var score atomic.Int64
+	a := newNode(t, "a", openStore(t, path), func(c *chatnode.Config) {
+		c.HealthScore = func() int { return int(score.Load()) }
+	})
+	b := newNode(t, "b", openStore(t, path))
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	c.send(t, b, "acknowledged by b")
+	if got := texts(c.do(t, a, "refresh")); slices.Contains(got, "Message:acknowledged by b") {
+		t.Fatal("test setup: a already saw b's message")
+	}
+	score.Store(2)
+	deadline := time.Now().Add(10 * time.Second)
+	for got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b"); got = texts(c.do(t, a, "refresh")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a still serves a stale transcript after its health score rose: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 }
 
