@@ -6,6 +6,7 @@ import (
 	"github.com/chatha/chatha/chat"
 
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -173,19 +174,29 @@ func TestConcurrentOwnersRace(t *testing.T) {
 	t.Logf("%d messages stored, %d fenced appends", len(seen), lost.Load())
 }
 
-// flaky is a store whose appends fail while broken is set.
+// flaky is a store whose writes fail while broken is set.
 type flaky struct {
 	chat.Store
-	broken atomic.Bool
+	broken  atomic.Bool
+	refused atomic.Int64 // writes refused while broken
 }
 
 var errBroken = errors.New("store is down")
 
 func (f *flaky) Append(ctx context.Context, id string, recs []chat.Record) error {
 	if f.broken.Load() {
+		f.refused.Add(1)
 		return errBroken
 	}
 	return f.Store.Append(ctx, id, recs)
+}
+
+func (f *flaky) SaveTranscript(ctx context.Context, final chat.Final) error {
+	if f.broken.Load() {
+		f.refused.Add(1)
+		return errBroken
+	}
+	return f.Store.SaveTranscript(ctx, final)
 }
 
 func TestSaveOnErrorClose(t *testing.T) {
@@ -299,6 +310,58 @@ func TestReadyWhileStoreUnavailable(t *testing.T) {
 				t.Fatalf("Ready() = %v with its store unavailable, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestContinueEndSavedOnceStoreIsBack: a chat that ends while its node goes
+// on without the store (transcript-save-on-error=continue) has its last
+// records and its final transcript saved once the store is back, though no
+// append follows the end.
+func TestContinueEndSavedOnceStoreIsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	st := &flaky{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = chatnode.OnErrorContinue })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	c.send(t, n, "kept in memory")
+	if r := c.do(t, n, "disconnect"); r.Status != 200 || !r.ChatEnded {
+		t.Fatalf("disconnect while the store fails: %d %+v", r.Status, r)
+	}
+	// More tries than one round of transcript-resend-attempts: the node
+	// keeps at it while the store is out.
+	before, rounds := st.refused.Load(), time.Now().Add(10*time.Second)
+	for st.refused.Load()-before <= 2*int64(chatnode.DefaultSettings().ResendAttempts+1) {
+		if time.Now().After(rounds) {
+			t.Fatalf("the node gave up saving the chat's end after %d tries", st.refused.Load()-before)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	st.broken.Store(false)
+	other := openStore(t, path)
+	var final chat.Transcript
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := other.Transcript(context.Background(), c.id)
+		if err == nil {
+			if err := json.Unmarshal(b, &final); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no final transcript 10s after the store came back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	var got []string
+	for _, m := range final.Messages {
+		got = append(got, m.Type+":"+m.Text)
+	}
+	if want := []string{"ParticipantJoined:", "Message:kept in memory", "ParticipantLeft:"}; !slices.Equal(got, want) {
+		t.Fatalf("final transcript %v, want %v", got, want)
+	}
+	if r := c.do(t, newNode(t, "b", openStore(t, path)), "refresh"); r.Status != 410 {
+		t.Fatalf("the ended chat on another node: %d %+v, want 410", r.Status, r)
 	}
 }
 

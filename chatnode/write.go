@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -279,31 +280,52 @@ func (n *Node) closeUnsaved(s *session) {
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 
-// ended counts a chat's end and saves its final transcript in the background.
+// endRetryMax bounds the pause between two rounds of saving an ended chat.
+const endRetryMax = 5 * time.Second
+
+// ended counts a chat's end and saves it in the background.
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
 	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
-	final := s.Final(n.finalKeeps)
+	final, pending := s.Final(n.finalKeeps), slices.Clone(s.pending)
 	done := n.finals.start(s.ID)
 	n.wg.Go(func() {
 		defer done()
-		n.saveFinal(s.ID, final)
+		n.saveFinal(s.ID, pending, final)
 	})
 }
 
-// saveFinal writes the final transcript, with the retention of
+// saveFinal stores what an ended chat has not stored yet: first the records
+// a store outage left pending (transcript-save-on-error=continue; the end
+// itself may be one), fenced like every append, so a node that lost the chat
+// meanwhile saves nothing; then the final transcript, with the retention of
 // transcript-retention and, with an archive webhook, its outbox entry in the
-// same write; then it deletes the intermediate rows. A chat erased before
-// the save is not saved; one erased during it is erased again after it.
-func (n *Node) saveFinal(id string, final []byte) {
+// same write; then it deletes the intermediate rows. Each step is tried
+// again until the store takes it or the node stops, since an ended chat has
+// no next append to carry it. A chat erased before the save is not saved;
+// one erased during it is erased again after it.
+func (n *Node) saveFinal(id string, pending []chat.Record, final []byte) {
 	if n.erased.has(id) {
 		return
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if len(pending) > 0 {
+		if err := n.untilStored(ctx, func(c context.Context) error { return n.append(c, id, pending) }, chat.IsLost); err != nil {
+			n.log.Error("cannot save the end of chat; another node took it over, or the node stopped first", "chat", id, "err", err)
+			return
+		}
+	}
 	f := chat.Final{ChatID: id, Data: final, Retention: n.cfg.Settings.TranscriptRetention, Deliver: n.cfg.Archive != nil}
-	err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
-	if err != nil {
+	if err := n.untilStored(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never); err != nil {
 		n.log.Error("cannot save final transcript; intermediate rows stay until their TTL", "chat", id, "err", err)
 		return
 	}
@@ -317,8 +339,22 @@ func (n *Node) saveFinal(id string, final []byte) {
 	if !n.cfg.Settings.AutoSave.Appends() {
 		return
 	}
-	if err := n.retry(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {
+	if err := n.untilStored(ctx, func(c context.Context) error { return n.cfg.Store.Delete(c, id) }, never); err != nil {
 		n.log.Warn("cannot delete intermediate rows; they stay until their TTL", "chat", id, "err", err)
+	}
+}
+
+// untilStored runs fn with retry's attempts, round after round, until it
+// succeeds, fails for good (final), or ctx ends; the pause between rounds
+// starts at transcript-resend-delay and doubles up to endRetryMax.
+func (n *Node) untilStored(ctx context.Context, fn func(context.Context) error, final func(error) bool) error {
+	delay := max(n.cfg.Settings.ResendDelay, 10*time.Millisecond)
+	for {
+		err := n.retry(ctx, fn, final)
+		if err == nil || final(err) || !sleep(ctx, delay) {
+			return err
+		}
+		delay = min(2*delay, endRetryMax)
 	}
 }
 
