@@ -365,6 +365,28 @@ func TestContinueEndSavedOnceStoreIsBack(t *testing.T) {
 	}
 }
 
+// TestVerifyKeepsPendingRecords: a node that goes on without its store
+// (continue) and must verify its chats (it was paused, or cut off) keeps a
+// chat whose only difference from the store is what it has not saved yet.
+func TestVerifyKeepsPendingRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.db")
+	st := &flaky{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = chatnode.OnErrorContinue })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	c.send(t, n, "kept in memory")
+	n.CheckHeldChats()
+	if got := texts(c.do(t, n, "refresh")); !slices.Contains(got, "Message:kept in memory") {
+		t.Fatalf("the node dropped its unsaved message when it verified the chat: %v", got)
+	}
+	st.broken.Store(false)
+	c.send(t, n, "saved with the one before")
+	got := texts(c.do(t, newNode(t, "b", openStore(t, path)), "refresh"))
+	if !slices.Contains(got, "Message:kept in memory") || !slices.Contains(got, "Message:saved with the one before") {
+		t.Fatalf("restored transcript = %v", got)
+	}
+}
+
 // TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
 // its held chats against the store, so its refresh shows what another node
 // acknowledged meanwhile.
