@@ -249,8 +249,8 @@ func (r *run) checkRun(h *check.History, sum *check.Summary, v verdict) {
 
 // endedNormally tells whether the client's disconnect ended the chat.
 func endedNormally(c *check.Chat) bool {
-	for _, op := range c.Ops {
-		if op.Participant == client && op.Action == "disconnect" && (op.Outcome == check.Acked || endedOp(&op)) {
+	for i := range c.Ops {
+		if normalEnd(&c.Ops[i]) {
 			return true
 		}
 	}

@@ -79,6 +79,8 @@ type cluster struct {
 	proxies []*member
 	byName  map[string]*member
 
+	logf func(format string, args ...any) // the test's log
+
 	mu       sync.Mutex // guards problems
 	problems []string
 }
@@ -87,7 +89,7 @@ type cluster struct {
 // the cluster is whole. It stops everything it started when t ends.
 func newCluster(t *testing.T, binary string, store backend) *cluster {
 	t.Helper()
-	c := &cluster{binary: binary, dir: t.TempDir(), store: store, byName: map[string]*member{}}
+	c := &cluster{binary: binary, dir: t.TempDir(), store: store, byName: map[string]*member{}, logf: t.Logf}
 	c.token, c.agentTk = secret(t, 24), secret(t, 24)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -369,18 +371,28 @@ func (c *cluster) notWholeFor(px *member) string {
 	return ""
 }
 
-// waitRecovered waits until the cluster is whole again.
+// waitRecovered waits until the cluster is whole again. A slow recovery is
+// logged with what it waited for, each reason with when it first showed.
 func (c *cluster) waitRecovered(timeout time.Duration) error {
-	why := ""
+	start := time.Now()
+	why, whys := "", []string{}
 	err := poll(timeout, "the cluster to recover", func() (bool, error) {
-		why = c.notWhole()
+		if why = c.notWhole(); why != "" && (len(whys) == 0 || !strings.HasSuffix(whys[len(whys)-1], why)) {
+			whys = append(whys, fmt.Sprintf("%v: %s", time.Since(start).Round(10*time.Millisecond), why))
+		}
 		return why == "", nil
 	})
+	if took := time.Since(start); err != nil || took > slowRecovery {
+		c.logf("recovery took %v; it waited for:\n  %s", took.Round(10*time.Millisecond), strings.Join(whys, "\n  "))
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s", err, why)
 	}
 	return nil
 }
+
+// slowRecovery is how long a recovery may take before the run logs why.
+const slowRecovery = 10 * time.Second
 
 // waitSeenDown waits until every proxy sees node n's current incarnation
 // other than alive (suspect, dead or left).

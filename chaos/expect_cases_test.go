@@ -78,6 +78,7 @@ func TestJudge(t *testing.T) {
 			ID: "closed in the outage",
 			Ops: []check.Op{
 				failed(client, "send", 15*s, reply(503, 2, true, api.CodeStore)),
+				failed(client, "disconnect", 16*s, reply(503, 2, true, api.CodeStore)),
 				failed(agent, "refresh", 29*s, reply(410, 2, true, api.CodeChatEnded)),
 			},
 		}, {
@@ -92,10 +93,11 @@ func TestJudge(t *testing.T) {
 	}
 	v := judge(h)
 	wantExpected := map[string]int{
-		"join retried: join:http409/status2/code112":                1,
-		"normal end: disconnect:http200/status2":                    1,
-		"closed by a store outage: send:http503/status2/code108":    1,
-		"closed by a store outage: refresh:http410/status2/code105": 1,
+		"join retried: join:http409/status2/code112":                   1,
+		"normal end: disconnect:http200/status2":                       1,
+		"closed by a store outage: send:http503/status2/code108":       1,
+		"closed by a store outage: refresh:http410/status2/code105":    1,
+		"closed by a store outage: disconnect:http503/status2/code108": 1,
 	}
 	wantUnexpected := map[string]int{
 		"send:http410/status2/code105":    1,

@@ -96,6 +96,18 @@ func endedOp(op *check.Op) bool {
 	return op.Status == 200 && op.StatusCode == api.StatusError && op.Code == 0
 }
 
+// normalEnd tells whether a recorded call is the client's disconnect
+// answered with the chat's end: statusCode 0 with chatEnded (GMS) or 200
+// with statusCode 2 (today), or a 410 (a retried disconnect that finds the
+// chat ended). A disconnect refused because its save failed (503, code 108)
+// closed the chat instead: that is no normal end.
+func normalEnd(op *check.Op) bool {
+	if op.Participant != client || op.Action != "disconnect" {
+		return false
+	}
+	return op.Outcome == check.Acked || op.Status == 200 && op.StatusCode == api.StatusError || op.Code == api.CodeChatEnded
+}
+
 // events turns an answer's messages into the checker's events. A sender is
 // named by its type and nickname, the same in every answer.
 func events(ms []chat.Message) []check.Event {
@@ -163,7 +175,7 @@ func judge(h *check.History) verdict {
 // outage, a 409 for a reused request id, a 400.
 func expectedError(op *check.Op, closedByOutage bool) string {
 	switch {
-	case op.Participant == client && op.Action == "disconnect" && endedOp(op):
+	case normalEnd(op):
 		return "normal end"
 	case op.Action == "join" && op.Status == 409 && op.Code == api.CodeNotAllowed:
 		return "join retried"
