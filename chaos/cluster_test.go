@@ -321,7 +321,7 @@ func (c *cluster) notWhole() string {
 		if err != nil {
 			return fmt.Sprintf("%s is not ready: %v", n.name, err)
 		}
-		if up, err := storeAvailable(n); !up {
+		if up, err := c.storeAvailable(n); !up {
 			return fmt.Sprintf("%s finds its store unavailable (%v)", n.name, err)
 		}
 	}

@@ -252,7 +252,7 @@ func (s *cassandraBackend) run(args ...string) error {
 func (c *cluster) waitStoreDown(timeout time.Duration) error {
 	return poll(timeout, "every node to find the store unavailable", func() (bool, error) {
 		for _, n := range c.nodes {
-			if up, err := storeAvailable(n); err != nil || up {
+			if up, err := c.storeAvailable(n); err != nil || up {
 				return false, nil
 			}
 		}
@@ -261,9 +261,14 @@ func (c *cluster) waitStoreDown(timeout time.Duration) error {
 }
 
 // storeAvailable reads node n's chatha_store_available gauge.
-func storeAvailable(n *member) (bool, error) {
+func (c *cluster) storeAvailable(n *member) (bool, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+n.api+"/metrics", nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	hc := http.Client{Timeout: 2 * time.Second}
-	resp, err := hc.Get("http://" + n.api + "/metrics")
+	resp, err := hc.Do(req)
 	if err != nil {
 		return false, err
 	}
