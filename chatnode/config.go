@@ -205,6 +205,10 @@ type Config struct {
 	// api.ChatNtfPath for file operations); its REST side, CORS policy,
 	// Logger and Metrics are the node's own.
 	CometD cometd.Config
+	// PurgeWait bounds how long a restore keeps asking a previous owner that
+	// gossip shows live and that does not answer, before the restored chat
+	// is served anyway (default 2s).
+	PurgeWait time.Duration
 	// Cluster returns the current membership view, in which a restore finds
 	// the API address of the chat's previous owner to purge it; nil purges nothing.
 	Cluster func() *membership.View
@@ -251,6 +255,7 @@ func DefaultConfig(name string, store chat.Store) Config {
 		PurgeTimeout:   300 * time.Millisecond, // a live node answers in a millisecond; a stuck one must not stall the restore
 		MaxWait:        30 * time.Second,       // above the CometD pump's 25s, below the Bayeux connect timeout plus a client's network delay
 		CometD:         cometd.DefaultConfig(nil),
+		PurgeWait:      2 * time.Second, // a previous owner cut off is declared dead by then; under a proxy's 3s request timeout
 	}
 }
 
@@ -288,6 +293,8 @@ func (c Config) Validate() error {
 		return errors.New("chatnode: StoreTimeout, EndedRetention, SweepInterval, PauseThreshold and PurgeTimeout must be positive")
 	case c.MaxWait < 0:
 		return errors.New("chatnode: MaxWait is negative")
+	case c.PurgeWait < 0:
+		return errors.New("chatnode: PurgeWait must not be negative")
 	}
 	return c.Settings.Validate()
 }

@@ -1,10 +1,14 @@
 package chatnode_test
 
 import (
+	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
@@ -39,6 +43,62 @@ func TestRestorePurgesThePreviousOwner(t *testing.T) {
 	if a.Sessions() != 0 || a.KPI().SessionPurged != 1 {
 		t.Fatalf("a holds %d chats, purged %d, after b restored the chat", a.Sessions(), a.KPI().SessionPurged)
 	}
+}
+
+// TestRestoreWaitsUntilThePreviousOwnerIsPurged: a previous owner that gossip
+// shows alive but that does not answer the first purge in time (a network
+// path just healed, a busy node) is asked again, and the restored chat is
+// served only once it dropped its copy, so it cannot answer a read from a
+// copy that lacks what the new owner acknowledges.
+func TestRestoreWaitsUntilThePreviousOwnerIsPurged(t *testing.T) {
+	var view func() *membership.View
+	a, b, _ := twoNodes(t, func(c *chatnode.Config) {
+		c.Cluster = func() *membership.View { return view() }
+	})
+	release, first := make(chan struct{}), true
+	var mu sync.Mutex // guards first
+	stallFirstPurge := func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		stall := first && strings.HasPrefix(string(ctx.Path()), "/v1/admin/purge/")
+		first = first && !stall
+		mu.Unlock()
+		if stall {
+			<-release // longer than PurgeTimeout: the first purge times out
+		}
+		a.Handler(ctx)
+	}
+	addr := serveHandler(t, stallFirstPurge)
+	t.Cleanup(func() { close(release) }) // before the server's shutdown, which waits for the stalled purge
+	ma := membertest.Join(t, a.Name(), membership.RoleNode, addr, a.Incarnation(), nil)
+	mb := member(t, b, ma)
+	view = mb.Current
+	deadline := time.Now().Add(5 * time.Second)
+	for len(mb.Current().Live(membership.RoleNode)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("b does not see a")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	if r := c.do(t, b, "refresh"); r.Status != 200 {
+		t.Fatalf("restore on b: %d %+v", r.Status, r)
+	}
+	if a.Sessions() != 0 {
+		t.Fatalf("b served the restored chat while a still held its copy")
+	}
+}
+
+// serveHandler serves h on loopback until the test ends and returns the address.
+func serveHandler(t *testing.T, h fasthttp.RequestHandler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &fasthttp.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return ln.Addr().String()
 }
 
 // TestOnStateReportsEveryChange: the hook sees the live count and the mode
