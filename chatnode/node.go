@@ -34,6 +34,7 @@ type Node struct {
 	holdOnce sync.Once
 	held     atomic.Int64       // refreshes held now
 	restores singleflight.Group // one restore of a chat at a time
+	purged   purgeMarks         // purges of chats not held, against restores under way (purge.go)
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
 	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
@@ -172,6 +173,7 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 	if n.cfg.Settings.RestorationMode == RestoreNone {
 		return nil, api.ErrUnknownChat
 	}
+	since := n.purged.now()
 	loaded, err := n.load(ctx, id)
 	if err != nil {
 		return nil, err
@@ -188,6 +190,10 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		}
 		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
 			return nil, api.ErrErased
+		}
+		if n.purged.since(id, since) { // another node restored it meanwhile, after this one
+			n.log.Info("chat given up", "chat", id, "reason", "purged by the node that restored it after this one")
+			return nil, api.ErrMoved
 		}
 		n.chats.put(loaded)
 		return loaded, nil
@@ -217,6 +223,7 @@ func (n *Node) remove(s *session) {
 // whether the node held it.
 func (n *Node) Purge(id string) bool {
 	if !n.dropHeld(id, func(*session) {}) {
+		n.purged.mark(id, n.now())
 		return false
 	}
 	n.kpi.purged.Inc()

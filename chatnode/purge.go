@@ -3,6 +3,8 @@ package chatnode
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -97,4 +99,61 @@ func (n *Node) purger(addr string) (*api.Client, error) {
 	}
 	actual, _ := n.purgers.LoadOrStore(addr, c)
 	return actual.(*api.Client), nil
+}
+
+// purgeMarkLife is how long the purge of a chat this node did not hold is
+// remembered: far longer than any restore takes.
+const purgeMarkLife = time.Minute
+
+// purgeMarks remembers the purges of chats this node did not hold. Two nodes
+// may restore one chat at once (two proxies disagreeing): the one whose
+// restore notices are stored last fences the other and purges it, and that
+// purge may arrive while the other's restore is still under way (loaded,
+// stored, purging its own previous owner), before it holds the chat, where
+// it would find nothing to drop. The restore then sees the mark and gives
+// up, rather than serve a copy that lacks what the later owner acknowledges.
+type purgeMarks struct {
+	seq atomic.Uint64 // numbers the marks, in order
+
+	mu sync.Mutex // guards at
+	at map[string]purgeMark
+}
+
+// purgeMark is one remembered purge: its number and when it came.
+type purgeMark struct {
+	seq  uint64
+	when time.Time
+}
+
+// now returns the number of the last mark; a restore notes it before it
+// loads the chat.
+func (p *purgeMarks) now() uint64 { return p.seq.Load() }
+
+// mark remembers a purge of chat id at now.
+func (p *purgeMarks) mark(id string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.at == nil {
+		p.at = map[string]purgeMark{}
+	}
+	p.at[id] = purgeMark{seq: p.seq.Add(1), when: now}
+}
+
+// since tells whether chat id was purged after mark number seq.
+func (p *purgeMarks) since(id string, seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m, ok := p.at[id]
+	return ok && m.seq > seq
+}
+
+// expire forgets the marks older than purgeMarkLife at now.
+func (p *purgeMarks) expire(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, m := range p.at {
+		if now.Sub(m.when) > purgeMarkLife {
+			delete(p.at, id)
+		}
+	}
 }

@@ -88,6 +88,77 @@ func TestRestoreWaitsUntilThePreviousOwnerIsPurged(t *testing.T) {
 	}
 }
 
+// TestRestorePurgedMeanwhileGivesUp: a purge that arrives while this node's
+// restore of the chat is under way (another node restored it after this one
+// and fenced it) makes the restore give up: the node answers "retry" and
+// holds nothing, rather than serve a copy the other node has moved past.
+func TestRestorePurgedMeanwhileGivesUp(t *testing.T) {
+	var view func() *membership.View
+	a, b, _ := twoNodes(t, func(c *chatnode.Config) {
+		c.Cluster = func() *membership.View { return view() }
+	})
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	holdPurges := func(ctx *fasthttp.RequestCtx) {
+		if strings.HasPrefix(string(ctx.Path()), "/v1/admin/purge/") {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		a.Handler(ctx)
+	}
+	addr := serveHandler(t, holdPurges)
+	released := false
+	free := func() {
+		if !released {
+			released = true
+			close(release)
+		}
+	}
+	t.Cleanup(free) // before the server's shutdown, which waits for held purges
+	ma := membertest.Join(t, a.Name(), membership.RoleNode, addr, a.Incarnation(), nil)
+	mb := member(t, b, ma)
+	view = mb.Current
+	deadline := time.Now().Add(5 * time.Second)
+	for len(mb.Current().Live(membership.RoleNode)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("b does not see a")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	answer := make(chan int, 1)
+	go func() {
+		form := url.Values{"userId": {c.user}, "secureKey": {c.key}}
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/genesys/2/chat/support/" + c.id + "/refresh")
+		ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+		ctx.Request.SetBodyString(form.Encode())
+		b.Handler(&ctx)
+		answer <- ctx.Response.StatusCode()
+	}()
+	select {
+	case <-arrived: // b stored its restore and is purging a
+	case <-time.After(10 * time.Second):
+		t.Fatal("b did not purge a within 10s of the refresh")
+	}
+	b.Purge(c.id)
+	free()
+	select {
+	case status := <-answer:
+		if status != 409 {
+			t.Fatalf("b's restore answered %d after b was purged during it, want 409", status)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("b's restore did not answer within 10s")
+	}
+	if got := b.Sessions(); got != 0 {
+		t.Fatalf("b holds %d chats after giving its restore up", got)
+	}
+}
+
 // serveHandler serves h on loopback until the test ends and returns the address.
 func serveHandler(t *testing.T, h fasthttp.RequestHandler) string {
 	t.Helper()
