@@ -68,6 +68,11 @@ func configFromFlags() (runConfig, error) {
 	return cfg, nil
 }
 
+// runOverhead is what a run takes beyond -chaos.duration: building chatha,
+// starting the cluster, the last fault of the first round, ending the chats,
+// reading them back and checking them.
+const runOverhead = 5 * time.Minute
+
 // checkConfig is how the run's history is checked.
 func checkConfig(visualize string) check.Config {
 	cfg := check.DefaultConfig()
@@ -88,6 +93,9 @@ func TestChaos(t *testing.T) {
 	}
 	if os.Geteuid() != 0 {
 		needRoot(t, "not root")
+	}
+	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < cfg.duration+runOverhead {
+		t.Fatalf("a %v run needs about %v more than that: pass -timeout %v or more", cfg.duration, runOverhead, (cfg.duration + runOverhead).Round(time.Minute))
 	}
 	r := &run{t: t, cfg: cfg, started: time.Now()}
 	r.artifacts = filepath.Join(*flagArtifacts, fmt.Sprintf("chaos-%d-%s", cfg.seed, r.started.Format("20060102-150405")))
@@ -141,7 +149,7 @@ func (r *run) setUp() {
 		t.Fatal(err)
 	}
 	r.w = w
-	w.start(r.cfg.chats)
+	w.start(r.cfg.chats, r.c.problem)
 	t.Cleanup(func() {
 		if !w.stopping() {
 			w.finish(stallLimit + time.Minute)

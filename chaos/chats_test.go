@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,10 +54,19 @@ func newWorkload(c *cluster, rec *check.Recorder, seed int64) (*workload, error)
 	return w, nil
 }
 
-// start runs slots chat slots, each running chats one after another.
-func (w *workload) start(slots int) {
+// start runs slots chat slots, each running chats one after another. A
+// slot that panics is reported to fail, not left to crash the test process
+// with every chatha process and namespace still in place.
+func (w *workload) start(slots int, fail func(format string, args ...any)) {
 	for i := range slots {
-		w.wg.Go(func() { w.slot(i) })
+		w.wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					fail("chat slot %d panicked: %v\n%s", i, r, debug.Stack())
+				}
+			}()
+			w.slot(i)
+		})
 	}
 }
 

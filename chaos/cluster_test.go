@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,6 +205,9 @@ func (c *cluster) command(m *member, args ...string) (*exec.Cmd, error) {
 		cmd = exec.Command(c.binary, args...)
 	}
 	cmd.Env = append(os.Environ(), c.env...)
+	// Should the test process die without its cleanups (a go test timeout),
+	// its chatha processes die with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return cmd, nil
 }
 
