@@ -456,6 +456,7 @@ cmd_env() {
 	for ((i = 1; i <= NODES; i++)); do hosts+="${hosts:+,}$(node_addr "$i")"; done
 	echo "export CHATHA_TEST_CASSANDRA=$hosts"
 	echo "export CHATHA_CASSANDRA_DIR=$STATE_DIR"
+	echo "export CHATHA_CASSANDRA_NET=$NET"
 	echo "export CHATHA_TEST_CASSANDRA_CLUSTER=$NODES"
 	if [[ "$AUTH" == 1 ]]; then echo "export CHATHA_TEST_CASSANDRA_AUTH=cassandra:cassandra"; fi
 	if [[ -n "$TLS_DIR" ]]; then echo "export CHATHA_TEST_CASSANDRA_TLS=$TLS_DIR"; fi
