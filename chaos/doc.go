@@ -68,10 +68,11 @@
 //     nodes, the proxies and the test) until every proxy sees it fail, held,
 //     healed (SQLite only);
 //   - store-outage: SQLite: the tmpfs shrunk to what it holds and filled with
-//     a filler file, so every write fails, until every node reports itself
-//     unready, held, then the filler deleted and the size restored;
-//     Cassandra: one node killed, then a second (no quorum), until every
-//     chat node is unready, held, both started again;
+//     a filler file, so every write fails, until every node's store watch
+//     finds the store unavailable (the chatha_store_available gauge), held,
+//     then the filler deleted and the size restored; Cassandra: one node
+//     killed, then a second (no quorum), until every chat node finds its
+//     store unavailable, held, both started again;
 //   - drain: chatha ctl drain NODE --wait in the middle of traffic, which
 //     returns once the node's chats ended (new chats go elsewhere), then
 //     chatha ctl undrain NODE;
