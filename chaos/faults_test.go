@@ -249,8 +249,24 @@ func (in *injector) term(f fault) error {
 }
 
 // ctl runs chatha ctl with args against a running proxy, from the test's
-// own network (the lab's host link), with the cluster token.
+// own network (the lab's host link), with the cluster token. An operator
+// runs it again when it fails, and so does the run, until timeout: a
+// loaded machine may declare a node dead for a moment (a proxy then knows
+// no live node of its name), which is not what the run checks.
 func (in *injector) ctl(timeout time.Duration, args ...string) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := in.ctlOnce(time.Until(deadline), args...)
+		if err == nil || time.Until(deadline) < time.Second {
+			return err
+		}
+		in.log("%v; running it again", err)
+		time.Sleep(time.Second) // pacing between attempts
+	}
+}
+
+// ctlOnce runs chatha ctl once, for at most timeout.
+func (in *injector) ctlOnce(timeout time.Duration, args ...string) error {
 	var px *member
 	for _, m := range in.c.proxies {
 		if p, _ := m.current(); p != nil && p.running() {
