@@ -69,6 +69,9 @@ func FuzzAdmin(f *testing.F) {
 		}
 	}
 	f.Add("GET", "/v1/admin/drain", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=1", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=-1&seq=2", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=99999999999999999999", "")
 	f.Fuzz(func(t *testing.T, method, path, auth string) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod(method)

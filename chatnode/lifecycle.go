@@ -61,7 +61,7 @@ func (n *Node) takeOver(ctx context.Context, s *session) error {
 	}
 	n.kpi.restored.Inc()
 	n.log.Info("chat restored", "chat", s.ID, "previous", previous)
-	n.purgePrevious(previous, s.ID)
+	n.purgePrevious(previous, s.ID, s.Seq())
 	return nil
 }
 

@@ -191,7 +191,7 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
 			return nil, api.ErrErased
 		}
-		if n.purged.since(id, since) { // another node restored it meanwhile, after this one
+		if n.purged.since(id, since, loaded.Seq()) { // another node restored it meanwhile, after this one
 			n.log.Info("chat given up", "chat", id, "reason", "purged by the node that restored it after this one")
 			return nil, api.ErrMoved
 		}
@@ -221,14 +221,32 @@ func (n *Node) remove(s *session) {
 
 // Purge drops a chat from memory without touching the store; it reports
 // whether the node held it.
-func (n *Node) Purge(id string) bool {
+func (n *Node) Purge(id string) bool { return n.PurgeUpTo(id, 0) }
+
+// PurgeUpTo is Purge from a node whose restore stored the chat's records up
+// to seq (0: unknown): a chat this node holds past seq was restored here
+// after that one, and stays. The purge of a chat the node does not hold is
+// remembered against a restore of it under way here (purge.go).
+func (n *Node) PurgeUpTo(id string, seq uint64) bool {
+	if s := n.chats.get(id); s != nil && seq > 0 && heldPast(s, seq) {
+		return false
+	}
 	if !n.dropHeld(id, func(*session) {}) {
-		n.purged.mark(id, n.now())
+		n.purged.mark(id, seq, n.now())
 		return false
 	}
 	n.kpi.purged.Inc()
 	n.log.Info("chat purged", "chat", id)
 	return true
+}
+
+// heldPast tells whether this node stored records of s past seq (those
+// still pending are not stored). A node fenced at seq cannot store past it
+// later, so the answer holds after s.mu is released.
+func heldPast(s *session, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Seq()-uint64(len(s.pending)) > seq
 }
 
 // dropHeld drops the chat from the node if it holds it, after calling

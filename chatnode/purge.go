@@ -32,7 +32,7 @@ const purgeRetryEvery = 50 * time.Millisecond
 // fails). A previous owner that is not live is asked once in the background
 // (a node declared dead may still be running, and reads the request when it
 // resumes).
-func (n *Node) purgePrevious(previous, id string) {
+func (n *Node) purgePrevious(previous, id string, seq uint64) {
 	if !n.cfg.Settings.RestoreDoPurge || n.cfg.Cluster == nil || previous == "" || previous == n.cfg.Name {
 		return
 	}
@@ -48,7 +48,7 @@ func (n *Node) purgePrevious(previous, id string) {
 	}
 	if !owner.Live() {
 		n.wg.Go(func() {
-			if err := n.purgeOnce(c, id, backgroundPurgeTimeout); err != nil {
+			if err := n.purgeOnce(c, id, seq, backgroundPurgeTimeout); err != nil {
 				n.log.Debug("background purge failed", "chat", id, "previous", previous, "err", err)
 			}
 		})
@@ -56,7 +56,7 @@ func (n *Node) purgePrevious(previous, id string) {
 	}
 	deadline := time.Now().Add(n.cfg.PurgeWait)
 	for {
-		err := n.purgeOnce(c, id, n.cfg.PurgeTimeout)
+		err := n.purgeOnce(c, id, seq, n.cfg.PurgeTimeout)
 		switch {
 		case err == nil, errors.Is(err, syscall.ECONNREFUSED):
 			return
@@ -68,11 +68,12 @@ func (n *Node) purgePrevious(previous, id string) {
 	}
 }
 
-// purgeOnce asks the node behind c to drop chat id, waiting at most timeout.
-func (n *Node) purgeOnce(c *api.Client, id string, timeout time.Duration) error {
+// purgeOnce asks the node behind c to drop chat id, unless it holds it past
+// seq (this node's restore), waiting at most timeout.
+func (n *Node) purgeOnce(c *api.Client, id string, seq uint64, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_, err := c.Purge(ctx, id)
+	_, err := c.PurgeUpTo(ctx, id, seq)
 	return err
 }
 
@@ -112,39 +113,45 @@ const purgeMarkLife = time.Minute
 // stored, purging its own previous owner), before it holds the chat, where
 // it would find nothing to drop. The restore then sees the mark and gives
 // up, rather than serve a copy that lacks what the later owner acknowledges.
+// A purge says how far the purging node's restore stored the chat, so a
+// purge from an earlier restore, delivered late (a node that was paused
+// reads its purges when it resumes), does not make a later one give up.
 type purgeMarks struct {
-	seq atomic.Uint64 // numbers the marks, in order
+	n atomic.Uint64 // numbers the marks, in order
 
 	mu sync.Mutex // guards at
 	at map[string]purgeMark
 }
 
-// purgeMark is one remembered purge: its number and when it came.
+// purgeMark is one remembered purge.
 type purgeMark struct {
-	seq  uint64
-	when time.Time
+	n    uint64    // its number
+	seq  uint64    // the purging restore's last record, 0 if not said
+	when time.Time // when it came
 }
 
 // now returns the number of the last mark; a restore notes it before it
 // loads the chat.
-func (p *purgeMarks) now() uint64 { return p.seq.Load() }
+func (p *purgeMarks) now() uint64 { return p.n.Load() }
 
-// mark remembers a purge of chat id at now.
-func (p *purgeMarks) mark(id string, now time.Time) {
+// mark remembers a purge of chat id from a restore that stored its records
+// up to seq (0: unknown), at now.
+func (p *purgeMarks) mark(id string, seq uint64, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at == nil {
 		p.at = map[string]purgeMark{}
 	}
-	p.at[id] = purgeMark{seq: p.seq.Add(1), when: now}
+	p.at[id] = purgeMark{n: p.n.Add(1), seq: seq, when: now}
 }
 
-// since tells whether chat id was purged after mark number seq.
-func (p *purgeMarks) since(id string, seq uint64) bool {
+// since tells whether chat id was purged after mark number n by a restore
+// later than one that stored the chat's records up to seq.
+func (p *purgeMarks) since(id string, n, seq uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m, ok := p.at[id]
-	return ok && m.seq > seq
+	return ok && m.n > n && (m.seq == 0 || m.seq > seq)
 }
 
 // expire forgets the marks older than purgeMarkLife at now.

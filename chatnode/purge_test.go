@@ -89,10 +89,26 @@ func TestRestoreWaitsUntilThePreviousOwnerIsPurged(t *testing.T) {
 }
 
 // TestRestorePurgedMeanwhileGivesUp: a purge that arrives while this node's
-// restore of the chat is under way (another node restored it after this one
-// and fenced it) makes the restore give up: the node answers "retry" and
-// holds nothing, rather than serve a copy the other node has moved past.
+// restore of the chat is under way, from a node that restored it after this
+// one and fenced it (or that does not say), makes the restore give up: the
+// node answers "retry" and holds nothing, rather than serve a copy the other
+// node has moved past. A purge from an earlier restore, delivered late,
+// does not.
 func TestRestorePurgedMeanwhileGivesUp(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		seq  uint64 // the purging restore's last record
+		want int
+	}{
+		{"later restore", 1 << 40, 409},
+		{"restore unknown", 0, 409},
+		{"earlier restore", 1, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) { purgedDuringRestore(t, tc.seq, tc.want) })
+	}
+}
+
+func purgedDuringRestore(t *testing.T, seq uint64, want int) {
 	var view func() *membership.View
 	a, b, _ := twoNodes(t, func(c *chatnode.Config) {
 		c.Cluster = func() *membership.View { return view() }
@@ -144,18 +160,18 @@ func TestRestorePurgedMeanwhileGivesUp(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("b did not purge a within 10s of the refresh")
 	}
-	b.Purge(c.id)
+	b.PurgeUpTo(c.id, seq)
 	free()
 	select {
 	case status := <-answer:
-		if status != 409 {
-			t.Fatalf("b's restore answered %d after b was purged during it, want 409", status)
+		if status != want {
+			t.Fatalf("b's restore answered %d after a purge up to record %d during it, want %d", status, seq, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("b's restore did not answer within 10s")
 	}
-	if got := b.Sessions(); got != 0 {
-		t.Fatalf("b holds %d chats after giving its restore up", got)
+	if got, held := b.Sessions(), want == 200; (got == 1) != held {
+		t.Fatalf("b holds %d chats after its restore answered %d", got, want)
 	}
 }
 
@@ -199,5 +215,26 @@ func TestOnStateReportsEveryChange(t *testing.T) {
 		if seen[i] != want[i] {
 			t.Fatalf("states %v, want %v", seen, want)
 		}
+	}
+}
+
+// TestPurgeUpToKeepsALaterCopy: a purge from a restore that stored the chat
+// up to some record drops a copy held up to that record, not one held past
+// it (this node restored the chat after the purging one), and a malformed
+// record number is refused.
+func TestPurgeUpToKeepsALaterCopy(t *testing.T) {
+	n := newNode(t, "a", tempStore(t), func(c *chatnode.Config) { c.ClusterToken = "admin" })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	c.send(t, n, "one")
+	if n.PurgeUpTo(c.id, 1) || n.Sessions() != 1 {
+		t.Fatalf("a purge up to record 1 dropped a copy held past it")
+	}
+	r := call(t, n, "POST", "/v1/admin/purge/"+c.id+"?seq=x", nil, "Authorization", "Bearer admin")
+	if r.Status != 400 || n.Sessions() != 1 {
+		t.Fatalf("purge with a malformed seq: %d, %d chats held", r.Status, n.Sessions())
+	}
+	r = call(t, n, "POST", "/v1/admin/purge/"+c.id+"?seq=1000", nil, "Authorization", "Bearer admin")
+	if r.Status != 200 || n.Sessions() != 0 {
+		t.Fatalf("purge up to a later record: %d, %d chats held", r.Status, n.Sessions())
 	}
 }
