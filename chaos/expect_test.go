@@ -77,8 +77,9 @@ func outcome(op *check.Op, r *api.Reply, err error) check.Outcome {
 }
 
 // endsChat tells whether an answer says the chat is over: chatEnded with
-// statusCode 0 (a normal end, as the GMS API answers it) or 2 (today's
-// answer to the participant who ended it, and every later answer).
+// statusCode 0 (a normal end, as the GMS API answers it) or 2 (a chat
+// closed abnormally, and a normal end as nodes answered it before they
+// answered as GMS does).
 func endsChat(r *api.Reply) bool {
 	return r != nil && r.ChatEnded && (r.StatusCode == api.StatusOK || r.StatusCode == api.StatusError)
 }
@@ -98,8 +99,8 @@ func endedOp(op *check.Op) bool {
 
 // normalEnd tells whether a recorded call is the client's disconnect
 // answered with the chat's end: statusCode 0 with chatEnded (GMS) or 200
-// with statusCode 2 (today), or a 410 (a retried disconnect that finds the
-// chat ended). A disconnect refused because its save failed (503, code 108)
+// with statusCode 2 (nodes before they answered as GMS does), or a 410 (a
+// retried disconnect that finds the chat ended). A disconnect refused because its save failed (503, code 108)
 // closed the chat instead: that is no normal end.
 func normalEnd(op *check.Op) bool {
 	if op.Participant != client || op.Action != "disconnect" {
@@ -163,8 +164,9 @@ func judge(h *check.History) verdict {
 }
 
 // expectedError returns why a failed call is expected, "" when it is not:
-//   - the client's disconnect answered with the chat's end (today's
-//     statusCode 2; a retried disconnect finds the chat ended);
+//   - the client's disconnect answered with the chat's end with statusCode 2
+//     (as nodes did before they answered as GMS does), or a retried
+//     disconnect that finds the chat ended (410);
 //   - an agent's join retried after its answer was lost: the node did it
 //     and cannot give the secure key again (409, code 112); the agent joins
 //     with a new request id;
