@@ -42,8 +42,16 @@ go vet ./...
 step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-step "go test -race (everything but what needs Cassandra)"
-go test -race -count=1 -timeout 15m -skip 'TestCassandraOutage' $(go list ./... | grep -v '/cassandra$')
+step "go test -race (everything but what needs Cassandra, and the chaos run)"
+go test -race -count=1 -timeout 15m -skip 'TestCassandraOutage|^TestChaos$' $(go list ./... | grep -v '/cassandra$')
+
+# The chaos run on its own, so it neither slows nor is slowed by the other
+# tests: three nodes and two proxies in network namespaces on SQLite, 40
+# chats for 3 minutes while every fault kind strikes at least once (about
+# 4 minutes in all). A failure logs where its history and logs are saved
+# (chaos/artifacts) and the commands that replay it.
+step "chaos run: kills, pauses, a partition, a store outage, a drain, a proxy killed (3 minutes)"
+go test -race -count=1 -timeout 15m -run '^TestChaos$' ./chaos/
 
 # A module of its own (the Kubernetes API types stay out of chatha's module
 # graph), so the root's vet, staticcheck and test do not enter it.
@@ -76,3 +84,9 @@ go test -count=1 -timeout 10m -run 'TestNodeKilledChatContinuesOnAnother|TestFai
 
 step "a Cassandra outage (two of three nodes killed) under a chat node"
 go test -count=1 -timeout 10m -run 'TestCassandraOutageClosesWithoutAck' ./e2e/
+
+# The chaos run again, shorter, on this Cassandra (a keyspace of its own); its
+# store outage kills a Cassandra node, then a second, and starts them again.
+# The processes run on loopback, where Cassandra is: no partition here.
+step "chaos run on Cassandra (90 seconds)"
+go test -race -count=1 -timeout 15m -run '^TestChaos$' ./chaos/ -chaos.store cassandra -chaos.duration 90s -chaos.chats 20

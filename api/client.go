@@ -11,6 +11,7 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -191,6 +192,13 @@ func (c *Client) Queue(ctx context.Context) (ClusterQueue, error) {
 // Purge makes a node drop a chat from memory.
 func (c *Client) Purge(ctx context.Context, chatID string) (Purged, error) {
 	return call[Purged](ctx, c, fasthttp.MethodPost, "/v1/admin/purge/"+url.PathEscape(chatID))
+}
+
+// PurgeUpTo makes a node drop a chat from memory unless it holds records
+// of it past seq: the purge a node sends after its restore stored the
+// chat's records up to seq, which must not drop a later owner's copy.
+func (c *Client) PurgeUpTo(ctx context.Context, chatID string, seq uint64) (Purged, error) {
+	return call[Purged](ctx, c, fasthttp.MethodPost, "/v1/admin/purge/"+url.PathEscape(chatID)+"?seq="+strconv.FormatUint(seq, 10))
 }
 
 // Drain makes a node take no new chats.

@@ -214,6 +214,10 @@ type Config struct {
 	// api.ChatNtfPath for file operations); its REST side, CORS policy,
 	// Logger and Metrics are the node's own.
 	CometD cometd.Config
+	// PurgeWait bounds how long a restore keeps asking a previous owner that
+	// gossip shows live and that does not answer, before the restored chat
+	// is served anyway (default 2s).
+	PurgeWait time.Duration
 	// Cluster returns the current membership view, in which a restore finds
 	// the API address of the chat's previous owner to purge it; nil purges nothing.
 	Cluster func() *membership.View
@@ -221,6 +225,13 @@ type Config struct {
 	// outbox for the archive webhook, in the same write that saves it, and is
 	// called after each is queued (archive.Deliverer.Kick fits); nil queues none.
 	Archive func()
+	// HealthScore returns the node's gossip health score (Lifeguard
+	// awareness: membership.Member.HealthScore), which rises when the node's
+	// own probes fail without the nacks of the members that helped probe,
+	// as when the node itself is cut off. Each rise makes the node verify
+	// every held chat against the store before serving it again, since a
+	// node cut off may have lost its chats to others; nil never does.
+	HealthScore func() int
 	// OnState is called with the node's mode and live-chat count each time
 	// either changes, in order, with the node's lock held: it must return at
 	// once and not call the node (membership.Member.Publish fits); nil does nothing.
@@ -254,6 +265,7 @@ func DefaultConfig(name string, store chat.Store) Config {
 		FinishInterval: 10 * time.Second,       // a mark is due tens of seconds after its chat ended; each read of the marks costs every node a few store reads
 		MaxWait:        30 * time.Second,       // above the CometD pump's 25s, below the Bayeux connect timeout plus a client's network delay
 		CometD:         cometd.DefaultConfig(nil),
+		PurgeWait:      2 * time.Second, // a previous owner cut off is declared dead by then; under a proxy's 3s request timeout
 	}
 }
 
@@ -294,6 +306,8 @@ func (c Config) Validate() error {
 		return errors.New("chatnode: FinalSaveDelay is negative")
 	case c.MaxWait < 0:
 		return errors.New("chatnode: MaxWait is negative")
+	case c.PurgeWait < 0:
+		return errors.New("chatnode: PurgeWait must not be negative")
 	}
 	return c.Settings.Validate()
 }

@@ -50,17 +50,19 @@ func (n *Node) markEnding(ctx context.Context, id string, evs []chat.Entry) erro
 	return nil
 }
 
-// finishLater saves a chat's final transcript in the background, after
-// wait; an erasure waits for it (pendingFinals). finisher names, in the
-// log, why this node finishes a chat another node ended ("": its own end).
-func (n *Node) finishLater(id string, final []byte, wait time.Duration, finisher string) {
+// finishLater stores an ended chat in the background, after wait: the
+// records a store outage left pending (the end may be one), then its final
+// transcript; an erasure waits for it (pendingFinals). finisher names, in
+// the log, why this node finishes a chat another node ended ("": its own
+// end).
+func (n *Node) finishLater(id string, pending []chat.Record, final []byte, wait time.Duration, finisher string) {
 	done := n.finals.start(id)
 	n.wg.Go(func() {
 		defer done()
 		if wait > 0 && !n.pause(wait) {
 			return // stopping: the chat's mark leaves it to another node
 		}
-		n.saveFinal(id, final, finisher)
+		n.saveFinal(id, pending, final, finisher)
 	})
 }
 
@@ -76,18 +78,46 @@ func (n *Node) pause(d time.Duration) bool {
 	}
 }
 
-// saveFinal stores the final transcript with the retention of
-// transcript-retention and, with an archive webhook, its outbox entry in the
-// same write; a chat with a log in the store (transcript-auto-save 1 and 2)
-// is finished (FinishChat: its live rows and mark go too, and it is
-// stored only once). A chat erased before the save is not saved; one erased
-// during it is erased again after it.
-func (n *Node) saveFinal(id string, final []byte, finisher string) {
+// saveFinal stores what an ended chat has not stored yet: first the
+// records a store outage left pending (transcript-save-on-error=continue),
+// after its ending mark and fenced like every append, so a node that lost
+// the chat meanwhile stores nothing; then the final transcript, with the
+// retention of transcript-retention and, with an archive webhook, its
+// outbox entry in the same write; a chat with a log in the store
+// (transcript-auto-save 1 and 2) is finished (FinishChat: its live rows and
+// mark go too, and it is stored only once). Each step is tried round after
+// round until the store takes it or the node stops, since an ended chat has
+// no next append to carry it; a node that stops first leaves a chat with a
+// log to whichever node finds its mark due. A chat erased before the save
+// is not saved; one erased during it is erased again after it.
+func (n *Node) saveFinal(id string, pending []chat.Record, final []byte, finisher string) {
 	if n.erased.has(id) {
 		return
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if len(pending) > 0 {
+		due := n.now().Add(n.finishAfter())
+		err := n.untilStored(ctx, func(c context.Context) error {
+			if err := n.cfg.Store.MarkEnding(c, id, due); err != nil {
+				return err
+			}
+			return n.append(c, id, pending)
+		}, chat.IsLost)
+		if err != nil {
+			n.log.Error("cannot save the end of chat; another node took it over, or the node stopped first", "chat", id, "err", err)
+			return
+		}
+	}
 	f := chat.Final{ChatID: id, Data: final, Retention: n.cfg.Settings.TranscriptRetention, Deliver: n.cfg.Archive != nil}
-	saved, err := n.storeFinal(f)
+	saved, err := n.storeFinal(ctx, f)
 	switch {
 	case err != nil && n.cfg.Settings.AutoSave.Appends():
 		n.log.Error("cannot finish chat; another node finishes it when its ending mark is due", "chat", id, "err", err)
@@ -107,16 +137,16 @@ func (n *Node) saveFinal(id string, final []byte, finisher string) {
 	}
 }
 
-// storeFinal stores f, and reports whether this call stored the transcript:
-// a chat with a log is finished (FinishChat), one without (transcript-auto-save=0)
-// has its transcript saved.
-func (n *Node) storeFinal(f chat.Final) (bool, error) {
-	ctx := context.Background()
+// storeFinal stores f until the store takes it or ctx ends, and reports
+// whether this call stored the transcript: a chat with a log is finished
+// (FinishChat), one without (transcript-auto-save=0) has its transcript
+// saved.
+func (n *Node) storeFinal(ctx context.Context, f chat.Final) (bool, error) {
 	if !n.cfg.Settings.AutoSave.Appends() {
-		return true, n.retry(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
+		return true, n.untilStored(ctx, func(c context.Context) error { return n.cfg.Store.SaveTranscript(c, f) }, never)
 	}
 	saved := false
-	err := n.retry(ctx, func(c context.Context) error {
+	err := n.untilStored(ctx, func(c context.Context) error {
 		stored, err := n.cfg.Store.FinishChat(c, f)
 		saved = saved || stored
 		return err
@@ -191,7 +221,7 @@ func (n *Node) settle(m chat.Ending) {
 	default:
 		done := n.finals.start(m.ChatID)
 		defer done()
-		n.saveFinal(m.ChatID, s.Final(n.finalKeeps), "its node stopped before its final save")
+		n.saveFinal(m.ChatID, nil, s.Final(n.finalKeeps), "its node stopped before its final save")
 	}
 }
 

@@ -1,6 +1,7 @@
 package chatnode_test
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/chatha/chatha/api"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/chatha/chatha/chatnode"
 )
 
 // FuzzHandler sends arbitrary requests, with any X-Request-Id, to a node
@@ -49,6 +52,43 @@ func FuzzHandler(f *testing.F) {
 		}
 		if ctx.Response.StatusCode() >= 500 && ctx.Response.StatusCode() != 503 {
 			t.Fatalf("%s %s %q: status %d %s", method, path, body, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	})
+}
+
+// FuzzAdmin sends arbitrary requests, with any Authorization header, to the
+// operations API of a node that has a cluster token and holds one chat:
+// the node answers with JSON, never with a 5xx, and a request without the
+// token drains, undrains and purges nothing.
+func FuzzAdmin(f *testing.F) {
+	n := newNode(f, "a", tempStore(f), func(c *chatnode.Config) { c.ClusterToken = "admin-token" })
+	c, _ := createChat(f, n, url.Values{"nickname": {"Ann"}})
+	for _, path := range []string{"/v1/admin/drain", "/v1/admin/undrain", "/v1/admin/purge/" + c.id, "/v1/admin/purge/", "/v1/admin/purge/" + c.id + "/x", "/v1/admin/", "/v1/admin", "/v1/kpi", "/v1//admin/drain", "/v1/admin/%64rain"} {
+		for _, auth := range []string{"", "Bearer admin-token", "Bearer admin-token ", "bearer admin-token", "Bearer "} {
+			f.Add("POST", path, auth)
+		}
+	}
+	f.Add("GET", "/v1/admin/drain", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=1", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=-1&seq=2", "Bearer admin-token")
+	f.Add("POST", "/v1/admin/purge/"+c.id+"?seq=99999999999999999999", "")
+	f.Fuzz(func(t *testing.T, method, path, auth string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(path)
+		if auth != "" {
+			ctx.Request.Header.Set("Authorization", auth)
+		}
+		mode, held := n.Mode(), n.Sessions()
+		n.Handler(&ctx)
+		if ct := string(ctx.Response.Header.ContentType()); ct == "application/json" && !json.Valid(ctx.Response.Body()) {
+			t.Fatalf("%s %s: invalid JSON %q", method, path, ctx.Response.Body())
+		}
+		if ctx.Response.StatusCode() >= 500 {
+			t.Fatalf("%s %s: status %d %s", method, path, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+		if !bytes.Equal(ctx.Request.Header.Peek("Authorization"), []byte("Bearer admin-token")) && (n.Mode() != mode || n.Sessions() != held) {
+			t.Fatalf("%s %s with Authorization %q changed the node: mode %v to %v, chats %d to %d", method, path, auth, mode, n.Mode(), held, n.Sessions())
 		}
 	})
 }

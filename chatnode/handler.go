@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,7 +232,14 @@ func (n *Node) serveAdmin(ctx *fasthttp.RequestCtx, parts []string) error {
 	case len(parts) == 1 && parts[0] == "undrain":
 		n.SetDraining(false)
 	case len(parts) == 2 && parts[0] == "purge":
-		api.WriteJSON(ctx, http.StatusOK, api.Purged{ChatID: parts[1], Purged: n.Purge(parts[1])})
+		var seq uint64
+		if v := ctx.QueryArgs().Peek("seq"); v != nil {
+			var err error
+			if seq, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+				return api.BadRequest("seq %q is not a record number", v)
+			}
+		}
+		api.WriteJSON(ctx, http.StatusOK, api.Purged{ChatID: parts[1], Purged: n.PurgeUpTo(parts[1], seq)})
 		return nil
 	default:
 		return api.ErrNotFound

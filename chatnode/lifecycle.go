@@ -53,18 +53,18 @@ func (n *Node) takeOver(ctx context.Context, s *session) error {
 	s.epoch = n.epoch.Load()
 	s.Restart(n.now())
 	if s.Ended() {
-		n.finishLater(s.ID, s.Final(n.finalKeeps), 0, "it was loaded ended, before its final save")
+		n.finishLater(s.ID, nil, s.Final(n.finalKeeps), 0, "it was loaded ended, before its final save")
 		return nil
 	}
 	s.mu.Lock()
-	err := n.commit(ctx, s, request{}, n.restoreNotices(s)...)
+	err := n.fence(ctx, s, n.restoreNotices(s)...)
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	n.kpi.restored.Inc()
 	n.log.Info("chat restored", "chat", s.ID, "previous", previous)
-	n.purgePrevious(previous, s.ID)
+	n.purgePrevious(previous, s.ID, s.Seq())
 	return nil
 }
 

@@ -34,6 +34,7 @@ type Node struct {
 	holdOnce sync.Once
 	held     atomic.Int64       // refreshes held now
 	restores singleflight.Group // one restore of a chat at a time
+	purged   purgeMarks         // purges of chats not held, against restores under way (purge.go)
 	purgers  sync.Map           // API address -> *api.Client, for purges on other nodes
 	epoch    atomic.Uint64      // bumped when held chats must be verified (stale.go)
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
@@ -85,10 +86,16 @@ func (n *Node) Close() {
 
 // Ready reports whether the node can serve: its store is available (a store
 // without chat.Health always is). It follows the store's own checks, so it
-// recovers by itself when the store does, with or without traffic.
+// recovers by itself when the store does, with or without traffic. A node
+// with transcript-save-on-error=continue is ready whatever its store does:
+// it serves the chats it holds from memory until the store is back, which
+// is what continue is for; were it unready, routers would send its chats to
+// nodes that cannot take them over (their restores cannot be stored), and
+// when the store came back the first of those to store a restore would drop
+// what the node had not saved yet.
 func (n *Node) Ready() bool {
 	h, ok := n.cfg.Store.(chat.Health)
-	return !ok || h.Available()
+	return !ok || h.Available() || n.cfg.Settings.SaveOnError == OnErrorContinue
 }
 
 // Name returns the node's name.
@@ -167,6 +174,7 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 	if n.cfg.Settings.RestorationMode == RestoreNone {
 		return nil, api.ErrUnknownChat
 	}
+	since := n.purged.now()
 	loaded, err := n.load(ctx, id)
 	if err != nil {
 		return nil, err
@@ -183,6 +191,10 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		}
 		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
 			return nil, api.ErrErased
+		}
+		if n.purged.since(id, since, loaded.Seq()) { // another node restored it meanwhile, after this one
+			n.log.Info("chat given up", "chat", id, "reason", "purged by the node that restored it after this one")
+			return nil, api.ErrMoved
 		}
 		n.chats.put(loaded)
 		return loaded, nil
@@ -210,13 +222,32 @@ func (n *Node) remove(s *session) {
 
 // Purge drops a chat from memory without touching the store; it reports
 // whether the node held it.
-func (n *Node) Purge(id string) bool {
+func (n *Node) Purge(id string) bool { return n.PurgeUpTo(id, 0) }
+
+// PurgeUpTo is Purge from a node whose restore stored the chat's records up
+// to seq (0: unknown): a chat this node holds past seq was restored here
+// after that one, and stays. The purge of a chat the node does not hold is
+// remembered against a restore of it under way here (purge.go).
+func (n *Node) PurgeUpTo(id string, seq uint64) bool {
+	if s := n.chats.get(id); s != nil && seq > 0 && heldPast(s, seq) {
+		return false
+	}
 	if !n.dropHeld(id, func(*session) {}) {
+		n.purged.mark(id, seq, n.now())
 		return false
 	}
 	n.kpi.purged.Inc()
 	n.log.Info("chat purged", "chat", id)
 	return true
+}
+
+// heldPast tells whether this node stored records of s past seq (those
+// still pending are not stored). A node fenced at seq cannot store past it
+// later, so the answer holds after s.mu is released.
+func heldPast(s *session, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Seq()-uint64(len(s.pending)) > seq
 }
 
 // dropHeld drops the chat from the node if it holds it, after calling

@@ -6,6 +6,7 @@ import (
 	"github.com/chatha/chatha/chat"
 
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chatha/chatha/chatnode"
 )
@@ -172,19 +174,29 @@ func TestConcurrentOwnersRace(t *testing.T) {
 	t.Logf("%d messages stored, %d fenced appends", len(seen), lost.Load())
 }
 
-// flaky is a store whose appends fail while broken is set.
+// flaky is a store whose writes fail while broken is set.
 type flaky struct {
 	chat.Store
-	broken atomic.Bool
+	broken  atomic.Bool
+	refused atomic.Int64 // writes refused while broken
 }
 
 var errBroken = errors.New("store is down")
 
 func (f *flaky) Append(ctx context.Context, id string, recs []chat.Record) error {
 	if f.broken.Load() {
+		f.refused.Add(1)
 		return errBroken
 	}
 	return f.Store.Append(ctx, id, recs)
+}
+
+func (f *flaky) SaveTranscript(ctx context.Context, final chat.Final) error {
+	if f.broken.Load() {
+		f.refused.Add(1)
+		return errBroken
+	}
+	return f.Store.SaveTranscript(ctx, final)
 }
 
 func TestSaveOnErrorClose(t *testing.T) {
@@ -235,6 +247,146 @@ func TestSaveOnErrorContinue(t *testing.T) {
 	}
 }
 
+// TestRestoreNotStoredIsRetried: a node whose store fails cannot store the
+// restore notices that fence a chat's owner, so it neither serves the chat
+// from memory (continue) nor closes it (close): it answers "retry", holds
+// nothing, and the owner goes on; once its store works, it restores the chat.
+func TestRestoreNotStoredIsRetried(t *testing.T) {
+	for _, mode := range []chatnode.SaveOnError{chatnode.OnErrorClose, chatnode.OnErrorContinue} {
+		t.Run(mode.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.db")
+			a := newNode(t, "a", openStore(t, path))
+			st := &flaky{Store: openStore(t, path)}
+			b := newNode(t, "b", st, func(c *chatnode.Config) { c.Settings.SaveOnError = mode })
+			c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}, "text": {"one"}})
+			st.broken.Store(true)
+			for _, action := range []string{"refresh", "send"} {
+				r := c.do(t, b, action, "message", "not acknowledged")
+				if r.Status != 503 || r.StatusCode != api.StatusRetry || r.ChatEnded {
+					t.Fatalf("%s on b while its store fails: %d %+v, want 503 statusCode 1", action, r.Status, r)
+				}
+			}
+			if got := b.Sessions(); got != 0 {
+				t.Fatalf("b holds %d chats after restores it could not store", got)
+			}
+			c.send(t, a, "two")
+			st.broken.Store(false)
+			got := texts(c.do(t, b, "refresh"))
+			want := []string{"ParticipantJoined", "Message:one", "Message:two", "ParticipantLeft", "ParticipantJoined"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("transcript restored on b = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// health is a store whose availability the test sets.
+type health struct {
+	chat.Store
+	available atomic.Bool
+}
+
+func (h *health) Available() bool { return h.available.Load() }
+
+// TestReadyWhileStoreUnavailable: a node is unready while its store is
+// unavailable, unless it goes on without it (transcript-save-on-error=continue).
+func TestReadyWhileStoreUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		mode chatnode.SaveOnError
+		want bool
+	}{
+		{chatnode.OnErrorClose, false},
+		{chatnode.OnErrorContinue, true},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			st := &health{Store: tempStore(t)}
+			st.available.Store(true)
+			n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = tc.mode })
+			if !n.Ready() {
+				t.Fatal("unready with its store available")
+			}
+			st.available.Store(false)
+			if got := n.Ready(); got != tc.want {
+				t.Fatalf("Ready() = %v with its store unavailable, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestContinueEndSavedOnceStoreIsBack: a chat that ends while its node goes
+// on without the store (transcript-save-on-error=continue) has its last
+// records and its final transcript saved once the store is back, though no
+// append follows the end.
+func TestContinueEndSavedOnceStoreIsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	st := &flaky{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = chatnode.OnErrorContinue })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	c.send(t, n, "kept in memory")
+	if r := c.do(t, n, "disconnect"); r.Status != 200 || !r.ChatEnded {
+		t.Fatalf("disconnect while the store fails: %d %+v", r.Status, r)
+	}
+	// More tries than one round of transcript-resend-attempts: the node
+	// keeps at it while the store is out.
+	before, rounds := st.refused.Load(), time.Now().Add(10*time.Second)
+	for st.refused.Load()-before <= 2*int64(chatnode.DefaultSettings().ResendAttempts+1) {
+		if time.Now().After(rounds) {
+			t.Fatalf("the node gave up saving the chat's end after %d tries", st.refused.Load()-before)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	st.broken.Store(false)
+	other := openStore(t, path)
+	var final chat.Transcript
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := other.Transcript(context.Background(), c.id)
+		if err == nil {
+			if err := json.Unmarshal(b, &final); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no final transcript 10s after the store came back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	var got []string
+	for _, m := range final.Messages {
+		got = append(got, m.Type+":"+m.Text)
+	}
+	if want := []string{"ParticipantJoined:", "Message:kept in memory", "ParticipantLeft:"}; !slices.Equal(got, want) {
+		t.Fatalf("final transcript %v, want %v", got, want)
+	}
+	if r := c.do(t, newNode(t, "b", openStore(t, path)), "refresh"); r.Status != 410 {
+		t.Fatalf("the ended chat on another node: %d %+v, want 410", r.Status, r)
+	}
+}
+
+// TestVerifyKeepsPendingRecords: a node that goes on without its store
+// (continue) and must verify its chats (it was paused, or cut off) keeps a
+// chat whose only difference from the store is what it has not saved yet.
+func TestVerifyKeepsPendingRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.db")
+	st := &flaky{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = chatnode.OnErrorContinue })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.broken.Store(true)
+	c.send(t, n, "kept in memory")
+	n.CheckHeldChats()
+	if got := texts(c.do(t, n, "refresh")); !slices.Contains(got, "Message:kept in memory") {
+		t.Fatalf("the node dropped its unsaved message when it verified the chat: %v", got)
+	}
+	st.broken.Store(false)
+	c.send(t, n, "saved with the one before")
+	got := texts(c.do(t, newNode(t, "b", openStore(t, path)), "refresh"))
+	if !slices.Contains(got, "Message:kept in memory") || !slices.Contains(got, "Message:saved with the one before") {
+		t.Fatalf("restored transcript = %v", got)
+	}
+}
+
 // TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
 // its held chats against the store, so its refresh shows what another node
 // acknowledged meanwhile.
@@ -248,6 +400,32 @@ func TestStaleOwnerVerifiesBeforeServing(t *testing.T) {
 	a.CheckHeldChats()
 	if got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b") {
 		t.Fatalf("a served a stale transcript after CheckHeldChats: %v", got)
+	}
+}
+
+// TestCutOffOwnerVerifiesBeforeServing: a node whose gossip health score
+// rose (its probes failed, as when it is cut off from the others) checks its
+// held chats against the store, so its refresh shows what another node
+// acknowledged meanwhile, though no one told it it was suspected.
+func TestCutOffOwnerVerifiesBeforeServing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	var score atomic.Int64
+	a := newNode(t, "a", openStore(t, path), func(c *chatnode.Config) {
+		c.HealthScore = func() int { return int(score.Load()) }
+	})
+	b := newNode(t, "b", openStore(t, path))
+	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
+	c.send(t, b, "acknowledged by b")
+	if got := texts(c.do(t, a, "refresh")); slices.Contains(got, "Message:acknowledged by b") {
+		t.Fatal("test setup: a already saw b's message")
+	}
+	score.Store(2)
+	deadline := time.Now().Add(10 * time.Second)
+	for got := texts(c.do(t, a, "refresh")); !slices.Contains(got, "Message:acknowledged by b"); got = texts(c.do(t, a, "refresh")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a still serves a stale transcript after its health score rose: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 }
 

@@ -12,10 +12,14 @@ import (
 // A node that may have been paused, partitioned or declared dead checks every
 // chat it holds against the store before serving it again, so it never answers
 // a refresh with a transcript that lacks an acknowledged message. It learns
-// this in two ways: its gossip layer had to refute a suspicion (CheckHeldChats),
-// or its own clock shows a gap no running process has (a SIGSTOP, a long VM
-// freeze). Each bumps the node's epoch; a chat verified in an older epoch is
-// verified again on its next request.
+// this in three ways: its gossip layer had to refute a suspicion
+// (CheckHeldChats), its own clock shows a gap no running process has (a
+// SIGSTOP, a long VM freeze), or its gossip health score rose (its probes
+// failed as a member cut off from the others sees them fail; once a partition
+// heals, proxies may route its chats back to it before anyone tells it it was
+// suspected, if its own state broadcasts made it alive again first). Each
+// bumps the node's epoch; a chat verified in an older epoch is verified again
+// on its next request.
 
 // tickEvery is how often the pause watch ticks.
 const tickEvery = 100 * time.Millisecond
@@ -37,15 +41,32 @@ func (n *Node) observe(now time.Duration) {
 	}
 }
 
-// pauseWatch ticks observe so a pause is noticed even without requests.
+// watchHealth bumps the epoch when the gossip health score rose since the
+// last tick; score is the last score seen.
+func (n *Node) watchHealth(score *int) {
+	if n.cfg.HealthScore == nil {
+		return
+	}
+	now := n.cfg.HealthScore()
+	if now > *score {
+		n.epoch.Add(1)
+		n.log.Warn("gossip probes failed as if this node were cut off; verifying held chats", "health_score", now)
+	}
+	*score = now
+}
+
+// pauseWatch ticks observe and watchHealth, so a pause or a partition is
+// noticed even without requests.
 func (n *Node) pauseWatch() {
 	defer n.wg.Done()
 	t := time.NewTicker(tickEvery)
 	defer t.Stop()
+	score := 0
 	for {
 		select {
 		case <-t.C:
 			n.observe(time.Since(n.started))
+			n.watchHealth(&score)
 		case <-n.stop:
 			return
 		}
@@ -70,7 +91,9 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	if err != nil && !chat.IsLost(err) {
 		return false, api.StoreFailed(err)
 	}
-	if err != nil || uint64(len(recs)) != s.Seq() {
+	// Records still pending (transcript-save-on-error=continue) are this
+	// node's own and not in the store yet.
+	if err != nil || uint64(len(recs)) != s.Seq()-uint64(len(s.pending)) {
 		n.drop(s, errStale)
 		return false, nil
 	}

@@ -25,6 +25,7 @@ func (n *Node) sweepLoop() {
 func (n *Node) sweep() {
 	now := n.now()
 	n.erased.forget(now.Add(-n.cfg.EndedRetention))
+	n.purged.expire(now)
 	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		n.sweepSession(s, now)

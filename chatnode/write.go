@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -102,6 +103,38 @@ const (
 	savedAgain                    // stored, after earlier saves had failed
 	kept                          // not stored, kept for the next append (transcript-save-on-error=continue)
 )
+
+// fence stores a takeover's restore notices and applies them to s; the
+// caller holds s.mu. Unlike commit, a failed save fails the takeover, to be
+// retried, whatever transcript-save-on-error says: until its append is
+// stored, the node has not fenced the previous owner, so it must neither
+// serve the chat from memory (continue: two owners would show different
+// events at one index, and the messages it acknowledged would be lost to
+// the owner's next append) nor close it (close: the chat is not this node's
+// to close, and goes on at its owner).
+func (n *Node) fence(ctx context.Context, s *session, evs ...chat.Entry) error {
+	b := n.prepare(s, request{}, evs)
+	if len(b.recs) > 0 {
+		start := time.Now()
+		err := n.append(ctx, s.ID, b.recs)
+		n.kpi.saveSeconds.UpdateDuration(start)
+		switch {
+		case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
+			return api.ErrEnded
+		case chat.IsLost(err):
+			n.kpi.fenced.Inc()
+			return api.ErrMoved
+		case err != nil:
+			n.kpi.saveFailed.Inc()
+			n.log.Warn("cannot restore chat: its restore notices cannot be saved", "chat", s.ID, "err", err)
+			return api.StoreFailed(err)
+		}
+		s.pending = nil
+		n.kpi.saveOK.Inc()
+	}
+	n.apply(s, b, request{})
+	return nil
+}
 
 // save appends b's records, after the chat's ending mark when they end it
 // (finish.go), and handles a failure of either per the HA options.
@@ -251,13 +284,30 @@ func (n *Node) closeUnsaved(s *session) {
 	n.log.Warn("chat closed without final save", "chat", s.ID)
 }
 
-// ended counts a chat's end and saves its final transcript in the background
-// (finish.go).
+// endRetryMax bounds the pause between two rounds of storing an ended chat.
+const endRetryMax = 5 * time.Second
+
+// ended counts a chat's end and stores it in the background: the records a
+// store outage left pending, then its final transcript (finish.go).
 func (n *Node) ended(s *session) {
 	n.kpi.closed.Inc()
 	n.log.Info("chat ended", "chat", s.ID)
 	n.chats.ended(s)
-	n.finishLater(s.ID, s.Final(n.finalKeeps), n.cfg.FinalSaveDelay, "")
+	n.finishLater(s.ID, slices.Clone(s.pending), s.Final(n.finalKeeps), n.cfg.FinalSaveDelay, "")
+}
+
+// untilStored runs fn with retry's attempts, round after round, until it
+// succeeds, fails for good (final), or ctx ends; the pause between rounds
+// starts at transcript-resend-delay and doubles up to endRetryMax.
+func (n *Node) untilStored(ctx context.Context, fn func(context.Context) error, final func(error) bool) error {
+	delay := max(n.cfg.Settings.ResendDelay, 10*time.Millisecond)
+	for {
+		err := n.retry(ctx, fn, final)
+		if err == nil || final(err) || !sleep(ctx, delay) {
+			return err
+		}
+		delay = min(2*delay, endRetryMax)
+	}
 }
 
 // retry runs fn with a store timeout, again after each failure, up to

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 func key(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
@@ -141,4 +143,28 @@ func TestParseKeys(t *testing.T) {
 			t.Errorf("ParseKeys(%q, %q) accepted", bad[0], bad[1])
 		}
 	}
+}
+
+// FuzzParseKeys feeds arbitrary gossip-key and gossip-keys options to
+// ParseKeys and the config check a member runs with them: nothing panics,
+// and keys the check accepts make a keyring, as New relies on.
+func FuzzParseKeys(f *testing.F) {
+	k16, k32 := "AQEBAQEBAQEBAQEBAQEBAQ==", "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI="
+	for _, seed := range [][2]string{{k16, ""}, {k32, k16 + ", " + k16}, {"", k16}, {"AQ==", ""}, {k16, ",,"}, {"not base64", ""}, {k16, "%%"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, primary, accept string) {
+		k, err := ParseKeys(primary, accept)
+		if err != nil {
+			return
+		}
+		cfg := DefaultLocalConfig()
+		cfg.Name, cfg.SecretKey, cfg.AcceptKeys = "m", k.Primary, k.Accept
+		if cfg.Validate() != nil || len(k.Primary) == 0 {
+			return
+		}
+		if _, err := memberlist.NewKeyring(k.Accept, k.Primary); err != nil {
+			t.Fatalf("keys %q, %q pass the config check but make no keyring: %v", primary, accept, err)
+		}
+	})
 }

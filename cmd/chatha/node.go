@@ -230,7 +230,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		if member, err = joinGossip(&f.common, membership.RoleNode, cfg.Incarnation, log); err != nil {
 			return err
 		}
-		cfg.Cluster, cfg.OnState = member.Current, member.Publish
+		cfg.Cluster, cfg.OnState, cfg.HealthScore = member.Current, member.Publish, member.HealthScore
 	}
 	node, err := chatnode.New(cfg)
 	if err != nil {

@@ -79,3 +79,42 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConfig feeds arbitrary YAML to the config loading of "chatha node" and
+// "chatha proxy", then the checks they run at start: whatever the file says,
+// they answer with a value or a usage error and never panic.
+func FuzzConfig(f *testing.F) {
+	for _, s := range []string{
+		"name: node-1\napi: 127.0.0.1:8081\ngossip: 127.0.0.1:7946\nstore: sqlite:/d/c.db\ncluster-token: t\ngossip-key: " + strings.Repeat("QUFB", 8) + "\n",
+		"settings:\n  transcript-resend-attempts: 7\n  inactivity-control:\n    enabled: true\n    timeout-alert: 30s\n",
+		"join: [127.0.0.1:7946, 127.0.0.1:7947]\nbroken-for: 3s\nrequest-timeout: 1s\n",
+		"settings:\n  restore-notices: loud\n",
+		"name: [unclosed\n",
+		"? [a, b]\n: c\n",
+		"a: &x [*x]\n",
+		"settings: 1\n",
+		"~: ~\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		conf := filepath.Join(dir, "fuzz.yaml")
+		if err := os.WriteFile(conf, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fs, nf, settings := nodeFlagSet()
+		if _, err := parseFlags(fs, []string{"--config", conf}, &nf.config, io.Discard); err == nil {
+			nf.validate()
+			settings.Validate()
+		} else if _, ok := err.(usageError); !ok {
+			t.Fatalf("node config %q: %v is not a usage error", data, err)
+		}
+		fs, pc, _ := proxyFlagSet()
+		if _, err := parseFlags(fs, []string{"--config", conf}, &pc.config, io.Discard); err == nil {
+			pc.validate()
+		} else if _, ok := err.(usageError); !ok {
+			t.Fatalf("proxy config %q: %v is not a usage error", data, err)
+		}
+	})
+}

@@ -8,13 +8,17 @@
 #   deploy/dev/cassandra.sh kill NODE          # kill -9 one node, keep its data
 #   deploy/dev/cassandra.sh start-node NODE    # start it again on its data, wait until it is back
 #
-# Node i listens on 127.0.0.i (CQL 9042, storage 7000), JMX is off. Each `start` stops the nodes
-# this script started before and wipes their data, so every start gives a clean cluster.
+# Node i listens on 127.0.0.i (CQL 9042, storage 7000; CHATHA_CASSANDRA_NET changes 127.0.0), JMX
+# is off. Each `start` stops the nodes this script started before and wipes their data, so every
+# start gives a clean cluster.
 # The script only ever signals processes whose pid file it wrote and whose command line carries
 # its own marker (-Dchatha.cassandra.node=DIR).
 #
 # Environment:
 #   CHATHA_CASSANDRA_DIR      state dir: jars, node configs, data, logs (~/.cache/chatha-cassandra)
+#   CHATHA_CASSANDRA_NET      first three octets of the nodes' loopback addresses (127.0.0: node i on
+#                             127.0.0.i); a second cluster on this machine takes another, such as
+#                             127.0.1, with a state dir of its own
 #   CHATHA_CASSANDRA_VERSION  Cassandra version to fetch (5.0.8; 5.0.6 is tried when it fails)
 #   CHATHA_CASSANDRA_HEAP     JVM heap per node (512m)
 #   CHATHA_CASSANDRA_TIMEOUT  seconds to wait for a node to come up (240)
@@ -26,6 +30,7 @@ readonly STATE_DIR="${CHATHA_CASSANDRA_DIR:-$HOME/.cache/chatha-cassandra}"
 readonly LIB_DIR="$STATE_DIR/lib"
 readonly CLUSTER_DIR="$STATE_DIR/cluster"
 readonly VERSION="${CHATHA_CASSANDRA_VERSION:-5.0.8}"
+readonly NET="${CHATHA_CASSANDRA_NET:-127.0.0}"
 readonly FALLBACK_VERSION="5.0.6"
 readonly HEAP="${CHATHA_CASSANDRA_HEAP:-512m}"
 readonly TIMEOUT="${CHATHA_CASSANDRA_TIMEOUT:-240}"
@@ -80,7 +85,7 @@ cmd_fetch() {
 # --- node files ----------------------------------------------------------------------------
 
 node_dir() { echo "$CLUSTER_DIR/node$1"; }
-node_addr() { echo "127.0.0.$1"; }
+node_addr() { echo "$NET.$1"; }
 pid_file() { echo "$(node_dir "$1")/cassandra.pid"; }
 system_log() { echo "$(node_dir "$1")/logs/system.log"; }
 
@@ -111,7 +116,7 @@ write_yaml() {
 		seed_provider:
 		  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
 		    parameters:
-		      - seeds: "127.0.0.1:$STORAGE_PORT"
+		      - seeds: "$(node_addr 1):$STORAGE_PORT"
 		listen_address: $addr
 		rpc_address: $addr
 		storage_port: $STORAGE_PORT
@@ -172,7 +177,7 @@ make_node_dirs() {
 
 # --- TLS -----------------------------------------------------------------------------------
 
-# ensure_tls DIR creates, when missing, a CA, a node certificate for 127.0.0.1-3 and a client
+# ensure_tls DIR creates, when missing, a CA, a node certificate for the nodes' addresses and a client
 # certificate in DIR (PEM, PKCS#8 keys). node.pem is the key and chain the nodes serve.
 ensure_tls() {
 	local d="$1"
@@ -181,7 +186,7 @@ ensure_tls() {
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
 			-subj "/CN=chatha dev CA" -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
 	fi
-	issue_cert "$d" node "/CN=chatha dev cassandra" "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,DNS:localhost"
+	issue_cert "$d" node "/CN=chatha dev cassandra" "subjectAltName=IP:$(node_addr 1),IP:$(node_addr 2),IP:$(node_addr 3),DNS:localhost"
 	issue_cert "$d" client "/CN=chatha" "extendedKeyUsage=clientAuth"
 	cat "$d/node.key" "$d/node.crt" >"$d/node.pem"
 }
@@ -451,6 +456,7 @@ cmd_env() {
 	for ((i = 1; i <= NODES; i++)); do hosts+="${hosts:+,}$(node_addr "$i")"; done
 	echo "export CHATHA_TEST_CASSANDRA=$hosts"
 	echo "export CHATHA_CASSANDRA_DIR=$STATE_DIR"
+	echo "export CHATHA_CASSANDRA_NET=$NET"
 	echo "export CHATHA_TEST_CASSANDRA_CLUSTER=$NODES"
 	if [[ "$AUTH" == 1 ]]; then echo "export CHATHA_TEST_CASSANDRA_AUTH=cassandra:cassandra"; fi
 	if [[ -n "$TLS_DIR" ]]; then echo "export CHATHA_TEST_CASSANDRA_TLS=$TLS_DIR"; fi
