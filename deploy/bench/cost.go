@@ -18,17 +18,34 @@ type costResult struct {
 	Throughput  []throughputRow `json:"throughput"`
 	RestoreHow  string          `json:"restoreHow"`
 	Restore     []restoreRow    `json:"restore"`
-	Idle        idleMemory      `json:"idle"`
+	Idle        []idleMemory    `json:"idle"`
 	StoreBench  []goBenchmark   `json:"cassandraBenchmarks,omitempty"` // go test -bench ./cassandra/
 	NoCassandra string          `json:"noCassandra,omitempty"`         // why the Cassandra rows are missing
 }
 
 // throughputRow is the send rate of one node on one store.
 type throughputRow struct {
-	Store    string      `json:"store"`
-	AutoSave int         `json:"transcriptAutoSave"`
-	Chats    int         `json:"chats"`
-	Rounds   []wrkResult `json:"rounds"`
+	Store    string            `json:"store"`
+	AutoSave int               `json:"transcriptAutoSave"`
+	Chats    int               `json:"chats"`
+	Rounds   []throughputRound `json:"rounds"`
+}
+
+// throughputRound is one wrk run, with the CPU time of the node and of the
+// store's own process (Cassandra) per 10,000 messages.
+type throughputRound struct {
+	wrkResult
+	NodeCPUPer10k  float64 `json:"nodeCpuSecondsPer10kMessages"`
+	StoreCPUPer10k float64 `json:"storeCpuSecondsPer10kMessages,omitempty"`
+}
+
+// figure returns f of every round of t.
+func (t throughputRow) figure(f func(throughputRound) float64) stats {
+	vs := make([]float64, len(t.Rounds))
+	for i, r := range t.Rounds {
+		vs[i] = f(r)
+	}
+	return statsOf(vs)
 }
 
 // restoreRow is the restore time of chats of one length on one store.
@@ -59,10 +76,12 @@ func (b *bench) cost(ctx context.Context) (*costResult, error) {
 	if err := b.costOn(ctx, sq, res); err != nil {
 		return res, err
 	}
-	idle, err := b.idleMemory(ctx)
-	res.Idle = idle
-	if err != nil {
-		return res, err
+	for _, size := range [][2]int{{b.cfg.idleChats, 10}, {b.cfg.idleChats / 10, 100}} {
+		idle, err := b.idleMemory(ctx, size[0], size[1])
+		res.Idle = append(res.Idle, idle)
+		if err != nil {
+			return res, err
+		}
 	}
 	if !b.cfg.cassandra {
 		res.NoCassandra = "not measured: --no-cassandra"
@@ -80,7 +99,7 @@ func (b *bench) cost(ctx context.Context) (*costResult, error) {
 		res.NoCassandra = "not measured: Cassandra did not start"
 		return res, err
 	}
-	cs := cassandraStore(hosts)
+	cs := cassandraStore(hosts, cas.cpu)
 	if err := b.costOn(ctx, cs, res); err != nil {
 		return res, err
 	}
@@ -126,11 +145,21 @@ func (b *bench) throughput(ctx context.Context, st store, autoSave int) (through
 		}
 	}
 	for range b.cfg.costRounds {
-		r, err := b.wrk(ctx, url, "send", file, b.cfg.costChats, b.cfg.round)
+		var r throughputRound
+		var storeCPU time.Duration
+		nodeCPU, err := cpuAround(cpuOf(n.proc, cpuTime), func() (err error) {
+			storeCPU, err = cpuAround(st.cpu, func() (err error) {
+				r.wrkResult, err = b.wrk(ctx, url, "send", file, b.cfg.costChats, b.cfg.round)
+				return err
+			})
+			return err
+		})
 		if err != nil {
 			return row, err
 		}
-		b.logf("%-9s transcript-auto-save=%d: %8.0f messages/s  p50 %6.2f ms  p99 %6.2f ms  errors %d", st.name, autoSave, r.RPS, r.P50ms, r.P99ms, r.Errors)
+		r.NodeCPUPer10k, r.StoreCPUPer10k = per10k(nodeCPU, r.Requests), per10k(storeCPU, r.Requests)
+		b.logf("%-9s transcript-auto-save=%d: %8.0f messages/s  p50 %6.2f ms  p99 %6.2f ms  CPU s/10k: node %.3f, store %.3f  errors %d",
+			st.name, autoSave, r.RPS, r.P50ms, r.P99ms, r.NodeCPUPer10k, r.StoreCPUPer10k, r.Errors)
 		row.Rounds = append(row.Rounds, r)
 	}
 	return row, nil
@@ -209,11 +238,11 @@ func rounded(vs []float64) []float64 {
 	return out
 }
 
-// idleMemory fills a fresh node on SQLite with idle chats of 10 events and
-// returns how much its resident memory grew per chat.
-func (b *bench) idleMemory(ctx context.Context) (idleMemory, error) {
-	m := idleMemory{Chats: b.cfg.idleChats, Events: 10}
-	n, err := b.startNode("idle-node", "sqlite:"+filepath.Join(b.work, "idle.db"), nil)
+// idleMemory fills a fresh node on SQLite with chats idle chats of events
+// events and returns how much its resident memory grew per chat.
+func (b *bench) idleMemory(ctx context.Context, chats, events int) (idleMemory, error) {
+	m := idleMemory{Chats: chats, Events: events}
+	n, err := b.startNode(fmt.Sprintf("idle-node-%d", events), "sqlite:"+filepath.Join(b.work, fmt.Sprintf("idle-%d.db", events)), nil)
 	if err != nil {
 		return m, err
 	}

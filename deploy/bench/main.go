@@ -1,5 +1,6 @@
 // Command bench runs chatha's published benchmarks on this machine and
-// writes docs/BENCHMARKS.md, with the raw results in docs/bench/*.json:
+// writes docs/BENCHMARKS.md, with the raw results in docs/bench/*.json, and
+// docs/CAPACITY.md, the capacity plan computed from them:
 //
 //	go run ./deploy/bench                 # the whole run, about 12 minutes
 //	go run ./deploy/bench --smoke         # every step, tiny and short: checks the command works

@@ -113,11 +113,9 @@ func (r *report) overheadSection(p printer) {
 			if row.Action != action {
 				continue
 			}
-			threads, cpu := fmt.Sprint(row.Threads), "-"
+			threads, cpu := fmt.Sprint(row.Threads), rangeOf(row.figure(cpu10k), "%.3f")
 			if row.Threads == 0 {
-				threads = "-"
-			} else {
-				cpu = rangeOf(row.figure(cpu10k), "%.3f")
+				threads, cpu = "-", "("+cpu+" of the node)"
 			}
 			errs := 0.0
 			for _, rd := range row.Rounds {
@@ -206,14 +204,15 @@ func (r *report) costSection(p printer) {
 	p("every message before it is acknowledged (the HA setting), `0` keeps it in memory until the chat ends (no HA). SQLite at")
 	p("`synchronous=FULL`; Cassandra 5.0, one node (a 512 MB heap, on the same cores), appends as lightweight transactions.")
 	p("")
-	p("| store | transcript-auto-save | chats | messages/s | p50 ms | p99 ms |")
-	p("|---|---|---|---|---|---|")
+	p("| store | transcript-auto-save | chats | messages/s | p50 ms | p99 ms | node CPU s per 10k messages | store's CPU s per 10k |")
+	p("|---|---|---|---|---|---|---|---|")
 	for _, t := range c.Throughput {
-		var rs, a, b []float64
-		for _, w := range t.Rounds {
-			rs, a, b = append(rs, w.RPS), append(a, w.P50ms), append(b, w.P99ms)
+		store := "(in the node)"
+		if t.Store != "SQLite" {
+			store = rangeOf(t.figure(storeCPU10k), "%.3f")
 		}
-		p("| %s | %d | %d | %s | %s | %s |", t.Store, t.AutoSave, t.Chats, rangeOf(statsOf(rs), "%.0f"), rangeOf(statsOf(a), "%.2f"), rangeOf(statsOf(b), "%.2f"))
+		p("| %s | %d | %d | %s | %s | %s | %s | %s |", t.Store, t.AutoSave, t.Chats, rangeOf(t.figure(msgRate), "%.0f"),
+			rangeOf(t.figure(msgP50), "%.2f"), rangeOf(t.figure(msgP99), "%.2f"), rangeOf(t.figure(nodeCPU10k), "%.3f"), store)
 	}
 	p("")
 	p("**Restore time by transcript length.** The %s.", c.RestoreHow)
@@ -224,11 +223,15 @@ func (r *report) costSection(p printer) {
 		p("| %s | %d | %s | %s |", row.Store, row.Events, rangeOf(statsOf(row.FirstMs), "%.1f"), rangeOf(statsOf(row.NextMs), "%.1f"))
 	}
 	p("")
-	m := c.Idle
-	p("**Memory per idle chat.** A node on SQLite filled with %d chats of %d events each through its HTTP API (%.0f acknowledged",
-		m.Chats, m.Events, m.WritesPerSec)
-	p("writes/s while filling): resident memory %.0f MiB before, %.0f MiB after: **%.0f bytes per idle chat**.",
-		float64(m.RSSBefore)/(1<<20), float64(m.RSSAfter)/(1<<20), m.BytesPerChat)
+	p("**Memory per idle chat.** A fresh node on SQLite filled with chats through its HTTP API, then left idle: the growth")
+	p("of its resident memory per chat.")
+	p("")
+	p("| chats | events each | resident memory before | after | per chat | acknowledged writes/s while filling |")
+	p("|---|---|---|---|---|---|")
+	for _, m := range c.Idle {
+		p("| %d | %d | %.0f MiB | %.0f MiB | **%.0f bytes** | %.0f |", m.Chats, m.Events, float64(m.RSSBefore)/(1<<20),
+			float64(m.RSSAfter)/(1<<20), m.BytesPerChat, m.WritesPerSec)
+	}
 	p("")
 	if len(c.StoreBench) > 0 {
 		sb := c.StoreBench
@@ -280,6 +283,13 @@ func (r *report) gossipSection(p printer) {
 		rangeOf(statsOf(mib(pr.NodeRSS)), "%.0f"), rangeOf(statsOf(mib(pr.ProxyRSS)), "%.0f"))
 	p("")
 }
+
+// The figures of a throughput round.
+func msgRate(r throughputRound) float64     { return r.RPS }
+func msgP50(r throughputRound) float64      { return r.P50ms }
+func msgP99(r throughputRound) float64      { return r.P99ms }
+func nodeCPU10k(r throughputRound) float64  { return r.NodeCPUPer10k }
+func storeCPU10k(r throughputRound) float64 { return r.StoreCPUPer10k }
 
 func mib(bs []int64) []float64 {
 	out := make([]float64, len(bs))

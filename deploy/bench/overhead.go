@@ -34,7 +34,7 @@ type overheadRow struct {
 // overheadRound is one wrk run, with the front door's CPU time.
 type overheadRound struct {
 	wrkResult
-	CPUSeconds float64 `json:"cpuSeconds"` // of the front door's processes; 0 straight to a node
+	CPUSeconds float64 `json:"cpuSeconds"` // of the front door's processes; straight to a node, of the node
 	CPUPer10k  float64 `json:"cpuSecondsPer10kRequests"`
 }
 
@@ -44,7 +44,7 @@ type door struct {
 	threads int
 	url     string
 	client  *api.Client
-	cpu     func() (time.Duration, error) // nil: straight to a node, whose CPU is not the door's
+	cpu     func() (time.Duration, error) // the door's processes' CPU time so far (straight to a node: the node's)
 	chats   map[string]string             // action -> file of its chats
 }
 
@@ -117,29 +117,12 @@ func (d *door) label() string {
 
 // measure runs one round of action through d, with d's CPU time around it.
 func (b *bench) measure(ctx context.Context, d *door, action string) (overheadRound, error) {
-	var before time.Duration
-	if d.cpu != nil {
-		var err error
-		if before, err = d.cpu(); err != nil {
-			return overheadRound{}, err
-		}
-	}
-	w, err := b.wrk(ctx, d.url, action, d.chats[action], b.cfg.wrkConns, b.cfg.round)
-	if err != nil {
-		return overheadRound{}, err
-	}
-	r := overheadRound{wrkResult: w}
-	if d.cpu != nil {
-		after, err := d.cpu()
-		if err != nil {
-			return r, err
-		}
-		r.CPUSeconds = (after - before).Seconds()
-		if w.Requests > 0 {
-			r.CPUPer10k = r.CPUSeconds / float64(w.Requests) * 10000
-		}
-	}
-	return r, nil
+	var w wrkResult
+	cpu, err := cpuAround(d.cpu, func() (err error) {
+		w, err = b.wrk(ctx, d.url, action, d.chats[action], b.cfg.wrkConns, b.cfg.round)
+		return err
+	})
+	return overheadRound{wrkResult: w, CPUSeconds: cpu.Seconds(), CPUPer10k: per10k(cpu, w.Requests)}, err
 }
 
 // openDoors starts the front doors in front of nodes; stop stops them.
@@ -150,7 +133,7 @@ func (b *bench) openDoors(nodes []*member) (doors []*door, stop func(), err erro
 			p.kill()
 		}
 	}
-	direct := &door{name: "node itself", url: "http://" + nodes[0].api, client: nodes[0].client}
+	direct := &door{name: "node itself", url: "http://" + nodes[0].api, client: nodes[0].client, cpu: cpuOf(nodes[0].proc, cpuTime)}
 	doors = append(doors, direct)
 	for _, threads := range []int{1, 2} {
 		px, err := b.startProxy("chatha-proxy-"+strconv.Itoa(threads), gossipOf(nodes), "GOMAXPROCS="+strconv.Itoa(threads))
@@ -186,6 +169,27 @@ func (b *bench) openDoors(nodes []*member) (doors []*door, stop func(), err erro
 func (b *bench) door(name string, threads int, addr string, p *proc, cpu func(int) (time.Duration, error)) *door {
 	c, _ := api.NewClient(api.ClientConfig{Addr: addr}) // addr is host:port
 	return &door{name: name, threads: threads, url: "http://" + addr, client: c, cpu: cpuOf(p, cpu)}
+}
+
+// cpuAround returns the CPU time cpu counts while f runs.
+func cpuAround(cpu func() (time.Duration, error), f func() error) (time.Duration, error) {
+	before, err := cpu()
+	if err != nil {
+		return 0, err
+	}
+	if err := f(); err != nil {
+		return 0, err
+	}
+	after, err := cpu()
+	return after - before, err
+}
+
+// per10k returns cpu per 10,000 requests in seconds.
+func per10k(cpu time.Duration, requests int64) float64 {
+	if requests == 0 {
+		return 0
+	}
+	return cpu.Seconds() / float64(requests) * 10000
 }
 
 // cpuOf returns the CPU time of p as cpu reads it.

@@ -32,7 +32,7 @@ type target struct {
 	Met      bool   `json:"met"`
 }
 
-// write writes dir/BENCHMARKS.md and dir/bench/*.json.
+// write writes dir/BENCHMARKS.md, dir/CAPACITY.md and dir/bench/*.json.
 func (r *report) write(dir string) error {
 	raw := filepath.Join(dir, "bench")
 	if err := os.MkdirAll(raw, 0o755); err != nil {
@@ -48,10 +48,12 @@ func (r *report) write(dir string) error {
 			return fmt.Errorf("cannot write %s: %w", name, err)
 		}
 	}
-	var sb strings.Builder
-	r.markdown(&sb)
-	if err := os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(sb.String()), 0o644); err != nil {
-		return fmt.Errorf("cannot write BENCHMARKS.md: %w", err)
+	for name, write := range map[string]func(*strings.Builder){"BENCHMARKS.md": r.markdown, "CAPACITY.md": r.capacityMarkdown} {
+		var sb strings.Builder
+		write(&sb)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(sb.String()), 0o644); err != nil {
+			return fmt.Errorf("cannot write %s: %w", name, err)
+		}
 	}
 	return nil
 }

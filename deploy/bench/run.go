@@ -87,7 +87,8 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		errs = append(errs, err)
 	}
 	rep.summary(w)
-	fmt.Fprintf(w, "wrote %s and %s in %s\n", filepath.Join(out, "BENCHMARKS.md"), filepath.Join(out, "bench", "*.json"), rep.Finished.Sub(rep.Started).Round(time.Second))
+	fmt.Fprintf(w, "wrote %s, %s and %s in %s\n", filepath.Join(out, "BENCHMARKS.md"), filepath.Join(out, "CAPACITY.md"),
+		filepath.Join(out, "bench", "*.json"), rep.Finished.Sub(rep.Started).Round(time.Second))
 	return errors.Join(errs...)
 }
 

@@ -45,6 +45,15 @@ func TestSmoke(t *testing.T) {
 	if bytes.Contains(md, []byte("Not measured")) || bytes.Contains(md, []byte("NaN")) {
 		t.Errorf("BENCHMARKS.md has a section not measured or a figure that is not a number:\n%s", md)
 	}
+	plan, err := os.ReadFile(filepath.Join(cfg.out, "CAPACITY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Proxies", "## Chat nodes", "## Cassandra", "## Gossip, and cells", "## Summary"} {
+		if !bytes.Contains(plan, []byte(want)) {
+			t.Errorf("CAPACITY.md lacks %q", want)
+		}
+	}
 	checkRaw(t, cfg.out)
 }
 
@@ -88,7 +97,7 @@ func checkRaw(t *testing.T, dir string) {
 			t.Errorf("failover behind %s, %s: %d acknowledged messages lost", run.Door, run.Settings, run.Lost)
 		}
 	}
-	if len(c.Throughput) != 2 || len(c.Restore) != 2 || c.Idle.BytesPerChat <= 0 {
+	if len(c.Throughput) != 2 || len(c.Restore) != 2 || len(c.Idle) != 2 || c.Idle[0].RSSAfter <= 0 {
 		t.Errorf("cost of HA: %+v", c)
 	}
 	if len(g.Members.Kills) == 0 || len(g.Members.Kills[0].DeadSeconds) != g.Members.Proxies || g.Processes.StartSecs == 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,22 +20,26 @@ import (
 // store is a store the cost rows run on.
 type store struct {
 	name string
-	url  func(n int) string // the URL of a fresh store, n telling fresh ones apart
+	url  func(n int) string            // the URL of a fresh store, n telling fresh ones apart
+	cpu  func() (time.Duration, error) // the CPU time of the store's own processes (none: 0)
 }
+
+// noCPU is the CPU time of an embedded store's processes: it has none.
+func noCPU() (time.Duration, error) { return 0, nil }
 
 // sqliteStore is the embedded store, a fresh file per n, at its defaults
 // (synchronous=FULL).
 func (b *bench) sqliteStore() store {
-	return store{name: "SQLite", url: func(n int) string {
+	return store{name: "SQLite", cpu: noCPU, url: func(n int) string {
 		return "sqlite:" + filepath.Join(b.work, fmt.Sprintf("cost-%d.db", n))
 	}}
 }
 
 // cassandraStore is a keyspace per n on the Cassandra node at hosts, with
-// one replica (one node).
-func cassandraStore(hosts string) store {
+// one replica (one node), whose process's CPU time cpu reads.
+func cassandraStore(hosts string, cpu func() (time.Duration, error)) store {
 	prefix := fmt.Sprintf("chatha_bench_%d", time.Now().Unix())
-	return store{name: "Cassandra", url: func(n int) string {
+	return store{name: "Cassandra", cpu: cpu, url: func(n int) string {
 		return fmt.Sprintf("cassandra://%s/%s_%d?create=true&replication=datacenter1:1&connect-timeout=20s", hosts, prefix, n)
 	}}
 }
@@ -97,6 +102,7 @@ func messageRecord(seq uint64, index int, text string) chat.Record {
 // leaves any other development cluster on this machine alone.
 type casDev struct {
 	script string
+	dir    string // its state folder
 	env    []string
 }
 
@@ -111,6 +117,7 @@ func (b *bench) newCasDev() casDev {
 	}
 	return casDev{
 		script: filepath.Join(b.root, "deploy", "dev", "cassandra.sh"),
+		dir:    dir,
 		env:    []string{"CHATHA_CASSANDRA_DIR=" + dir, "CHATHA_CASSANDRA_NET=127.0.43"},
 	}
 }
@@ -127,6 +134,19 @@ func (c casDev) start(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("cassandra.sh start named no hosts:\n%s", out)
+}
+
+// cpu returns the CPU time of the node's JVM so far.
+func (c casDev) cpu() (time.Duration, error) {
+	data, err := os.ReadFile(filepath.Join(c.dir, "cluster", "node1", "cassandra.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("cannot find Cassandra's process: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("cannot find Cassandra's process: %w", err)
+	}
+	return cpuTime(pid)
 }
 
 // stop stops the node and removes its data.
