@@ -182,24 +182,54 @@ func disorder(an answer) string {
 var leftOut = map[string]bool{"TypingStarted": true, "TypingStopped": true, "Notice": true, "CustomNotice": true, "PushUrl": true, "IdleAlert": true}
 
 // checkDense reports a final transcript whose indexes are not 1, 2, 3, ...
-// once the events readers saw at the indexes it leaves out are counted: the
-// chat's log, as readers see it, is dense, and a stored final transcript may
-// leave out typing notices and notices only. It needs the consensus of
-// checkIndexes.
+// once the events readers saw at the indexes it leaves out are counted, and
+// the typing notices no reader saw: the chat's log, as readers see it, is
+// dense, and a stored final transcript may leave out typing notices and
+// notices only. A typing call that may have taken effect (acknowledged, or
+// without an answer) may leave one index nobody saw, typically just before
+// the chat's end, when its participant leaves without reading again. It
+// needs the consensus of checkIndexes.
 func (a *audit) checkDense() {
 	if a.chat.Final == nil {
 		return
 	}
+	unseen := a.unseenTyping()
 	next := 1
 	for _, e := range a.chat.Final.Events {
 		for ; next < e.Index; next++ {
-			if s, ok := a.byIndex[next]; !ok || !leftOut[s.ev.Type] {
+			s, ok := a.byIndex[next]
+			switch {
+			case ok && leftOut[s.ev.Type]:
+			case !ok && unseen > 0:
+				unseen--
+			default:
 				a.report(Divergent, "final transcript not dense from 1: index %d missing before %d, and no reader saw an event there it may leave out", next, e.Index)
 				return
 			}
 		}
 		next = max(next, e.Index+1)
 	}
+}
+
+// typingActions are the calls that add a typing notice to the chat's log.
+var typingActions = map[string]bool{"startTyping": true, "stopTyping": true}
+
+// unseenTyping returns how many typing notices the chat's log may hold that
+// no reader saw: the typing calls that may have taken effect, less the
+// typing notices readers saw.
+func (a *audit) unseenTyping() int {
+	calls := 0
+	for _, op := range a.chat.Ops {
+		if typingActions[op.Action] && (op.Outcome == Acked || op.Outcome == Ambiguous) {
+			calls++
+		}
+	}
+	for _, s := range a.byIndex {
+		if s.ev.Type == "TypingStarted" || s.ev.Type == "TypingStopped" {
+			calls--
+		}
+	}
+	return max(calls, 0)
 }
 
 // checkIndexes builds the consensus of which event each index holds and

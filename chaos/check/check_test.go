@@ -115,6 +115,12 @@ func TestViolationsCaught(t *testing.T) {
 		chat: Chat{ID: "x", Final: final(joined(1, c), joined(2, a), left(4, a))},
 		want: map[Violation]int{Divergent: 1},
 	}, {
+		name: "final transcript with more unseen gaps than typing calls",
+		chat: Chat{ID: "x",
+			Ops:   []Op{otherOp(a, "startTyping", 10, 20)},
+			Final: final(joined(1, c), joined(2, a), left(5, a))},
+		want: map[Violation]int{Divergent: 1},
+	}, {
 		name: "final transcript leaving out a join a reader saw",
 		chat: Chat{ID: "x",
 			Ops:   []Op{refreshOp(c, 1, 10, 20, joined(1, c), joined(2, a))},
@@ -178,6 +184,23 @@ func TestFinalTranscriptMayLeaveOutTyping(t *testing.T) {
 	wantCounts(t, s, nil)
 	if !s.OK() {
 		t.Fatalf("a final transcript without the typing readers saw failed: %v\n%s", s.Err(), s)
+	}
+}
+
+// TestFinalTranscriptMayLeaveOutUnseenTyping: typing notices nobody read
+// (the agent types, then leaves without reading again) leave gaps in the
+// final transcript, one for each typing call that took effect.
+func TestFinalTranscriptMayLeaveOutUnseenTyping(t *testing.T) {
+	c, a := "client", "agent"
+	s := mustCheck(t, history(Chat{ID: "x",
+		Ops: []Op{
+			refreshOp(c, 1, 10, 20, joined(1, c), joined(2, a)),
+			otherOp(a, "startTyping", 30, 40), otherOp(a, "stopTyping", 50, 60), otherOp(a, "disconnect", 70, 80),
+		},
+		Final: final(joined(1, c), joined(2, a), left(5, a))}))
+	wantCounts(t, s, nil)
+	if !s.OK() {
+		t.Fatalf("a final transcript without typing nobody read failed: %v\n%s", s.Err(), s)
 	}
 }
 
