@@ -192,11 +192,10 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 		if n.erased.has(id) { // erased while it was restored: its next append fails anyway
 			return nil, api.ErrErased
 		}
-		if n.purged.since(id, since, loaded.Seq()) { // another node restored it meanwhile, after this one
+		if !n.holdUnlessPurged(loaded, since) { // another node restored it meanwhile, after this one
 			n.log.Info("chat given up", "chat", id, "reason", "purged by the node that restored it after this one")
 			return nil, api.ErrMoved
 		}
-		n.chats.put(loaded)
 		return loaded, nil
 	})
 	select {
@@ -208,6 +207,20 @@ func (n *Node) lookup(ctx context.Context, id string, auth authFunc) (*session, 
 	case <-ctx.Done():
 		return nil, api.StoreFailed(ctx.Err())
 	}
+}
+
+// holdUnlessPurged holds the restored chat s, unless a purge from a later
+// restore came after mark number since; it reports whether it holds s. A
+// purge of the chat waits for it, so it either marks the chat first or finds
+// it held and drops it.
+func (n *Node) holdUnlessPurged(s *session, since uint64) bool {
+	unlock := n.purged.lock(s.ID)
+	defer unlock()
+	if n.purged.since(s.ID, since, s.Seq()) {
+		return false
+	}
+	n.chats.put(s)
+	return true
 }
 
 // remove takes s out of the node; the caller holds s.mu.
@@ -229,6 +242,8 @@ func (n *Node) Purge(id string) bool { return n.PurgeUpTo(id, 0) }
 // after that one, and stays. The purge of a chat the node does not hold is
 // remembered against a restore of it under way here (purge.go).
 func (n *Node) PurgeUpTo(id string, seq uint64) bool {
+	unlock := n.purged.lock(id)
+	defer unlock()
 	if s := n.chats.get(id); s != nil && seq > 0 && heldPast(s, seq) {
 		return false
 	}

@@ -3,6 +3,8 @@ package chatnode
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -115,12 +117,20 @@ const purgeMarkLife = time.Minute
 // up, rather than serve a copy that lacks what the later owner acknowledges.
 // A purge says how far the purging node's restore stored the chat, so a
 // purge from an earlier restore, delivered late (a node that was paused
-// reads its purges when it resumes), does not make a later one give up.
+// reads its purges when it resumes), does not make a later one give up; and
+// such a late purge must not hide a later one that came before it, so every
+// recent purge of a chat is kept, not only the last.
 type purgeMarks struct {
 	n atomic.Uint64 // numbers the marks, in order
 
 	mu sync.Mutex // guards at
-	at map[string]purgeMark
+	at map[string][]purgeMark
+
+	// order makes a purge and the end of a restore of the same chat happen
+	// one after the other (holdUnlessPurged, PurgeUpTo): a purge that finds
+	// nothing to drop marks the chat before the restore checks the marks,
+	// or finds the chat held and drops it. One lock per stripe of chat ids.
+	order [64]sync.Mutex
 }
 
 // purgeMark is one remembered purge.
@@ -130,9 +140,22 @@ type purgeMark struct {
 	when time.Time // when it came
 }
 
+// maxMarksPerChat bounds the purges kept for one chat; a chat is restored a
+// few times in a minute at most.
+const maxMarksPerChat = 8
+
 // now returns the number of the last mark; a restore notes it before it
 // loads the chat.
 func (p *purgeMarks) now() uint64 { return p.n.Load() }
+
+// lock takes the ordering lock of chat id and returns its unlock.
+func (p *purgeMarks) lock(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	mu := &p.order[h.Sum32()%uint32(len(p.order))]
+	mu.Lock()
+	return mu.Unlock
+}
 
 // mark remembers a purge of chat id from a restore that stored its records
 // up to seq (0: unknown), at now.
@@ -140,9 +163,13 @@ func (p *purgeMarks) mark(id string, seq uint64, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.at == nil {
-		p.at = map[string]purgeMark{}
+		p.at = map[string][]purgeMark{}
 	}
-	p.at[id] = purgeMark{n: p.n.Add(1), seq: seq, when: now}
+	ms := append(p.at[id], purgeMark{n: p.n.Add(1), seq: seq, when: now})
+	if len(ms) > maxMarksPerChat {
+		ms = slices.Delete(ms, 0, len(ms)-maxMarksPerChat)
+	}
+	p.at[id] = ms
 }
 
 // since tells whether chat id was purged after mark number n by a restore
@@ -150,17 +177,24 @@ func (p *purgeMarks) mark(id string, seq uint64, now time.Time) {
 func (p *purgeMarks) since(id string, n, seq uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	m, ok := p.at[id]
-	return ok && m.n > n && (m.seq == 0 || m.seq > seq)
+	for _, m := range p.at[id] {
+		if m.n > n && (m.seq == 0 || m.seq > seq) {
+			return true
+		}
+	}
+	return false
 }
 
 // expire forgets the marks older than purgeMarkLife at now.
 func (p *purgeMarks) expire(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for id, m := range p.at {
-		if now.Sub(m.when) > purgeMarkLife {
+	for id, ms := range p.at {
+		ms = slices.DeleteFunc(ms, func(m purgeMark) bool { return now.Sub(m.when) > purgeMarkLife })
+		if len(ms) == 0 {
 			delete(p.at, id)
+		} else {
+			p.at[id] = ms
 		}
 	}
 }
