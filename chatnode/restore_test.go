@@ -387,6 +387,29 @@ func TestVerifyKeepsPendingRecords(t *testing.T) {
 	}
 }
 
+// TestEndedChatVerifiedAfterItsFinish: a node that must verify its chats
+// (its gossip health rose as a peer died) still answers a refresh of a chat
+// it ended and finished, whose live rows are gone, with statusCode 0 and
+// chatEnded: an ended chat whose end is stored is final.
+func TestEndedChatVerifiedAfterItsFinish(t *testing.T) {
+	st := tempStore(t)
+	n := newNode(t, "a", st)
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	c.send(t, n, "bye")
+	if r := c.do(t, n, "disconnect"); r.Status != 200 || !r.ChatEnded {
+		t.Fatalf("disconnect: %d %+v", r.Status, r)
+	}
+	finalTranscript(t, st, c.id)
+	pollFor(t, "the live rows to go", func() bool {
+		_, _, err := st.Load(t.Context(), c.id)
+		return errors.Is(err, chat.ErrUnknownChat)
+	})
+	n.CheckHeldChats()
+	if r := c.do(t, n, "refresh"); r.Status != 200 || r.StatusCode != 0 || !r.ChatEnded {
+		t.Fatalf("refresh of the finished chat after a verify: %d statusCode %d chatEnded %v, want 200, 0, true", r.Status, r.StatusCode, r.ChatEnded)
+	}
+}
+
 // TestStaleOwnerVerifiesBeforeServing: a node told it was suspected checks
 // its held chats against the store, so its refresh shows what another node
 // acknowledged meanwhile.

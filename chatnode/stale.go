@@ -85,6 +85,13 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	if s.epoch == epoch {
 		return true, nil
 	}
+	// A chat whose end is stored is final: nothing is appended after its
+	// end, and its live rows go once it is finished. One closed unsaved, or
+	// with records still pending, is checked like a live one.
+	if s.Ended() && !s.unsaved && len(s.pending) == 0 {
+		s.epoch = epoch
+		return true, nil
+	}
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
 	_, recs, err := n.cfg.Store.Load(c, s.ID)
