@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -15,9 +17,9 @@ import (
 // finishing holds the CQL of a chat's finish (FinishChat) and of its ending
 // mark.
 type finishing struct {
-	selectLog, selectSaved, insertOutboxOnce, insertTranscriptOnce string
-	insertEnding, selectEndingsFrom, selectEndingsBefore           string
-	takeEnding, deleteEnding, eraseReadEnding, deleteEndingAt      string
+	selectLog, selectSaved, insertOutboxOnce, insertTranscriptOnce       string
+	insertEnding, selectEndingsFrom, selectEndingsBefore                 string
+	takeEnding, readTaker, deleteEnding, eraseReadEnding, deleteEndingAt string
 }
 
 func newFinishing(ks string) finishing {
@@ -32,7 +34,8 @@ func newFinishing(ks string) finishing {
 		insertEnding:        "INSERT INTO " + e + " (bucket, chat_id, due, attempts) VALUES (?, ?, ?, 0)",
 		selectEndingsFrom:   due + ">= ? LIMIT ?",
 		selectEndingsBefore: due + "< ? LIMIT ?",
-		takeEnding:          "UPDATE " + e + " SET due = ?, attempts = ? WHERE bucket = ? AND chat_id = ? IF due = ? AND attempts = ?",
+		takeEnding:          "UPDATE " + e + " SET due = ?, attempts = ?, taker = ? WHERE bucket = ? AND chat_id = ? IF due = ? AND attempts = ?",
+		readTaker:           "SELECT taker FROM " + e + " WHERE bucket = ? AND chat_id = ?",
 		deleteEnding:        "DELETE FROM " + e + " WHERE bucket = ? AND chat_id = ?",
 		eraseReadEnding:     "SELECT WRITETIME(due), WRITETIME(attempts) FROM " + e + " WHERE bucket = ? AND chat_id = ?",
 		deleteEndingAt:      "DELETE FROM " + e + " USING TIMESTAMP ? WHERE bucket = ? AND chat_id = ?",
@@ -178,12 +181,26 @@ func (s *Store) DueEndings(ctx context.Context, now time.Time, limit int) ([]cha
 // only while its due time and attempts are as e read them.
 func (s *Store) TakeEnding(ctx context.Context, e chat.Ending, until time.Time) (chat.Ending, error) {
 	taken := chat.Ending{ChatID: e.ChatID, Due: until.Truncate(time.Millisecond), Attempts: e.Attempts + 1}
+	// Every take writes a token of its own: nodes taking one mark at once
+	// write the same due and attempts, so after a timeout only the token
+	// tells whether the take that went through was this one.
+	token := strconv.FormatUint(rand.Uint64(), 36)
 	err := s.cas(ctx, func(ctx context.Context) (bool, bool, error) {
 		prev := map[string]any{}
-		applied, err := s.session.Query(s.q.takeEnding, until, taken.Attempts, bucketOf(e.ChatID), e.ChatID, e.Due, e.Attempts).
+		applied, err := s.session.Query(s.q.takeEnding, until, taken.Attempts, token, bucketOf(e.ChatID), e.ChatID, e.Due, e.Attempts).
 			WithContext(ctx).MapScanCAS(prev)
-		at, _ := prev["due"].(time.Time)
-		return applied, at.Equal(taken.Due) && prev["attempts"] == taken.Attempts, err
+		if err != nil || applied {
+			return applied, false, err
+		}
+		if at, _ := prev["due"].(time.Time); !at.Equal(taken.Due) || prev["attempts"] != taken.Attempts {
+			return false, false, nil
+		}
+		var taker string
+		err = s.session.Query(s.q.readTaker, bucketOf(e.ChatID), e.ChatID).WithContext(ctx).Consistency(s.serialRead()).Scan(&taker)
+		if errors.Is(err, gocql.ErrNotFound) { // cleared meanwhile
+			return false, false, nil
+		}
+		return false, err == nil && taker == token, err
 	})
 	if errors.Is(err, errNotApplied) {
 		err = chat.ErrLeaseLost

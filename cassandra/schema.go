@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS {{.Keyspace}}.endings (
   chat_id text,
   due timestamp,
   attempts int,
+  taker text,
   PRIMARY KEY ((bucket), chat_id)
 ) WITH CLUSTERING ORDER BY (chat_id ASC)
   AND default_time_to_live = {{.KeepSeconds}}
