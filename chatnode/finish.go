@@ -129,8 +129,8 @@ func (n *Node) saveFinal(id string, pending []chat.Record, final []byte, finishe
 		n.eraseLate(id)
 		return
 	}
-	if saved && finisher != "" {
-		n.log.Info("chat finished: final transcript saved", "chat", id, "because", finisher, "queued", f.Deliver)
+	if finisher != "" { // stored by this call or, after a store timeout, by its first try
+		n.log.Info("chat finished: final transcript saved", "chat", id, "because", finisher, "queued", f.Deliver && saved)
 	}
 	if saved && f.Deliver {
 		n.cfg.Archive()

@@ -84,10 +84,10 @@ func endSavedAfterKill(t *testing.T, webhook bool) {
 			}
 		}
 	}
+	// b logs each finish once the store took it, a moment after the
+	// transcript can be read.
 	for _, why := range []string{"its node stopped before its final save", "it was loaded ended, before its final save"} {
-		if !strings.Contains(b.out.String(), why) {
-			t.Errorf("b's logs do not say %q:\n%s", why, b.out.String())
-		}
+		waitFor(t, 10*time.Second, "b's logs to say "+why, func() bool { return strings.Contains(b.out.String(), why) })
 	}
 	if path != "" {
 		for _, table := range []string{"sessions", "events", "endings", "outbox"} {
