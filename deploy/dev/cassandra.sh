@@ -101,6 +101,15 @@ save_cluster() {
 	printf 'NODES=%q\nAUTH=%q\nTLS_DIR=%q\n' "$NODES" "$AUTH" "$TLS_DIR" >"$CLUSTER_DIR/cluster.env"
 }
 
+# seeds lists every node as a seed: a node started again while others are down
+# (node 1 among them) learns the ring from any live node, where a single seed
+# would leave it "unable to gossip with any peers".
+seeds() {
+	local j list=""
+	for ((j = 1; j <= NODES; j++)); do list+="${list:+,}$(node_addr "$j"):$STORAGE_PORT"; done
+	echo "$list"
+}
+
 write_yaml() {
 	local i="$1" addr dir
 	addr="$(node_addr "$i")"
@@ -116,7 +125,7 @@ write_yaml() {
 		seed_provider:
 		  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
 		    parameters:
-		      - seeds: "$(node_addr 1):$STORAGE_PORT"
+		      - seeds: "$(seeds)"
 		listen_address: $addr
 		rpc_address: $addr
 		storage_port: $STORAGE_PORT
