@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -155,7 +154,7 @@ func judge(h *check.History) verdict {
 			if op.Outcome != check.Failed {
 				continue
 			}
-			kind := errorKind(op)
+			kind := check.ErrorKind(op)
 			if why := expectedError(op, closed); why != "" {
 				v.expected[why+": "+kind]++
 				continue
@@ -233,15 +232,6 @@ func closedByOutage(c *check.Chat, ws []window) bool {
 		}
 	}
 	return false
-}
-
-// errorKind names a failed call for counting, as the checker's summary does.
-func errorKind(op *check.Op) string {
-	k := fmt.Sprintf("%s:http%d/status%d", cmp.Or(op.Action, op.Kind.String()), op.Status, op.StatusCode)
-	if op.Code != 0 {
-		k += fmt.Sprintf("/code%d", op.Code)
-	}
-	return k
 }
 
 // String renders the verdict in the summary's style.

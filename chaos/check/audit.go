@@ -83,7 +83,7 @@ func (a *audit) countOutcomes() {
 			a.sum.Ambiguous++
 		case Failed:
 			a.sum.Unretryable++
-			a.sum.UnretryableKinds[errorKind(op)]++
+			a.sum.UnretryableKinds[ErrorKind(op)]++
 		case Acked:
 			if first := a.acks[op.Text]; op.Kind == Send && (first == nil || op.Return < first.Return) {
 				a.acks[op.Text] = op
@@ -99,8 +99,10 @@ func (a *audit) countOutcomes() {
 	a.sum.Acknowledged = len(a.acks)
 }
 
-// errorKind names the kind of an unretryable error for counting.
-func errorKind(op *Op) string {
+// ErrorKind names the kind of an error a client could not retry, as
+// Summary.UnretryableKinds counts it: action:httpSTATUS/statusSTATUSCODE,
+// then /codeCODE when the answer carried an error code.
+func ErrorKind(op *Op) string {
 	k := fmt.Sprintf("%s:http%d/status%d", actionName(op), op.Status, op.StatusCode)
 	if op.Code != 0 {
 		k += fmt.Sprintf("/code%d", op.Code)
