@@ -83,14 +83,8 @@ func (w *workload) finish(timeout time.Duration) error {
 	}
 }
 
-func (w *workload) stopping() bool {
-	select {
-	case <-w.stop:
-		return true
-	default:
-		return false
-	}
-}
+// stopping tells whether the chats must wrap up.
+func (w *workload) stopping() bool { return isClosed(w.stop) }
 
 func (w *workload) stall(format string, args ...any) {
 	w.mu.Lock()
