@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
 	"runtime/debug"
@@ -164,11 +162,7 @@ func (w *workload) participant(name, label string, proxy int, rng *mrand.Rand) *
 
 // requestID returns a new X-Request-Id: 32 random hex digits, long enough
 // that a create is idempotent by it.
-func requestID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func requestID() string { return randomHex(16) }
 
 // call makes one call through the participant's proxy and records it; a
 // call without an answer moves the participant to the other proxy.

@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,11 +180,7 @@ func newCassandra(t *testing.T) *cassandraBackend {
 	if err != nil {
 		t.Fatalf("CHATHA_TEST_STORE: %v", err)
 	}
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/chatha_chaos_" + hex.EncodeToString(b)
+	u.Path = "/chatha_chaos_" + randomHex(4)
 	q := u.Query()
 	q.Set("create", "true")
 	u.RawQuery = q.Encode()
