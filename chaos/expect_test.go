@@ -196,7 +196,8 @@ func expectedError(op *check.Op, closedByOutage bool) string {
 type window struct{ from, to int64 }
 
 // outageWindows returns when the store was out, each interval stretched by
-// outageGrace (cassandraOutageGrace for Cassandra); an outage never healed lasts to the end.
+// outageGrace (cassandraOutageGrace for Cassandra); an outage never healed
+// lasts to the end.
 func outageWindows(faults []check.Fault) []window {
 	var ws []window
 	for _, f := range faults {
@@ -204,7 +205,7 @@ func outageWindows(faults []check.Fault) []window {
 			continue
 		}
 		grace := outageGrace
-		if strings.HasPrefix(f.Target, "cassandra") {
+		if strings.HasPrefix(f.Target, cassandraTarget) {
 			grace = cassandraOutageGrace
 		}
 		to := int64(1<<63 - 1)

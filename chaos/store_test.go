@@ -195,10 +195,15 @@ func (s *cassandraBackend) name() string    { return "cassandra" }
 func (s *cassandraBackend) url() string     { return s.u }
 func (s *cassandraBackend) networked() bool { return false }
 
+// cassandraTarget begins the outage target of each Cassandra node: its
+// number in deploy/dev/cassandra.sh follows (cassandra-1). The expectations
+// tell a Cassandra outage in a history by it.
+const cassandraTarget = "cassandra-"
+
 func (s *cassandraBackend) outageTargets() []string {
 	var out []string
 	for i := 1; i <= s.nodes; i++ {
-		out = append(out, fmt.Sprintf("cassandra-%d", i))
+		out = append(out, cassandraTarget+strconv.Itoa(i))
 	}
 	return out
 }
@@ -215,7 +220,7 @@ func (s *cassandraBackend) open(ctx context.Context) (chat.Store, error) {
 // not) until every chat node is unready, holds, and starts the second again
 // (quorum is back), then the first.
 func (s *cassandraBackend) outage(c *cluster, f fault) error {
-	first, second := strings.TrimPrefix(f.Target, "cassandra-"), strings.TrimPrefix(f.Second, "cassandra-")
+	first, second := strings.TrimPrefix(f.Target, cassandraTarget), strings.TrimPrefix(f.Second, cassandraTarget)
 	if err := s.run("kill", first); err != nil {
 		return err
 	}
