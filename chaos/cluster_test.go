@@ -317,10 +317,7 @@ func (c *cluster) stopAll() error {
 // the other proxies alive.
 func (c *cluster) notWhole() string {
 	for _, n := range c.nodes {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := n.client.Readyz(ctx)
-		cancel()
-		if err != nil {
+		if _, err := n.client.Readyz(context.Background()); err != nil {
 			return fmt.Sprintf("%s is not ready: %v", n.name, err)
 		}
 		if up, err := c.storeAvailable(n); !up {
@@ -336,9 +333,7 @@ func (c *cluster) notWhole() string {
 }
 
 func (c *cluster) notWholeFor(px *member) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	cv, err := px.client.Cluster(ctx)
+	cv, err := px.client.Cluster(context.Background())
 	if err != nil {
 		return fmt.Sprintf("%s does not answer: %v", px.name, err)
 	}
@@ -405,9 +400,7 @@ func (c *cluster) waitSeenDown(n *member, timeout time.Duration) error {
 			if p, _ := px.current(); p == nil || !p.running() {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			cv, err := px.client.Cluster(ctx)
-			cancel()
+			cv, err := px.client.Cluster(context.Background())
 			if err != nil {
 				return false, nil
 			}
