@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
 	"runtime/debug"
@@ -83,14 +81,8 @@ func (w *workload) finish(timeout time.Duration) error {
 	}
 }
 
-func (w *workload) stopping() bool {
-	select {
-	case <-w.stop:
-		return true
-	default:
-		return false
-	}
-}
+// stopping tells whether the chats must wrap up.
+func (w *workload) stopping() bool { return isClosed(w.stop) }
 
 func (w *workload) stall(format string, args ...any) {
 	w.mu.Lock()
@@ -170,17 +162,12 @@ func (w *workload) participant(name, label string, proxy int, rng *mrand.Rand) *
 
 // requestID returns a new X-Request-Id: 32 random hex digits, long enough
 // that a create is idempotent by it.
-func requestID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func requestID() string { return randomHex(16) }
 
 // call makes one call through the participant's proxy and records it; a
 // call without an answer moves the participant to the other proxy.
 func (p *participant) call(op check.Op, req api.Request, reqID string) (*api.Reply, check.Outcome) {
-	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-	defer cancel()
+	ctx := context.Background() // the clients bound each call to callTimeout
 	if reqID != "" {
 		ctx = api.WithRequestID(ctx, reqID)
 	}

@@ -3,6 +3,7 @@ package chaos
 import (
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -113,5 +114,25 @@ func TestJudge(t *testing.T) {
 	}
 	if len(v.examples) != 4 {
 		t.Errorf("%d examples, want 4:\n%s", len(v.examples), v)
+	}
+}
+
+// TestOutageWindows: a store outage is stretched by its store's grace, and
+// one never healed lasts to the end.
+func TestOutageWindows(t *testing.T) {
+	s := int64(time.Second)
+	faults := []check.Fault{
+		{Kind: faultKill, Target: "node-1", Start: 1 * s, End: 2 * s},
+		{Kind: faultStore, Target: "sqlite", Start: 10 * s, End: 20 * s},
+		{Kind: faultStore, Target: cassandraTarget + "1+" + cassandraTarget + "3", Start: 30 * s, End: 40 * s},
+		{Kind: faultStore, Target: "sqlite", Start: 50 * s},
+	}
+	want := []window{
+		{10 * s, 20*s + int64(outageGrace)},
+		{30 * s, 40*s + int64(cassandraOutageGrace)},
+		{50 * s, 1<<63 - 1},
+	}
+	if got := outageWindows(faults); !slices.Equal(got, want) {
+		t.Errorf("outageWindows = %v, want %v", got, want)
 	}
 }

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -155,7 +154,7 @@ func judge(h *check.History) verdict {
 			if op.Outcome != check.Failed {
 				continue
 			}
-			kind := errorKind(op)
+			kind := check.ErrorKind(op)
 			if why := expectedError(op, closed); why != "" {
 				v.expected[why+": "+kind]++
 				continue
@@ -197,7 +196,8 @@ func expectedError(op *check.Op, closedByOutage bool) string {
 type window struct{ from, to int64 }
 
 // outageWindows returns when the store was out, each interval stretched by
-// outageGrace (cassandraOutageGrace for Cassandra); an outage never healed lasts to the end.
+// outageGrace (cassandraOutageGrace for Cassandra); an outage never healed
+// lasts to the end.
 func outageWindows(faults []check.Fault) []window {
 	var ws []window
 	for _, f := range faults {
@@ -205,7 +205,7 @@ func outageWindows(faults []check.Fault) []window {
 			continue
 		}
 		grace := outageGrace
-		if strings.HasPrefix(f.Target, "cassandra") {
+		if strings.HasPrefix(f.Target, cassandraTarget) {
 			grace = cassandraOutageGrace
 		}
 		to := int64(1<<63 - 1)
@@ -233,15 +233,6 @@ func closedByOutage(c *check.Chat, ws []window) bool {
 		}
 	}
 	return false
-}
-
-// errorKind names a failed call for counting, as the checker's summary does.
-func errorKind(op *check.Op) string {
-	k := fmt.Sprintf("%s:http%d/status%d", cmp.Or(op.Action, op.Kind.String()), op.Status, op.StatusCode)
-	if op.Code != 0 {
-		k += fmt.Sprintf("/code%d", op.Code)
-	}
-	return k
 }
 
 // String renders the verdict in the summary's style.

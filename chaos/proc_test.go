@@ -42,12 +42,15 @@ func startProc(cmd *exec.Cmd, onExit func(p *proc, expected bool)) (*proc, error
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 // running reports whether the process has not ended.
-func (p *proc) running() bool {
+func (p *proc) running() bool { return !isClosed(p.done) }
+
+// isClosed tells, without waiting, whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
 	select {
-	case <-p.done:
-		return false
-	default:
+	case <-ch:
 		return true
+	default:
+		return false
 	}
 }
 

@@ -2,8 +2,6 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,11 +180,7 @@ func newCassandra(t *testing.T) *cassandraBackend {
 	if err != nil {
 		t.Fatalf("CHATHA_TEST_STORE: %v", err)
 	}
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/chatha_chaos_" + hex.EncodeToString(b)
+	u.Path = "/chatha_chaos_" + randomHex(4)
 	q := u.Query()
 	q.Set("create", "true")
 	u.RawQuery = q.Encode()
@@ -201,10 +195,15 @@ func (s *cassandraBackend) name() string    { return "cassandra" }
 func (s *cassandraBackend) url() string     { return s.u }
 func (s *cassandraBackend) networked() bool { return false }
 
+// cassandraTarget begins the outage target of each Cassandra node: its
+// number in deploy/dev/cassandra.sh follows (cassandra-1). The expectations
+// tell a Cassandra outage in a history by it.
+const cassandraTarget = "cassandra-"
+
 func (s *cassandraBackend) outageTargets() []string {
 	var out []string
 	for i := 1; i <= s.nodes; i++ {
-		out = append(out, fmt.Sprintf("cassandra-%d", i))
+		out = append(out, cassandraTarget+strconv.Itoa(i))
 	}
 	return out
 }
@@ -221,7 +220,7 @@ func (s *cassandraBackend) open(ctx context.Context) (chat.Store, error) {
 // not) until every chat node is unready, holds, and starts the second again
 // (quorum is back), then the first.
 func (s *cassandraBackend) outage(c *cluster, f fault) error {
-	first, second := strings.TrimPrefix(f.Target, "cassandra-"), strings.TrimPrefix(f.Second, "cassandra-")
+	first, second := strings.TrimPrefix(f.Target, cassandraTarget), strings.TrimPrefix(f.Second, cassandraTarget)
 	if err := s.run("kill", first); err != nil {
 		return err
 	}

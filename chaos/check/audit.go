@@ -83,7 +83,7 @@ func (a *audit) countOutcomes() {
 			a.sum.Ambiguous++
 		case Failed:
 			a.sum.Unretryable++
-			a.sum.UnretryableKinds[errorKind(op)]++
+			a.sum.UnretryableKinds[ErrorKind(op)]++
 		case Acked:
 			if first := a.acks[op.Text]; op.Kind == Send && (first == nil || op.Return < first.Return) {
 				a.acks[op.Text] = op
@@ -99,8 +99,10 @@ func (a *audit) countOutcomes() {
 	a.sum.Acknowledged = len(a.acks)
 }
 
-// errorKind names the kind of an unretryable error for counting.
-func errorKind(op *Op) string {
+// ErrorKind names the kind of an error a client could not retry, as
+// Summary.UnretryableKinds counts it: action:httpSTATUS/statusSTATUSCODE,
+// then /codeCODE when the answer carried an error code.
+func ErrorKind(op *Op) string {
 	k := fmt.Sprintf("%s:http%d/status%d", actionName(op), op.Status, op.StatusCode)
 	if op.Code != 0 {
 		k += fmt.Sprintf("/code%d", op.Code)
@@ -181,14 +183,14 @@ func disorder(an answer) string {
 // notices, and notices.
 var leftOut = map[string]bool{"TypingStarted": true, "TypingStopped": true, "Notice": true, "CustomNotice": true, "PushUrl": true, "IdleAlert": true}
 
-// checkDense reports a final transcript whose indexes are not 1, 2, 3, ...
-// once the events readers saw at the indexes it leaves out are counted, and
-// the typing notices no reader saw: the chat's log, as readers see it, is
-// dense, and a stored final transcript may leave out typing notices and
-// notices only. A typing call that may have taken effect (acknowledged, or
-// without an answer) may leave one index nobody saw, typically just before
-// the chat's end, when its participant leaves without reading again. It
-// needs the consensus of checkIndexes.
+// checkDense reports a final transcript whose indexes are not 1, 2, 3, ...:
+// the chat's log is dense, and a stored final transcript may leave out
+// typing notices and notices only. An index it leaves out is explained by an
+// event of those types a reader saw there, or by a typing notice no reader
+// saw: each typing call that may have taken effect (acknowledged, or without
+// an answer) explains one index nobody saw, typically just before the chat's
+// end, when its participant leaves without reading again. It needs the
+// consensus of checkIndexes.
 func (a *audit) checkDense() {
 	if a.chat.Final == nil {
 		return
@@ -199,8 +201,8 @@ func (a *audit) checkDense() {
 		for ; next < e.Index; next++ {
 			s, ok := a.byIndex[next]
 			switch {
-			case ok && leftOut[s.ev.Type]:
-			case !ok && unseen > 0:
+			case ok && leftOut[s.ev.Type]: // a reader saw what it may leave out
+			case !ok && unseen > 0: // a typing notice nobody read
 				unseen--
 			default:
 				a.report(Divergent, "final transcript not dense from 1: index %d missing before %d, and no reader saw an event there it may leave out", next, e.Index)

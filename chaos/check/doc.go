@@ -49,11 +49,12 @@
 // is what every reader saw, so the projection is exact. Non-message events
 // are checked by the index checks only: every reader must see the same event
 // at an index, and the final transcript must be dense once the events
-// readers saw at the indexes it leaves out are counted (a stored final
-// transcript may leave out typing notices and notices, keeping the indexes
-// of the rest). Events at index 0 (outside the transcript, as typing notices
-// were before every event took an index) are only counted as part of their
-// answer.
+// readers saw at the indexes it leaves out are counted, and one index no
+// reader saw for each typing call that may have taken effect (a stored
+// final transcript may leave out typing notices and notices, keeping the
+// indexes of the rest). Events at index 0 (outside the transcript, as typing
+// notices were before every event took an index) are only counted as part
+// of their answer.
 //
 // Histories are checked chat by chat: the model partitions a history by chat
 // (porcupine's Partition), and Check runs porcupine on each chat's partition
