@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -16,40 +17,40 @@ import (
 func rowsOf(t *testing.T, path, chatID string) map[string]int {
 	t.Helper()
 	db := openFile(t, path)
-	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for tables.Next() {
-		var n string
-		if err := tables.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	tables.Close()
 	out := map[string]int{}
-	for _, name := range names {
-		var n int
-		// instr on a blob column compares bytes: it finds the id in records and transcripts too.
-		cols, err := db.Query(`SELECT name FROM pragma_table_info(?)`, name)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, name := range texts(t, db, `SELECT name FROM sqlite_master WHERE type = 'table'`) {
 		var conds []string
-		for cols.Next() {
-			var c string
-			if err := cols.Scan(&c); err != nil {
-				t.Fatal(err)
-			}
+		for _, c := range texts(t, db, `SELECT name FROM pragma_table_info(?)`, name) {
+			// instr on a blob column compares bytes: it finds the id in records and transcripts too.
 			conds = append(conds, `instr(CAST("`+c+`" AS BLOB), CAST(?1 AS BLOB)) > 0`)
 		}
-		cols.Close()
+		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM "`+name+`" WHERE `+strings.Join(conds, " OR "), chatID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		out[name] = n
+	}
+	return out
+}
+
+// texts returns the one text column of every row of query.
+func texts(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := db.Query(query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

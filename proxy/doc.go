@@ -40,8 +40,8 @@
 // refreshes go through the forwarding path, so a node killed while it holds
 // a refresh is failed over like any request (push.go). A forwarded request
 // that asks with cometd.WaitHeader gets the wait (up to MaxWait) on top of
-// RequestTimeout, on connections of its own (heldPool, MaxHeldConns to each
-// node process), so held refreshes never take the connections of other
+// RequestTimeout, on connections of its own (MaxHeldConns to each node
+// process), so held refreshes never take the connections of other
 // requests; past MaxHeldConns a refresh goes unheld and its pump polls. A
 // pump's held refresh runs on a goroutine of its own, so that the pump
 // stops without waiting for the node's answer.

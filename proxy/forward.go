@@ -122,9 +122,8 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 // on the others, and *wait becomes 0 for this attempt and the next ones.
 func (p *Proxy) send(ctx *fasthttp.RequestCtx, b *backend, wait *time.Duration) error {
 	if *wait > 0 {
-		if b.held.claim() {
-			err := b.held.client.DoTimeout(&ctx.Request, &ctx.Response, p.cfg.RequestTimeout+*wait)
-			b.held.release()
+		err := b.held.DoTimeout(&ctx.Request, &ctx.Response, p.cfg.RequestTimeout+*wait)
+		if !errors.Is(err, fasthttp.ErrNoFreeConns) {
 			return err
 		}
 		ctx.Request.Header.Del(cometd.WaitHeader)

@@ -3,7 +3,6 @@ package proxy
 import (
 	"fmt"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
 
@@ -66,26 +65,3 @@ func (p *Proxy) pushREST(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(http.StatusServiceUnavailable)
 	}
 }
-
-// heldPool is the connections to one node process for refreshes held for
-// push, apart from the others: a held refresh keeps its connection for up to
-// its wait, so thousands of them must not take the connections sends and
-// creates need. It holds at most max at once; past that a held refresh is
-// sent without its wait (forward), and the node answers it at once.
-type heldPool struct {
-	client  *fasthttp.HostClient
-	max     int64
-	holding atomic.Int64 // held refreshes under way
-}
-
-// claim reserves a held connection, and reports false when all max are taken.
-func (h *heldPool) claim() bool {
-	if h.holding.Add(1) <= h.max {
-		return true
-	}
-	h.holding.Add(-1)
-	return false
-}
-
-// release returns a connection claim took.
-func (h *heldPool) release() { h.holding.Add(-1) }

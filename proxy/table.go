@@ -18,7 +18,7 @@ type backend struct {
 	addr   string
 	meta   membership.Meta
 	client *fasthttp.HostClient // forwarding
-	held   *heldPool            // forwarding of refreshes held for push
+	held   *fasthttp.HostClient // forwarding of refreshes held for push (MaxHeldConns)
 	api    *api.Client          // the proxy's own calls (probes, KPIs, queue, admin)
 	placed *placed              // chats placed here that its gossiped count may lack
 }
@@ -47,7 +47,7 @@ type clients struct {
 // its connections; held refreshes have their own.
 type nodeClients struct {
 	forward *fasthttp.HostClient
-	held    *heldPool
+	held    *fasthttp.HostClient
 	api     *api.Client
 }
 
@@ -68,7 +68,7 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 	hc := c.hostClient(addr, c.cfg.MaxConns)
 	// A host:port address always makes a client.
 	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
-	nc := nodeClients{forward: hc, held: &heldPool{client: c.hostClient(addr, c.cfg.MaxHeldConns), max: int64(c.cfg.MaxHeldConns)}, api: ac}
+	nc := nodeClients{forward: hc, held: c.hostClient(addr, c.cfg.MaxHeldConns), api: ac}
 	if c.byProc == nil {
 		c.byProc = map[process]nodeClients{}
 	}
@@ -113,7 +113,7 @@ func (c *clients) retain(keep map[process]bool) {
 	for key, nc := range c.byProc {
 		if !keep[key] {
 			nc.forward.CloseIdleConnections()
-			nc.held.client.CloseIdleConnections()
+			nc.held.CloseIdleConnections()
 			delete(c.byProc, key)
 		}
 	}
@@ -185,10 +185,10 @@ func (t *table) loads(now time.Time, skip func(string) bool, buf []ring.Node) []
 }
 
 // holding returns how many held refreshes are under way to the live nodes.
-func (t *table) holding() int64 {
-	var n int64
+func (t *table) holding() int {
+	n := 0
 	for _, b := range t.byName {
-		n += b.held.holding.Load()
+		n += b.held.PendingRequests()
 	}
 	return n
 }

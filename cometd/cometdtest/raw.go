@@ -93,7 +93,8 @@ func (rc *Raw) RequestChat(service, nickname string) (Note, error) {
 	if err != nil {
 		return Note{}, err
 	}
-	for _, n := range Deliveries(out) {
+	notes, _ := parseBody(out)
+	for _, n := range notes {
 		if n.ID == "1" && n.StatusCode == 0 && n.SecureKey != "" {
 			return n, nil
 		}
@@ -215,14 +216,6 @@ func (rc *Raw) ReadFrame() ([]byte, error) {
 	out := make([]byte, n)
 	_, err := io.ReadFull(rc.r, out)
 	return out, err
-}
-
-// Deliveries returns the notifications in a body of Bayeux messages (an
-// answer, or a WebSocket frame): data on a channel that is not /meta/,
-// with the id of the publish a reply answers.
-func Deliveries(body []byte) []Note {
-	notes, _ := parseBody(body)
-	return notes
 }
 
 // parseBody returns the notifications in a body of Bayeux messages, and
