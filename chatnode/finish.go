@@ -59,23 +59,11 @@ func (n *Node) finishLater(id string, pending []chat.Record, final []byte, wait 
 	done := n.finals.start(id)
 	n.wg.Go(func() {
 		defer done()
-		if wait > 0 && !n.pause(wait) {
+		if wait > 0 && !sleep(n.stopped, wait) {
 			return // stopping: the chat's mark leaves it to another node
 		}
 		n.saveFinal(id, pending, final, finisher)
 	})
-}
-
-// pause waits for d, or until the node stops; it reports whether d passed.
-func (n *Node) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-n.stop:
-		return false
-	}
 }
 
 // saveFinal stores what an ended chat has not stored yet: first the
@@ -94,15 +82,7 @@ func (n *Node) saveFinal(id string, pending []chat.Record, final []byte, finishe
 	if n.erased.has(id) {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-n.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := n.stopped
 	if len(pending) > 0 {
 		due := n.now().Add(n.finishAfter())
 		err := n.untilStored(ctx, func(c context.Context) error {
@@ -164,7 +144,7 @@ func (n *Node) finishLoop() {
 		select {
 		case <-t.C:
 			n.finishDue()
-		case <-n.stop:
+		case <-n.stopped.Done():
 			return
 		}
 	}
@@ -183,12 +163,10 @@ func (n *Node) finishDue() {
 		return
 	}
 	for _, m := range marks {
-		select {
-		case <-n.stop:
+		if n.stopped.Err() != nil {
 			return
-		default:
-			n.settle(m)
 		}
+		n.settle(m)
 	}
 }
 

@@ -42,9 +42,9 @@ type Node struct {
 	finals   pendingFinals      // final transcripts being saved
 	started  time.Time
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	stopped context.Context    // ends when the node stops (Close)
+	stop    context.CancelFunc // ends stopped
+	wg      sync.WaitGroup
 }
 
 // New validates cfg and starts a node.
@@ -58,9 +58,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
-		home:  chatid.HomeOf(cfg.Name, cfg.Incarnation),
-		chats: newHeldChats(cfg.Settings, cfg.OnState),
-		stop:  make(chan struct{}), unhold: make(chan struct{}), started: time.Now(),
+		home:   chatid.HomeOf(cfg.Name, cfg.Incarnation),
+		chats:  newHeldChats(cfg.Settings, cfg.OnState),
+		unhold: make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
 	push := cfg.CometD
@@ -69,6 +69,7 @@ func New(cfg Config) (*Node, error) {
 	if n.push, err = cometd.New(push); err != nil {
 		return nil, fmt.Errorf("chatnode: CometD: %w", err)
 	}
+	n.stopped, n.stop = context.WithCancel(context.Background())
 	n.wg.Add(3)
 	go n.sweepLoop()
 	go n.pauseWatch()
@@ -80,7 +81,7 @@ func New(cfg Config) (*Node, error) {
 // close the store.
 func (n *Node) Close() {
 	n.StopHolding()
-	n.once.Do(func() { close(n.stop) })
+	n.stop()
 	n.wg.Wait()
 }
 

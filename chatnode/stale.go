@@ -67,7 +67,7 @@ func (n *Node) pauseWatch() {
 		case <-t.C:
 			n.observe(time.Since(n.started))
 			n.watchHealth(&score)
-		case <-n.stop:
+		case <-n.stopped.Done():
 			return
 		}
 	}

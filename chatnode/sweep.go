@@ -16,7 +16,7 @@ func (n *Node) sweepLoop() {
 		select {
 		case <-t.C:
 			n.sweep()
-		case <-n.stop:
+		case <-n.stopped.Done():
 			return
 		}
 	}
