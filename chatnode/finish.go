@@ -19,7 +19,7 @@ import (
 //     another node, and the node that finds its mark due drops the mark.
 //   - after it: any node that loads the chat (a participant asks about it)
 //     finds it ended and finishes it at once (takeOver); if nobody asks, the
-//     node that finds its mark due loads and finishes it (finishLoop).
+//     node that finds its mark due loads and finishes it (finishDue).
 //   - during FinishChat: either way takes it again from the start; the store
 //     makes a repeated or concurrent finish store one transcript, queue it
 //     once, and never bring back an erased chat.
@@ -134,26 +134,11 @@ func (n *Node) storeFinal(ctx context.Context, f chat.Final) (bool, error) {
 	return saved, err
 }
 
-// finishLoop reads the store's due ending marks every FinishInterval and
-// settles each.
-func (n *Node) finishLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.FinishInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			n.finishDue()
-		case <-n.stopped.Done():
-			return
-		}
-	}
-}
-
 // finishBatch bounds the marks one round takes on; the next round takes the rest.
 const finishBatch = 16
 
-// finishDue settles the marks due now, one after another.
+// finishDue settles the marks due now, one after another; the node runs it
+// each FinishInterval.
 func (n *Node) finishDue() {
 	ctx, cancel := n.storeCtx(context.Background())
 	marks, err := n.cfg.Store.DueEndings(ctx, n.now(), finishBatch)

@@ -70,10 +70,9 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("chatnode: CometD: %w", err)
 	}
 	n.stopped, n.stop = context.WithCancel(context.Background())
-	n.wg.Add(3)
-	go n.sweepLoop()
-	go n.pauseWatch()
-	go n.finishLoop()
+	n.wg.Go(func() { n.every(cfg.SweepInterval, n.sweep) })
+	n.wg.Go(n.pauseWatch)
+	n.wg.Go(func() { n.every(cfg.FinishInterval, n.finishDue) })
 	return n, nil
 }
 

@@ -58,19 +58,11 @@ func (n *Node) watchHealth(score *int) {
 // pauseWatch ticks observe and watchHealth, so a pause or a partition is
 // noticed even without requests.
 func (n *Node) pauseWatch() {
-	defer n.wg.Done()
-	t := time.NewTicker(tickEvery)
-	defer t.Stop()
 	score := 0
-	for {
-		select {
-		case <-t.C:
-			n.observe(time.Since(n.started))
-			n.watchHealth(&score)
-		case <-n.stopped.Done():
-			return
-		}
-	}
+	n.every(tickEvery, func() {
+		n.observe(time.Since(n.started))
+		n.watchHealth(&score)
+	})
 }
 
 // verify checks a held chat against the store; the caller holds s.mu. It
