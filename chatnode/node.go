@@ -256,13 +256,13 @@ func (n *Node) PurgeUpTo(id string, seq uint64) bool {
 	return true
 }
 
-// heldPast tells whether this node stored records of s past seq (those
-// still pending are not stored). A node fenced at seq cannot store past it
-// later, so the answer holds after s.mu is released.
+// heldPast tells whether this node stored records of s past seq. A node
+// fenced at seq cannot store past it later, so the answer holds after s.mu
+// is released.
 func heldPast(s *session, seq uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Seq()-uint64(len(s.pending)) > seq
+	return s.storedSeq() > seq
 }
 
 // dropHeld drops the chat from the node if it holds it, after calling

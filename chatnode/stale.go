@@ -90,9 +90,7 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	if err != nil && !chat.IsLost(err) {
 		return false, api.StoreFailed(err)
 	}
-	// Records still pending (transcript-save-on-error=continue) are this
-	// node's own and not in the store yet.
-	if err != nil || uint64(len(recs)) != s.Seq()-uint64(len(s.pending)) {
+	if err != nil || uint64(len(recs)) != s.storedSeq() {
 		n.drop(s, errStale)
 		return false, nil
 	}
