@@ -57,28 +57,14 @@ func (n *Node) serveChats(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := context.WithTimeout(context.Background(), 2*n.cfg.StoreTimeout)
-	defer cancel()
-	list, err := n.ChatsByUserData(c, sel)
-	if err != nil {
-		return err
-	}
-	api.WriteJSON(ctx, http.StatusOK, list)
-	return nil
+	return answer(ctx, 2*n.cfg.StoreTimeout, func(c context.Context) (api.ChatList, error) { return n.ChatsByUserData(c, sel) })
 }
 
 func (n *Node) serveErase(ctx *fasthttp.RequestCtx, id string) error {
 	if !ctx.IsPost() {
 		return api.MethodNotAllowed("POST")
 	}
-	c, cancel := context.WithTimeout(context.Background(), 4*n.cfg.StoreTimeout)
-	defer cancel()
-	e, err := n.Erase(c, id)
-	if err != nil {
-		return err
-	}
-	api.WriteJSON(ctx, http.StatusOK, e)
-	return nil
+	return answer(ctx, 4*n.cfg.StoreTimeout, func(c context.Context) (api.Erasure, error) { return n.Erase(c, id) })
 }
 
 func (n *Node) serveEraseByUserData(ctx *fasthttp.RequestCtx) error {
@@ -89,12 +75,18 @@ func (n *Node) serveEraseByUserData(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := context.WithTimeout(context.Background(), eraseTimeout)
+	return answer(ctx, eraseTimeout, func(c context.Context) (api.ErasureSummary, error) { return n.EraseByUserData(c, sel) })
+}
+
+// answer runs fn with a context of timeout and writes what it returns as
+// the JSON answer, unless it fails.
+func answer[T any](ctx *fasthttp.RequestCtx, timeout time.Duration, fn func(context.Context) (T, error)) error {
+	c, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	sum, err := n.EraseByUserData(c, sel)
+	v, err := fn(c)
 	if err != nil {
 		return err
 	}
-	api.WriteJSON(ctx, http.StatusOK, sum)
+	api.WriteJSON(ctx, http.StatusOK, v)
 	return nil
 }

@@ -19,7 +19,7 @@ import (
 //     another node, and the node that finds its mark due drops the mark.
 //   - after it: any node that loads the chat (a participant asks about it)
 //     finds it ended and finishes it at once (takeOver); if nobody asks, the
-//     node that finds its mark due loads and finishes it (finishLoop).
+//     node that finds its mark due loads and finishes it (finishDue).
 //   - during FinishChat: either way takes it again from the start; the store
 //     makes a repeated or concurrent finish store one transcript, queue it
 //     once, and never bring back an erased chat.
@@ -59,23 +59,11 @@ func (n *Node) finishLater(id string, pending []chat.Record, final []byte, wait 
 	done := n.finals.start(id)
 	n.wg.Go(func() {
 		defer done()
-		if wait > 0 && !n.pause(wait) {
+		if wait > 0 && !sleep(n.stopped, wait) {
 			return // stopping: the chat's mark leaves it to another node
 		}
 		n.saveFinal(id, pending, final, finisher)
 	})
-}
-
-// pause waits for d, or until the node stops; it reports whether d passed.
-func (n *Node) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-n.stop:
-		return false
-	}
 }
 
 // saveFinal stores what an ended chat has not stored yet: first the
@@ -94,15 +82,7 @@ func (n *Node) saveFinal(id string, pending []chat.Record, final []byte, finishe
 	if n.erased.has(id) {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-n.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := n.stopped
 	if len(pending) > 0 {
 		due := n.now().Add(n.finishAfter())
 		err := n.untilStored(ctx, func(c context.Context) error {
@@ -154,26 +134,11 @@ func (n *Node) storeFinal(ctx context.Context, f chat.Final) (bool, error) {
 	return saved, err
 }
 
-// finishLoop reads the store's due ending marks every FinishInterval and
-// settles each.
-func (n *Node) finishLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.FinishInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			n.finishDue()
-		case <-n.stop:
-			return
-		}
-	}
-}
-
 // finishBatch bounds the marks one round takes on; the next round takes the rest.
 const finishBatch = 16
 
-// finishDue settles the marks due now, one after another.
+// finishDue settles the marks due now, one after another; the node runs it
+// each FinishInterval.
 func (n *Node) finishDue() {
 	ctx, cancel := n.storeCtx(context.Background())
 	marks, err := n.cfg.Store.DueEndings(ctx, n.now(), finishBatch)
@@ -183,12 +148,10 @@ func (n *Node) finishDue() {
 		return
 	}
 	for _, m := range marks {
-		select {
-		case <-n.stop:
+		if n.stopped.Err() != nil {
 			return
-		default:
-			n.settle(m)
 		}
+		n.settle(m)
 	}
 }
 

@@ -188,14 +188,7 @@ func (n *Node) serveJoin(ctx *fasthttp.RequestCtx, id string) error {
 	if err != nil {
 		return err
 	}
-	c, cancel := context.WithTimeout(context.Background(), 2*n.cfg.StoreTimeout)
-	defer cancel()
-	resp, err := n.joinAgent(c, id, req, reqID)
-	if err != nil {
-		return err
-	}
-	api.WriteJSON(ctx, http.StatusOK, resp)
-	return nil
+	return answer(ctx, 2*n.cfg.StoreTimeout, func(c context.Context) (*api.Answer, error) { return n.joinAgent(c, id, req, reqID) })
 }
 
 // serveOps handles /v1/kpi and /v1/admin/....

@@ -42,9 +42,9 @@ type Node struct {
 	finals   pendingFinals      // final transcripts being saved
 	started  time.Time
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	stopped context.Context    // ends when the node stops (Close)
+	stop    context.CancelFunc // ends stopped
+	wg      sync.WaitGroup
 }
 
 // New validates cfg and starts a node.
@@ -58,9 +58,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{
 		cfg: cfg, log: cfg.Logger.With("node", cfg.Name),
-		home:  chatid.HomeOf(cfg.Name, cfg.Incarnation),
-		chats: newHeldChats(cfg.Settings, cfg.OnState),
-		stop:  make(chan struct{}), unhold: make(chan struct{}), started: time.Now(),
+		home:   chatid.HomeOf(cfg.Name, cfg.Incarnation),
+		chats:  newHeldChats(cfg.Settings, cfg.OnState),
+		unhold: make(chan struct{}), started: time.Now(),
 	}
 	n.kpi = newKPI(cfg.Metrics, n)
 	push := cfg.CometD
@@ -69,10 +69,10 @@ func New(cfg Config) (*Node, error) {
 	if n.push, err = cometd.New(push); err != nil {
 		return nil, fmt.Errorf("chatnode: CometD: %w", err)
 	}
-	n.wg.Add(3)
-	go n.sweepLoop()
-	go n.pauseWatch()
-	go n.finishLoop()
+	n.stopped, n.stop = context.WithCancel(context.Background())
+	n.wg.Go(func() { n.every(cfg.SweepInterval, n.sweep) })
+	n.wg.Go(n.pauseWatch)
+	n.wg.Go(func() { n.every(cfg.FinishInterval, n.finishDue) })
 	return n, nil
 }
 
@@ -80,7 +80,7 @@ func New(cfg Config) (*Node, error) {
 // close the store.
 func (n *Node) Close() {
 	n.StopHolding()
-	n.once.Do(func() { close(n.stop) })
+	n.stop()
 	n.wg.Wait()
 }
 
@@ -256,13 +256,13 @@ func (n *Node) PurgeUpTo(id string, seq uint64) bool {
 	return true
 }
 
-// heldPast tells whether this node stored records of s past seq (those
-// still pending are not stored). A node fenced at seq cannot store past it
-// later, so the answer holds after s.mu is released.
+// heldPast tells whether this node stored records of s past seq. A node
+// fenced at seq cannot store past it later, so the answer holds after s.mu
+// is released.
 func heldPast(s *session, seq uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.Seq()-uint64(len(s.pending)) > seq
+	return s.storedSeq() > seq
 }
 
 // dropHeld drops the chat from the node if it holds it, after calling

@@ -31,13 +31,7 @@ func TestRestorePurgesThePreviousOwner(t *testing.T) {
 	ma := member(t, a, nil)
 	mb := member(t, b, ma)
 	view = mb.Current
-	deadline := time.Now().Add(5 * time.Second)
-	for len(mb.Current().Live(membership.RoleNode)) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("b does not see a")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	pollFor(t, "b to see a", func() bool { return len(mb.Current().Live(membership.RoleNode)) >= 2 })
 	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
 	c.do(t, b, "refresh")
 	if a.Sessions() != 0 || a.KPI().SessionPurged != 1 {
@@ -72,13 +66,7 @@ func TestRestoreWaitsUntilThePreviousOwnerIsPurged(t *testing.T) {
 	ma := membertest.Join(t, a.Name(), membership.RoleNode, addr, a.Incarnation(), nil)
 	mb := member(t, b, ma)
 	view = mb.Current
-	deadline := time.Now().Add(5 * time.Second)
-	for len(mb.Current().Live(membership.RoleNode)) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("b does not see a")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	pollFor(t, "b to see a", func() bool { return len(mb.Current().Live(membership.RoleNode)) >= 2 })
 	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
 	if r := c.do(t, b, "refresh"); r.Status != 200 {
 		t.Fatalf("restore on b: %d %+v", r.Status, r)
@@ -136,13 +124,7 @@ func purgedDuringRestore(t *testing.T, seq uint64, want int) {
 	ma := membertest.Join(t, a.Name(), membership.RoleNode, addr, a.Incarnation(), nil)
 	mb := member(t, b, ma)
 	view = mb.Current
-	deadline := time.Now().Add(5 * time.Second)
-	for len(mb.Current().Live(membership.RoleNode)) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("b does not see a")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	pollFor(t, "b to see a", func() bool { return len(mb.Current().Live(membership.RoleNode)) >= 2 })
 	c, _ := createChat(t, a, url.Values{"nickname": {"Ann"}})
 	answer := make(chan int, 1)
 	go func() {

@@ -6,7 +6,6 @@ import (
 	"github.com/chatha/chatha/chat"
 
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -337,22 +336,7 @@ func TestContinueEndSavedOnceStoreIsBack(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling interval
 	}
 	st.broken.Store(false)
-	other := openStore(t, path)
-	var final chat.Transcript
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := other.Transcript(context.Background(), c.id)
-		if err == nil {
-			if err := json.Unmarshal(b, &final); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no final transcript 10s after the store came back: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+	final := finalTranscript(t, openStore(t, path), c.id)
 	var got []string
 	for _, m := range final.Messages {
 		got = append(got, m.Type+":"+m.Text)

@@ -22,6 +22,11 @@ type session struct {
 	changed chan struct{}
 }
 
+// storedSeq returns the seq of the session's last stored record: those
+// still pending (transcript-save-on-error=continue) are this node's own and
+// not in the store yet.
+func (s *session) storedSeq() uint64 { return s.Seq() - uint64(len(s.pending)) }
+
 // wake ends the waits on the session's changes; the caller holds s.mu.
 func (s *session) wake() {
 	if s.changed != nil {

@@ -58,19 +58,11 @@ func (n *Node) watchHealth(score *int) {
 // pauseWatch ticks observe and watchHealth, so a pause or a partition is
 // noticed even without requests.
 func (n *Node) pauseWatch() {
-	defer n.wg.Done()
-	t := time.NewTicker(tickEvery)
-	defer t.Stop()
 	score := 0
-	for {
-		select {
-		case <-t.C:
-			n.observe(time.Since(n.started))
-			n.watchHealth(&score)
-		case <-n.stop:
-			return
-		}
-	}
+	n.every(tickEvery, func() {
+		n.observe(time.Since(n.started))
+		n.watchHealth(&score)
+	})
 }
 
 // verify checks a held chat against the store; the caller holds s.mu. It
@@ -98,9 +90,7 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	if err != nil && !chat.IsLost(err) {
 		return false, api.StoreFailed(err)
 	}
-	// Records still pending (transcript-save-on-error=continue) are this
-	// node's own and not in the store yet.
-	if err != nil || uint64(len(recs)) != s.Seq()-uint64(len(s.pending)) {
+	if err != nil || uint64(len(recs)) != s.storedSeq() {
 		n.drop(s, errStale)
 		return false, nil
 	}

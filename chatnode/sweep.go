@@ -7,21 +7,21 @@ import (
 	"time"
 )
 
-// sweepLoop checks every held chat each SweepInterval.
-func (n *Node) sweepLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.SweepInterval)
+// every runs f each d until the node stops.
+func (n *Node) every(d time.Duration, f func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			n.sweep()
-		case <-n.stop:
+			f()
+		case <-n.stopped.Done():
 			return
 		}
 	}
 }
 
+// sweep checks every held chat; the node runs it each SweepInterval.
 func (n *Node) sweep() {
 	now := n.now()
 	n.erased.forget(now.Add(-n.cfg.EndedRetention))
