@@ -45,11 +45,8 @@ func (s *Store) LeaseDelivery(ctx context.Context, d chat.Delivery, token string
 	err := s.submit(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE outbox SET due = ?, lease = ?, attempts = attempts + 1 WHERE chat_id = ? AND due = ? AND lease = ?`,
 			until.UnixMilli(), token, d.ChatID, d.Due.UnixMilli(), d.Lease)
-		if err != nil {
-			return fmt.Errorf("cannot lease the outbox entry of chat %s: %w", d.ChatID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot lease the outbox entry of chat %s: %w", d.ChatID, chat.ErrLeaseLost)
+		if err := leased(res, err, "lease", d.ChatID); err != nil {
+			return err
 		}
 		return tx.QueryRow(`SELECT data, attempts FROM outbox WHERE chat_id = ?`, d.ChatID).Scan(&out.Data, &out.Attempts)
 	})
