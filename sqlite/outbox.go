@@ -13,23 +13,14 @@ import (
 // DueDeliveries implements chat.Outbox: the entries due at now, oldest due
 // first, through the index on due.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]chat.Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT chat_id, due, attempts, lease FROM outbox WHERE due <= ? ORDER BY due LIMIT ?`,
-		now.UnixMilli(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []chat.Delivery
-	for rows.Next() {
+	out, err := queryRows(ctx, s.r, func(rows *sql.Rows) (chat.Delivery, error) {
 		var d chat.Delivery
 		var due int64
-		if err := rows.Scan(&d.ChatID, &due, &d.Attempts, &d.Lease); err != nil {
-			return nil, fmt.Errorf("cannot read an outbox entry: %w", err)
-		}
+		err := rows.Scan(&d.ChatID, &due, &d.Attempts, &d.Lease)
 		d.Due = time.UnixMilli(due)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		return d, err
+	}, `SELECT chat_id, due, attempts, lease FROM outbox WHERE due <= ? ORDER BY due LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
 		return nil, fmt.Errorf("cannot read the outbox: %w", err)
 	}
 	return out, nil
