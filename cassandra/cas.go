@@ -36,7 +36,7 @@ func (s *Store) cas(ctx context.Context, op casFunc) error {
 	return s.retry(ctx, func(ctx context.Context) error {
 		applied, ours, err := op(ctx)
 		switch {
-		case err != nil && transient(err):
+		case err != nil && transient(ctx, err):
 			uncertain = true
 			return err
 		case err != nil:
@@ -54,7 +54,7 @@ func (s *Store) cas(ctx context.Context, op casFunc) error {
 func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := op(ctx)
-		if err == nil || !transient(err) {
+		if err == nil || !transient(ctx, err) {
 			return err
 		}
 		s.watch.Suspect()
@@ -82,11 +82,15 @@ func wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// transient reports whether err may go away on its own: anything but a refused LWT, a
-// missing row, a request Cassandra rejects as such, a closed session or the caller's
-// context ending.
-func transient(err error) bool {
+// transient reports whether err, the outcome of a request made with ctx, may go away on
+// its own: anything but a refused LWT, a missing row, a request Cassandra rejects as
+// such, a closed session or ctx ending. A request canceled while ctx goes on was cut
+// short by the driver, which cancels what was under way on a connection it closes, as
+// when the node at its other end dies: another node may answer.
+func transient(ctx context.Context, err error) bool {
 	switch {
+	case errors.Is(err, context.Canceled) && ctx.Err() == nil:
+		return true
 	case errors.Is(err, errNotApplied), errors.Is(err, errRefreshDue), errors.Is(err, gocql.ErrNotFound),
 		errors.Is(err, chat.ErrUnknownChat), errors.Is(err, gocql.ErrSessionClosed),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

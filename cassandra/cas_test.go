@@ -49,27 +49,35 @@ func TestCAS(t *testing.T) {
 	timeout := requestErr(gocql.ErrCodeWriteTimeout)
 	invalid := requestErr(gocql.ErrCodeInvalid)
 	for _, tc := range []struct {
-		name     string
-		retries  int
-		outcomes []casOutcome
-		want     error // nil, errNotApplied, or the error of the last attempt
-		attempts int
+		name       string
+		retries    int
+		outcomes   []casOutcome
+		want       error // nil, errNotApplied, or the error of the last attempt
+		attempts   int
+		callerGone bool // the caller's context is canceled
 	}{
-		{"applied", 3, []casOutcome{{applied: true}}, nil, 1},
-		{"refused first try, even with our bytes", 3, []casOutcome{{ours: true}}, errNotApplied, 1},
-		{"refused", 3, []casOutcome{{}}, errNotApplied, 1},
-		{"timeout then applied", 3, []casOutcome{{err: timeout}, {applied: true}}, nil, 2},
-		{"timeout then our own rows", 3, []casOutcome{{err: timeout}, {ours: true}}, nil, 2},
-		{"timeout then other rows", 3, []casOutcome{{err: timeout}, {}}, errNotApplied, 2},
-		{"lost connection then our rows", 3, []casOutcome{{err: gocql.ErrConnectionClosed}, {ours: true}}, nil, 2},
-		{"timeouts exhaust retries", 2, []casOutcome{{err: timeout}, {err: timeout}, {err: timeout}}, timeout, 3},
-		{"invalid request is not retried", 3, []casOutcome{{err: invalid}}, invalid, 1},
-		{"caller gave up", 3, []casOutcome{{err: context.Canceled}}, context.Canceled, 1},
+		{"applied", 3, []casOutcome{{applied: true}}, nil, 1, false},
+		{"refused first try, even with our bytes", 3, []casOutcome{{ours: true}}, errNotApplied, 1, false},
+		{"refused", 3, []casOutcome{{}}, errNotApplied, 1, false},
+		{"timeout then applied", 3, []casOutcome{{err: timeout}, {applied: true}}, nil, 2, false},
+		{"timeout then our own rows", 3, []casOutcome{{err: timeout}, {ours: true}}, nil, 2, false},
+		{"timeout then other rows", 3, []casOutcome{{err: timeout}, {}}, errNotApplied, 2, false},
+		{"lost connection then our rows", 3, []casOutcome{{err: gocql.ErrConnectionClosed}, {ours: true}}, nil, 2, false},
+		{"timeouts exhaust retries", 2, []casOutcome{{err: timeout}, {err: timeout}, {err: timeout}}, timeout, 3, false},
+		{"invalid request is not retried", 3, []casOutcome{{err: invalid}}, invalid, 1, false},
+		{"driver cut it short then our rows", 3, []casOutcome{{err: context.Canceled}, {ours: true}}, nil, 2, false},
+		{"driver cut it short then other rows", 3, []casOutcome{{err: context.Canceled}, {}}, errNotApplied, 2, false},
+		{"caller gave up", 3, []casOutcome{{err: context.Canceled}}, context.Canceled, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := casStore(tc.retries)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.callerGone {
+				cancel()
+			}
 			attempts := 0
-			err := s.cas(context.Background(), script(&attempts, tc.outcomes...))
+			err := s.cas(ctx, script(&attempts, tc.outcomes...))
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("cas = %v, want %v", err, tc.want)
 			}

@@ -17,28 +17,26 @@ import (
 // finishing holds the CQL of a chat's finish (FinishChat) and of its ending
 // mark.
 type finishing struct {
-	selectLog, selectSaved, insertOutboxOnce, insertTranscriptOnce       string
-	insertEnding, selectEndingsFrom, selectEndingsBefore                 string
-	takeEnding, readTaker, deleteEnding, eraseReadEnding, deleteEndingAt string
+	selectLog, selectSaved, insertTranscriptOnce      string
+	insertEnding, takeEnding, readTaker, deleteEnding string
+	eraseReadEnding, deleteEndingAt                   string
+	dueEndings                                        [2]string
 }
 
 func newFinishing(ks string) finishing {
 	e := ks + ".endings"
-	due := "SELECT chat_id, due, attempts FROM " + e + " WHERE bucket = ? AND chat_id "
 	return finishing{
 		selectLog:            "SELECT seq FROM " + ks + ".chats WHERE chat_id = ? LIMIT 1",
 		selectSaved:          "SELECT saved_at FROM " + ks + ".transcripts WHERE chat_id = ?",
-		insertOutboxOnce:     "INSERT INTO " + ks + ".outbox (bucket, chat_id, data, due, lease, attempts) VALUES (?, ?, ?, ?, '', 0) IF NOT EXISTS",
 		insertTranscriptOnce: "INSERT INTO " + ks + ".transcripts (chat_id, saved_at, data) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?",
 
-		insertEnding:        "INSERT INTO " + e + " (bucket, chat_id, due, attempts) VALUES (?, ?, ?, 0)",
-		selectEndingsFrom:   due + ">= ? LIMIT ?",
-		selectEndingsBefore: due + "< ? LIMIT ?",
-		takeEnding:          "UPDATE " + e + " SET due = ?, attempts = ?, taker = ? WHERE bucket = ? AND chat_id = ? IF due = ? AND attempts = ?",
-		readTaker:           "SELECT taker FROM " + e + " WHERE bucket = ? AND chat_id = ?",
-		deleteEnding:        "DELETE FROM " + e + " WHERE bucket = ? AND chat_id = ?",
-		eraseReadEnding:     "SELECT WRITETIME(due), WRITETIME(attempts) FROM " + e + " WHERE bucket = ? AND chat_id = ?",
-		deleteEndingAt:      "DELETE FROM " + e + " USING TIMESTAMP ? WHERE bucket = ? AND chat_id = ?",
+		insertEnding:    "INSERT INTO " + e + " (bucket, chat_id, due, attempts) VALUES (?, ?, ?, 0)",
+		dueEndings:      dueQueries(e, "chat_id, due, attempts"),
+		takeEnding:      "UPDATE " + e + " SET due = ?, attempts = ?, taker = ? WHERE bucket = ? AND chat_id = ? IF due = ? AND attempts = ?",
+		readTaker:       "SELECT taker FROM " + e + " WHERE bucket = ? AND chat_id = ?",
+		deleteEnding:    "DELETE FROM " + e + " WHERE bucket = ? AND chat_id = ?",
+		eraseReadEnding: "SELECT WRITETIME(due), WRITETIME(attempts) FROM " + e + " WHERE bucket = ? AND chat_id = ?",
+		deleteEndingAt:  "DELETE FROM " + e + " USING TIMESTAMP ? WHERE bucket = ? AND chat_id = ?",
 	}
 }
 
@@ -165,7 +163,7 @@ func (s *Store) MarkEnding(ctx context.Context, chatID string, due time.Time) er
 // DueEndings implements chat.Endings: it reads the buckets as DueDeliveries
 // does.
 func (s *Store) DueEndings(ctx context.Context, now time.Time, limit int) ([]chat.Ending, error) {
-	out, err := dueRows(ctx, s, [2]string{s.q.selectEndingsFrom, s.q.selectEndingsBefore}, now, limit,
+	out, err := dueRows(ctx, s, s.q.dueEndings, now, limit,
 		func(iter *gocql.Iter) (chat.Ending, time.Time, bool) {
 			var e chat.Ending
 			ok := iter.Scan(&e.ChatID, &e.Due, &e.Attempts)

@@ -16,8 +16,9 @@ import (
 // lifecycle holds the CQL of what follows a chat's end: the outbox of the
 // archive webhook, the userData index and erasure.
 type lifecycle struct {
-	insertOutbox, selectDueFrom, selectDueBefore, leaseOutbox string
+	insertOutbox, insertOutboxOnce, leaseOutbox               string
 	selectOutboxData, retryOutbox, completeOutbox             string
+	dueOutbox                                                 [2]string
 	insertIndex, insertIndexByChat, selectIndex, selectByChat string
 	eraseReadChat, eraseReadFiles, eraseReadTranscript        string
 	eraseReadOutbox, eraseReadClaim                           string
@@ -27,11 +28,11 @@ type lifecycle struct {
 
 func newLifecycle(ks string, ttl time.Duration) lifecycle {
 	o, u, b := ks+".outbox", ks+".userdata", ks+".userdata_by_chat"
-	due := "SELECT chat_id, due, attempts, lease FROM " + o + " WHERE bucket = ? AND chat_id "
+	insertOutbox := "INSERT INTO " + o + " (bucket, chat_id, data, due, lease, attempts) VALUES (?, ?, ?, ?, '', 0)"
 	return lifecycle{
-		insertOutbox:     "INSERT INTO " + o + " (bucket, chat_id, data, due, lease, attempts) VALUES (?, ?, ?, ?, '', 0)",
-		selectDueFrom:    due + ">= ? LIMIT ?",
-		selectDueBefore:  due + "< ? LIMIT ?",
+		insertOutbox:     insertOutbox,
+		insertOutboxOnce: insertOutbox + " IF NOT EXISTS",
+		dueOutbox:        dueQueries(o, "chat_id, due, attempts, lease"),
 		leaseOutbox:      "UPDATE " + o + " SET due = ?, lease = ?, attempts = ? WHERE bucket = ? AND chat_id = ? IF due = ? AND lease = ?",
 		selectOutboxData: "SELECT data, attempts FROM " + o + " WHERE bucket = ? AND chat_id = ?",
 		retryOutbox:      "UPDATE " + o + " SET due = ?, lease = '' WHERE bucket = ? AND chat_id = ? IF lease = ?",
@@ -75,7 +76,7 @@ const outboxScan = 100
 // rows of each, until it has limit entries due at now. Starting anywhere
 // keeps entries that are not due from hiding the ones that are.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]chat.Delivery, error) {
-	out, err := dueRows(ctx, s, [2]string{s.q.selectDueFrom, s.q.selectDueBefore}, now, limit,
+	out, err := dueRows(ctx, s, s.q.dueOutbox, now, limit,
 		func(iter *gocql.Iter) (chat.Delivery, time.Time, bool) {
 			var d chat.Delivery
 			ok := iter.Scan(&d.ChatID, &d.Due, &d.Attempts, &d.Lease)
@@ -85,6 +86,13 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 		return nil, fmt.Errorf("cannot read the outbox: %w", err)
 	}
 	return out, nil
+}
+
+// dueQueries are the two reads of dueRows of the columns cols of table: from
+// a chat id on, and before it.
+func dueQueries(table, cols string) [2]string {
+	q := "SELECT " + cols + " FROM " + table + " WHERE bucket = ? AND chat_id "
+	return [2]string{q + ">= ? LIMIT ?", q + "< ? LIMIT ?"}
 }
 
 // dueRows reads up to limit rows due at now of a table kept in

@@ -436,14 +436,8 @@ func (s *Store) probe(ctx context.Context) error {
 	return s.retry(ctx, func(ctx context.Context) error {
 		var id string
 		err := s.session.Query(s.q.probe, probeKey).WithContext(ctx).Scan(&id)
-		switch {
-		case errors.Is(err, gocql.ErrNotFound):
+		if errors.Is(err, gocql.ErrNotFound) {
 			return nil
-		case errors.Is(err, context.Canceled) && ctx.Err() == nil:
-			// The driver cancels what was under way on a connection it
-			// closes, as when the node at its other end dies: another
-			// node may answer, so the probe tries again.
-			return fmt.Errorf("probe cut short by the driver: %s", err)
 		}
 		return err
 	})

@@ -178,9 +178,9 @@ func (s *Store) sweep() {
 // limit expired claims, final transcripts past their retention and index entries
 // of chats with nothing left; it reports whether it found that many of any.
 func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
-	ids, err := expiredChats(tx, now, limit)
+	ids, err := queryRows(context.Background(), tx, scanString, `SELECT chat_id FROM sessions WHERE expires_at < ? LIMIT ?`, now, limit)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("cannot find expired chats: %w", err)
 	}
 	for _, id := range ids {
 		if err := deleteLive(tx, id); err != nil {
@@ -201,21 +201,4 @@ func sweepSome(tx *sql.Tx, now int64, limit int) (bool, error) {
 		return false, err
 	}
 	return len(ids) == limit || claims == int64(limit) || transcripts == limit || index == limit, nil
-}
-
-func expiredChats(tx *sql.Tx, now int64, limit int) ([]string, error) {
-	rows, err := tx.Query(`SELECT chat_id FROM sessions WHERE expires_at < ? LIMIT ?`, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("cannot find expired chats: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("cannot read an expired chat: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

@@ -31,20 +31,11 @@ func (s *Store) IndexUserData(ctx context.Context, chatID string, pairs map[stri
 
 // ChatsByUserData implements chat.UserDataIndex.
 func (s *Store) ChatsByUserData(ctx context.Context, key, value string, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT chat_id FROM userdata WHERE key = ? AND value = ? ORDER BY chat_id LIMIT ?`, key, value, limit)
+	ids, err := queryRows(ctx, s.r, scanString, `SELECT chat_id FROM userdata WHERE key = ? AND value = ? ORDER BY chat_id LIMIT ?`, key, value, limit)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the userData index: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("cannot read the userData index: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // eraseFrom are the statements Erase runs, in one transaction, each

@@ -52,23 +52,14 @@ func (s *Store) MarkEnding(ctx context.Context, chatID string, due time.Time) er
 // DueEndings implements chat.Endings: the marks due at now, oldest due
 // first, through the index on due.
 func (s *Store) DueEndings(ctx context.Context, now time.Time, limit int) ([]chat.Ending, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT chat_id, due, attempts FROM endings WHERE due <= ? ORDER BY due LIMIT ?`,
-		now.UnixMilli(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the ending marks: %w", err)
-	}
-	defer rows.Close()
-	var out []chat.Ending
-	for rows.Next() {
+	out, err := queryRows(ctx, s.r, func(rows *sql.Rows) (chat.Ending, error) {
 		var e chat.Ending
 		var due int64
-		if err := rows.Scan(&e.ChatID, &due, &e.Attempts); err != nil {
-			return nil, fmt.Errorf("cannot read an ending mark: %w", err)
-		}
+		err := rows.Scan(&e.ChatID, &due, &e.Attempts)
 		e.Due = time.UnixMilli(due)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+		return e, err
+	}, `SELECT chat_id, due, attempts FROM endings WHERE due <= ? ORDER BY due LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
 		return nil, fmt.Errorf("cannot read the ending marks: %w", err)
 	}
 	return out, nil

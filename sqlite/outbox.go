@@ -13,23 +13,14 @@ import (
 // DueDeliveries implements chat.Outbox: the entries due at now, oldest due
 // first, through the index on due.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]chat.Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT chat_id, due, attempts, lease FROM outbox WHERE due <= ? ORDER BY due LIMIT ?`,
-		now.UnixMilli(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []chat.Delivery
-	for rows.Next() {
+	out, err := queryRows(ctx, s.r, func(rows *sql.Rows) (chat.Delivery, error) {
 		var d chat.Delivery
 		var due int64
-		if err := rows.Scan(&d.ChatID, &due, &d.Attempts, &d.Lease); err != nil {
-			return nil, fmt.Errorf("cannot read an outbox entry: %w", err)
-		}
+		err := rows.Scan(&d.ChatID, &due, &d.Attempts, &d.Lease)
 		d.Due = time.UnixMilli(due)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		return d, err
+	}, `SELECT chat_id, due, attempts, lease FROM outbox WHERE due <= ? ORDER BY due LIMIT ?`, now.UnixMilli(), limit)
+	if err != nil {
 		return nil, fmt.Errorf("cannot read the outbox: %w", err)
 	}
 	return out, nil
@@ -45,11 +36,8 @@ func (s *Store) LeaseDelivery(ctx context.Context, d chat.Delivery, token string
 	err := s.submit(ctx, func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE outbox SET due = ?, lease = ?, attempts = attempts + 1 WHERE chat_id = ? AND due = ? AND lease = ?`,
 			until.UnixMilli(), token, d.ChatID, d.Due.UnixMilli(), d.Lease)
-		if err != nil {
-			return fmt.Errorf("cannot lease the outbox entry of chat %s: %w", d.ChatID, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("cannot lease the outbox entry of chat %s: %w", d.ChatID, chat.ErrLeaseLost)
+		if err := leased(res, err, "lease", d.ChatID); err != nil {
+			return err
 		}
 		return tx.QueryRow(`SELECT data, attempts FROM outbox WHERE chat_id = ?`, d.ChatID).Scan(&out.Data, &out.Attempts)
 	})

@@ -368,30 +368,47 @@ func (s *Store) Load(ctx context.Context, chatID string) (chat.SessionRow, []cha
 		return row, nil, fmt.Errorf("cannot load chat %s: %w", chatID, err)
 	}
 	row.CreatedAt = time.UnixMilli(created).UTC()
-	recs, err := records(ctx, tx, chatID)
-	return row, recs, err
-}
-
-func records(ctx context.Context, tx *sql.Tx, chatID string) ([]chat.Record, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
-	if err != nil {
-		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
-	}
-	defer rows.Close()
-	var recs []chat.Record
-	for rows.Next() {
+	recs, err := queryRows(ctx, tx, func(rows *sql.Rows) (chat.Record, error) {
 		var r chat.Record
 		var seq int64
-		if err := rows.Scan(&seq, &r.RequestID, &r.Data); err != nil {
-			return nil, fmt.Errorf("cannot read a record of chat %s: %w", chatID, err)
-		}
+		err := rows.Scan(&seq, &r.RequestID, &r.Data)
 		r.Seq = uint64(seq)
-		recs = append(recs, r)
+		return r, err
+	}, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+	if err != nil {
+		return row, nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("cannot load the records of chat %s: %w", chatID, err)
+	return row, recs, nil
+}
+
+// querier runs a query: a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryRows runs query on db and reads each row of its result with scan.
+func queryRows[T any](ctx context.Context, db querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return recs, nil
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanString reads a row of one text column.
+func scanString(rows *sql.Rows) (string, error) {
+	var v string
+	err := rows.Scan(&v)
+	return v, err
 }
 
 // SaveTranscript implements chat.Finisher: the transcript with its expiry

@@ -71,19 +71,10 @@ func (a *alternating) Close() error { a.other.Close(); return a.Store.Close() }
 // file, and counts the rows with chatID in any column.
 func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
 	t.Helper()
-	tables, err := s.r.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	names, err := queryRows(context.Background(), s.r, scanString, `SELECT name FROM sqlite_master WHERE type = 'table'`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for tables.Next() {
-		var n string
-		if err := tables.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	tables.Close()
 	if len(names) < 8 {
 		t.Fatalf("only tables %v", names)
 	}
