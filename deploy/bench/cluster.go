@@ -12,8 +12,7 @@ import (
 
 // member is a chatha node or proxy process.
 type member struct {
-	*proc
-	name   string
+	*proc         // its name is the member name
 	api    string // host:port of its HTTP API
 	gossip string // host:port of its gossip
 	client *api.Client
@@ -59,7 +58,7 @@ func (b *bench) startMember(role, name string, join, env []string, extra ...stri
 	if err != nil {
 		return nil, err
 	}
-	m := &member{proc: p, name: name, api: apiAddr, gossip: gossip, client: c}
+	m := &member{proc: p, api: apiAddr, gossip: gossip, client: c}
 	return m, m.waitHealthy(60 * time.Second)
 }
 
