@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +29,9 @@ type overheadRow struct {
 	Threads int             `json:"threads"` // 0: straight to a node
 	Rounds  []overheadRound `json:"rounds"`
 }
+
+// figure returns the median and range of f over the rounds of r.
+func (r overheadRow) figure(f func(overheadRound) float64) stats { return figureOf(r.Rounds, f) }
 
 // overheadRound is one wrk run, with the front door's CPU time.
 type overheadRound struct {
@@ -234,34 +236,4 @@ func slug(s string) string {
 		}
 	}
 	return string(out)
-}
-
-// stats are the median and range of a figure over rounds.
-type stats struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// statsOf returns the median and range of vs.
-func statsOf(vs []float64) stats {
-	if len(vs) == 0 {
-		return stats{}
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return stats{Median: m, Min: s[0], Max: s[len(s)-1]}
-}
-
-// figure returns f of every round of r.
-func (r overheadRow) figure(f func(overheadRound) float64) stats {
-	vs := make([]float64, len(r.Rounds))
-	for i, rd := range r.Rounds {
-		vs[i] = f(rd)
-	}
-	return statsOf(vs)
 }
