@@ -76,10 +76,10 @@ func (b *bench) overhead(ctx context.Context) (*overheadResult, error) {
 	}
 	res := &overheadResult{Nodes: len(nodes), Chats: b.cfg.overheadChats, WrkThreads: b.cfg.wrkThreads, Connections: b.cfg.wrkConns,
 		Rounds: b.cfg.rounds, RoundSecs: b.cfg.round.Seconds()}
-	rows := map[string]*overheadRow{}
+	// The rows are every action with every door, in that order; rounds take them in turns.
 	for _, action := range []string{"refresh", "send"} {
 		for _, d := range doors {
-			rows[action+d.label()] = &overheadRow{Action: action, Door: d.name, Threads: d.threads}
+			res.Rows = append(res.Rows, overheadRow{Action: action, Door: d.name, Threads: d.threads})
 			if b.cfg.warm > 0 {
 				if _, err := b.wrk(ctx, d.url, action, d.chats[action], b.cfg.wrkConns, b.cfg.warm); err != nil {
 					return nil, err
@@ -88,22 +88,15 @@ func (b *bench) overhead(ctx context.Context) (*overheadResult, error) {
 		}
 	}
 	for round := range b.cfg.rounds {
-		for _, action := range []string{"refresh", "send"} {
-			for _, d := range doors {
-				r, err := b.measure(ctx, d, action)
-				if err != nil {
-					return nil, err
-				}
-				b.logf("round %d %-7s %-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6.3f CPU s/10k  errors %d",
-					round+1, action, d.label(), r.RPS, r.P50ms, r.P99ms, r.CPUPer10k, r.Errors)
-				row := rows[action+d.label()]
-				row.Rounds = append(row.Rounds, r)
+		for i := range res.Rows {
+			row, d := &res.Rows[i], doors[i%len(doors)]
+			r, err := b.measure(ctx, d, row.Action)
+			if err != nil {
+				return nil, err
 			}
-		}
-	}
-	for _, action := range []string{"refresh", "send"} {
-		for _, d := range doors {
-			res.Rows = append(res.Rows, *rows[action+d.label()])
+			b.logf("round %d %-7s %-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6.3f CPU s/10k  errors %d",
+				round+1, row.Action, d.label(), r.RPS, r.P50ms, r.P99ms, r.CPUPer10k, r.Errors)
+			row.Rounds = append(row.Rounds, r)
 		}
 	}
 	return res, nil
