@@ -12,8 +12,7 @@ import (
 
 // member is a chatha node or proxy process.
 type member struct {
-	*proc
-	name   string
+	*proc         // its name is the member name
 	api    string // host:port of its HTTP API
 	gossip string // host:port of its gossip
 	client *api.Client
@@ -59,7 +58,7 @@ func (b *bench) startMember(role, name string, join, env []string, extra ...stri
 	if err != nil {
 		return nil, err
 	}
-	m := &member{proc: p, name: name, api: apiAddr, gossip: gossip, client: c}
+	m := &member{proc: p, api: apiAddr, gossip: gossip, client: c}
 	return m, m.waitHealthy(60 * time.Second)
 }
 
@@ -74,15 +73,15 @@ func (m *member) waitHealthy(timeout time.Duration) error {
 	})
 }
 
-// liveNodes returns how many chat nodes the proxy m sees alive.
-func (m *member) liveNodes(ctx context.Context) (int, error) {
+// alive returns how many members of role ("": any role) m sees alive.
+func (m *member) alive(ctx context.Context, role string) (int, error) {
 	v, err := m.client.Cluster(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, mb := range v.Members {
-		if mb.Role == "node" && mb.State == "alive" {
+		if (role == "" || mb.Role == role) && mb.State == "alive" {
 			n++
 		}
 	}
@@ -95,7 +94,7 @@ func (m *member) waitRoutes(n int, timeout time.Duration) error {
 		if !m.running() {
 			return false, m.exited()
 		}
-		live, err := m.liveNodes(context.Background())
+		live, err := m.alive(context.Background(), "node")
 		if err != nil || live != n {
 			return false, nil
 		}

@@ -39,14 +39,8 @@ type throughputRound struct {
 	StoreCPUPer10k float64 `json:"storeCpuSecondsPer10kMessages,omitempty"`
 }
 
-// figure returns f of every round of t.
-func (t throughputRow) figure(f func(throughputRound) float64) stats {
-	vs := make([]float64, len(t.Rounds))
-	for i, r := range t.Rounds {
-		vs[i] = f(r)
-	}
-	return statsOf(vs)
-}
+// figure returns the median and range of f over the rounds of t.
+func (t throughputRow) figure(f func(throughputRound) float64) stats { return figureOf(t.Rounds, f) }
 
 // restoreRow is the restore time of chats of one length on one store.
 type restoreRow struct {

@@ -106,17 +106,7 @@ func waitConverged(ctx context.Context, proxies []*member, members int, timeout 
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
-			v, err := p.client.Cluster(ctx)
-			if err != nil {
-				return false, nil
-			}
-			alive := 0
-			for _, m := range v.Members {
-				if m.State == "alive" {
-					alive++
-				}
-			}
-			if alive != members {
+			if alive, err := p.alive(ctx, ""); err != nil || alive != members {
 				return false, nil
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -50,13 +49,8 @@ func cpuModel() string {
 
 func memTotalGiB() float64 {
 	data, _ := os.ReadFile("/proc/meminfo")
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return float64(int(kb/(1<<20)*10)) / 10
-		}
-	}
-	return 0
+	b, _ := kBField(string(data), "MemTotal") // 0 when unknown
+	return float64(int(float64(b)/(1<<30)*10)) / 10
 }
 
 func kernel() string {

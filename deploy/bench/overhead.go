@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +29,9 @@ type overheadRow struct {
 	Threads int             `json:"threads"` // 0: straight to a node
 	Rounds  []overheadRound `json:"rounds"`
 }
+
+// figure returns the median and range of f over the rounds of r.
+func (r overheadRow) figure(f func(overheadRound) float64) stats { return figureOf(r.Rounds, f) }
 
 // overheadRound is one wrk run, with the front door's CPU time.
 type overheadRound struct {
@@ -74,10 +76,10 @@ func (b *bench) overhead(ctx context.Context) (*overheadResult, error) {
 	}
 	res := &overheadResult{Nodes: len(nodes), Chats: b.cfg.overheadChats, WrkThreads: b.cfg.wrkThreads, Connections: b.cfg.wrkConns,
 		Rounds: b.cfg.rounds, RoundSecs: b.cfg.round.Seconds()}
-	rows := map[string]*overheadRow{}
+	// The rows are every action with every door, in that order; rounds take them in turns.
 	for _, action := range []string{"refresh", "send"} {
 		for _, d := range doors {
-			rows[action+d.label()] = &overheadRow{Action: action, Door: d.name, Threads: d.threads}
+			res.Rows = append(res.Rows, overheadRow{Action: action, Door: d.name, Threads: d.threads})
 			if b.cfg.warm > 0 {
 				if _, err := b.wrk(ctx, d.url, action, d.chats[action], b.cfg.wrkConns, b.cfg.warm); err != nil {
 					return nil, err
@@ -86,22 +88,15 @@ func (b *bench) overhead(ctx context.Context) (*overheadResult, error) {
 		}
 	}
 	for round := range b.cfg.rounds {
-		for _, action := range []string{"refresh", "send"} {
-			for _, d := range doors {
-				r, err := b.measure(ctx, d, action)
-				if err != nil {
-					return nil, err
-				}
-				b.logf("round %d %-7s %-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6.3f CPU s/10k  errors %d",
-					round+1, action, d.label(), r.RPS, r.P50ms, r.P99ms, r.CPUPer10k, r.Errors)
-				row := rows[action+d.label()]
-				row.Rounds = append(row.Rounds, r)
+		for i := range res.Rows {
+			row, d := &res.Rows[i], doors[i%len(doors)]
+			r, err := b.measure(ctx, d, row.Action)
+			if err != nil {
+				return nil, err
 			}
-		}
-	}
-	for _, action := range []string{"refresh", "send"} {
-		for _, d := range doors {
-			res.Rows = append(res.Rows, *rows[action+d.label()])
+			b.logf("round %d %-7s %-26s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6.3f CPU s/10k  errors %d",
+				round+1, row.Action, d.label(), r.RPS, r.P50ms, r.P99ms, r.CPUPer10k, r.Errors)
+			row.Rounds = append(row.Rounds, r)
 		}
 	}
 	return res, nil
@@ -234,34 +229,4 @@ func slug(s string) string {
 		}
 	}
 	return string(out)
-}
-
-// stats are the median and range of a figure over rounds.
-type stats struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-}
-
-// statsOf returns the median and range of vs.
-func statsOf(vs []float64) stats {
-	if len(vs) == 0 {
-		return stats{}
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return stats{Median: m, Min: s[0], Max: s[len(s)-1]}
-}
-
-// figure returns f of every round of r.
-func (r overheadRow) figure(f func(overheadRound) float64) stats {
-	vs := make([]float64, len(r.Rounds))
-	for i, rd := range r.Rounds {
-		vs[i] = f(rd)
-	}
-	return statsOf(vs)
 }

@@ -183,16 +183,26 @@ func rss(pid int) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the memory of %d: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+	n, err := kBField(string(data), "VmRSS")
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the memory of %d: %w", pid, err)
+	}
+	return n, nil
+}
+
+// kBField returns, in bytes, the value of the line "KEY: N kB" of text,
+// a /proc file such as /proc/meminfo or /proc/PID/status.
+func kBField(text, key string) (int64, error) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("cannot parse the memory of %d: %w", pid, err)
+				return 0, fmt.Errorf("cannot parse %s: %w", key, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
+	return 0, fmt.Errorf("no %s line", key)
 }
 
 // ports hands out ports on one loopback address that were free, for TCP
