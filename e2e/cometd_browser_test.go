@@ -189,6 +189,13 @@ func runCometDBrowserChat(t *testing.T, c *cluster, px *proc, page, transport st
 	b.waitEvent(t, "the page's message after the kill", func(e widgetEvent) bool { return e.Text == "thanks, bye" })
 	b.eval(t, `client.leave()`, nil)
 	b.waitEvent(t, "the page leaving", func(e widgetEvent) bool { return e.Type == "ParticipantLeft" && e.From == "Ann" })
+	// The push of ParticipantLeft may reach the page before the reply to
+	// its disconnect, which is what says the chat ended for it.
+	waitFor(t, 10*time.Second, "the page to see its chat end", func() bool {
+		var ended bool
+		b.eval(t, `!!client.ended`, &ended)
+		return ended
+	})
 	screenshot(t, b.ctx, "cometd-"+transport)
 	checkCometDRun(t, b, w)
 	c.restartNode(joined.Node) // the next run has three nodes again
