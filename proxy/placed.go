@@ -24,10 +24,15 @@ import (
 const (
 	// placedLag bounds how old a node's count may be when it reaches the
 	// proxy: from the node reading it to the proxy's view holding it (one
-	// publish tick plus gossip's spread, well under a second on a LAN).
-	placedLag = time.Second
+	// publish tick plus gossip's spread: under a second on a quiet LAN, but
+	// past one second on a host whose cores are all busy, where a shorter
+	// lag forgot placements the count did not hold yet and overfilled the
+	// node that rendezvous hashing favours). Too long only keeps a node
+	// counted a little fuller for a while when its chats end as fast as
+	// they come.
+	placedLag = 2 * time.Second
 	// placedHorizon bounds how long one placement counts.
-	placedHorizon = 3 * time.Second
+	placedHorizon = 4 * time.Second
 )
 
 // placed counts the chats this proxy placed on one node process that the
