@@ -89,10 +89,16 @@ func (m *Member) health(now time.Time) Health {
 	}
 }
 
+// minRTTMove is the least change of the mean probe round trip worth a
+// publication: on a LAN it is a few hundred microseconds, and its jitter
+// alone moved it by a quarter in about every other interval.
+const minRTTMove = 500 * time.Microsecond
+
 // reportHealth publishes this member's Health in its Meta every interval
 // when it changed: a new score or refutation count, or a probe round trip a
-// quarter off the one published (round trips jitter; each publication is a
-// broadcast to every member).
+// quarter and at least minRTTMove off the one published. Round trips
+// jitter, and each publication is a broadcast to every member and a new
+// View at each of them.
 func (m *Member) reportHealth(interval time.Duration) {
 	defer close(m.healthDone)
 	t := time.NewTicker(interval)
@@ -104,12 +110,22 @@ func (m *Member) reportHealth(interval time.Duration) {
 			return
 		}
 		h, old := m.health(time.Now()), m.meta.get().Health
-		rttMoved := (h.ProbeRTT-old.ProbeRTT)*4 > old.ProbeRTT || (old.ProbeRTT-h.ProbeRTT)*4 > old.ProbeRTT
-		if h.Score == old.Score && h.Refutations == old.Refutations && !rttMoved {
+		if h.Score == old.Score && h.Refutations == old.Refutations && !rttMoved(old.ProbeRTT, h.ProbeRTT) {
 			continue
 		}
 		if err := m.UpdateMeta(func(mt *Meta) { mt.Health = h }); err != nil {
 			m.cfg.Logger.Debug("cannot gossip health", "err", err)
 		}
 	}
+}
+
+// rttMoved reports whether a mean probe round trip that went from was to
+// now moved enough to publish: by a quarter of was, and by minRTTMove.
+// The first one measured (was 0) always is.
+func rttMoved(was, now time.Duration) bool {
+	d := now - was
+	if d < 0 {
+		d = -d
+	}
+	return d > 0 && (was == 0 || d*4 > was && d >= minRTTMove)
 }

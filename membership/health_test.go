@@ -56,3 +56,26 @@ func TestProbesMean(t *testing.T) {
 		t.Fatalf("mean of none: %v", got)
 	}
 }
+
+func TestRTTMoved(t *testing.T) {
+	const us = time.Microsecond
+	for _, tc := range []struct {
+		was, now time.Duration
+		want     bool
+	}{
+		{0, 0, false},
+		{0, 150 * us, true},             // the first measured
+		{150 * us, 150 * us, false},     // no change
+		{150 * us, 300 * us, false},     // doubled, but LAN jitter
+		{300 * us, 150 * us, false},     // halved, but LAN jitter
+		{200 * us, 900 * us, true},      // a member slowed down
+		{2000 * us, 2400 * us, false},   // a fifth
+		{2000 * us, 2600 * us, true},    // over a quarter and half a millisecond
+		{40000 * us, 2000 * us, true},   // recovered
+		{40000 * us, 35000 * us, false}, // an eighth
+	} {
+		if got := rttMoved(tc.was, tc.now); got != tc.want {
+			t.Errorf("rttMoved(%v, %v) = %v, want %v", tc.was, tc.now, got, tc.want)
+		}
+	}
+}

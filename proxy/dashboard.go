@@ -53,14 +53,14 @@ func serveDashboardPage(ctx *fasthttp.RequestCtx, urlPath string) {
 func (p *Proxy) Dashboard() api.Dashboard {
 	cv := p.Cluster()
 	events, suspicions := p.ops.timeline.snapshot()
-	sh := p.ops.shares.get()
+	t := p.table.Load()
+	sh := p.ops.shares.get(t.view, p.cfg.Placement)
 	var probes map[string]membership.Probe
 	if p.cfg.Probes != nil {
 		probes = p.cfg.Probes()
 	}
 	d := api.Dashboard{Proxy: cv.Proxy, Now: time.Now().UnixMilli(), RingChecksum: cv.RingChecksum,
 		SampleSeconds: p.cfg.SampleInterval.Seconds(), Events: events, History: p.ops.history.snapshot()}
-	t := p.table.Load()
 	for _, m := range cv.Members {
 		dm := api.DashboardMember{Member: m, StartedAt: int64(m.Incarnation / 1000),
 			PlacementShare: sh.placement[m.Name], SuccessorShare: sh.successor[m.Name], Suspicions: suspicions[m.Name]}

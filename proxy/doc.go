@@ -9,11 +9,12 @@
 //
 // Goroutines: one watches membership views and rebuilds the table; one probes
 // every node's /readyz (active detection of gray failures). Two keep what
-// operators see (ops.go): one reads every view for the event timeline, the
-// per-member metric series and each node's share of the ring; one samples
-// the counters, and the nodes' KPIs, into the dashboard's 15-minute history
-// every Config.SampleInterval. Requests run on fasthttp's goroutines and only
-// read what those keep. All stop on Close.
+// operators see (ops.go): one reads every view for the event timeline and
+// the per-member metric series; one samples the counters, and the nodes'
+// KPIs, into the dashboard's 15-minute history every Config.SampleInterval.
+// Each node's share of the ring is measured when the dashboard asks, and
+// kept while the nodes stay the same. Requests run on fasthttp's goroutines
+// and only read what those keep. All stop on Close.
 //
 // Failure handling on the request path: a failed connection (refused, reset
 // or closed, a timeout, a failed TLS handshake: connFailed) marks the node

@@ -10,7 +10,8 @@ import (
 // of membership events, the 15-minute history of counters, each node's
 // share of the ring, and the per-member metric series. Two goroutines feed
 // it: one reads every membership view, one samples the counters each
-// Config.SampleInterval. The request path only reads it (forwarded).
+// Config.SampleInterval; the shares are measured when the dashboard asks.
+// The request path only reads it (forwarded).
 type ops struct {
 	p        *Proxy
 	timeline *timeline
@@ -59,7 +60,7 @@ func (o *ops) watchViews() {
 var emptyView = &membership.View{}
 
 // viewChanged records the events between prev and v, and refreshes the
-// series and the shares.
+// series.
 func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
 	if self, ok := v.Lookup(o.p.cfg.Name); ok && (!self.Live() || self.Meta.Leaving) {
 		return // this proxy left: its view of the others stops meaning anything
@@ -69,7 +70,6 @@ func (o *ops) viewChanged(prev, v *membership.View, now time.Time) {
 		o.p.logEvent(ev)
 	}
 	o.series.sync(v)
-	o.shares.update(v, o.p.cfg.Placement)
 }
 
 // forwarded counts a request sent to the node called name. It allocates nothing.

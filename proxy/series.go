@@ -112,7 +112,10 @@ func (s *memberSeries) setRingInfo(checksum string) {
 	s.ringInfo = series
 }
 
+// labelEscaper escapes a label value for the Prometheus text format. A
+// Replacer is safe for concurrent use and never changes; building one per
+// call was most of what updating the series allocated on each new view.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
 // labelValue escapes a label value for the Prometheus text format.
-func labelValue(v string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(v)
-}
+func labelValue(v string) string { return labelEscaper.Replace(v) }

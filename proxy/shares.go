@@ -1,8 +1,9 @@
 package proxy
 
 import (
+	"slices"
 	"strconv"
-	"sync/atomic"
+	"sync"
 
 	"github.com/chatha/chatha/membership"
 	"github.com/chatha/chatha/proxy/ring"
@@ -28,20 +29,27 @@ type shares struct {
 	successor map[string]float64 // of the chat-id space, as successor
 }
 
-// sharesCache holds the shares of the latest view.
-type sharesCache struct{ current atomic.Pointer[shares] }
-
-// update measures the shares of the live nodes of v.
-func (c *sharesCache) update(v *membership.View, o ring.Options) {
-	c.current.Store(measureShares(routingNodes(v), o))
+// sharesCache holds the shares of the routing nodes they were last
+// measured on. They are measured when the dashboard asks, not on every
+// view: a view changes with every member's gossiped health, and measuring
+// takes a few milliseconds that an idle proxy should not spend.
+type sharesCache struct {
+	// mu guards nodes and last; it also makes one measurement at a time.
+	mu    sync.Mutex
+	nodes []ring.Node // what last was measured on
+	last  *shares
 }
 
-// get returns the shares of the latest view (empty before the first).
-func (c *sharesCache) get() *shares {
-	if s := c.current.Load(); s != nil {
-		return s
+// get returns the shares of the live nodes of v, measured again only when
+// those nodes, their modes or their session counts changed.
+func (c *sharesCache) get(v *membership.View, o ring.Options) *shares {
+	nodes := routingNodes(v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil || !slices.Equal(nodes, c.nodes) {
+		c.nodes, c.last = nodes, measureShares(nodes, o)
 	}
-	return &shares{}
+	return c.last
 }
 
 // routingNodes returns the nodes of v that routing uses, as newTable picks them.
