@@ -36,23 +36,11 @@ func rowsOf(t *testing.T, path, chatID string) map[string]int {
 // texts returns the one text column of every row of query.
 func texts(t *testing.T, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return allRows(t, db, func(rows *sql.Rows) (string, error) {
 		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+		err := rows.Scan(&s)
+		return s, err
+	}, query, args...)
 }
 
 func noRowsOf(t *testing.T, path, chatID string) {

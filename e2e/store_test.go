@@ -36,18 +36,28 @@ func openFile(t testing.TB, path string) *sql.DB {
 // storedRecords reads every record of a chat from the SQLite file at path.
 func storedRecords(t testing.TB, path, chatID string) []storedRecord {
 	t.Helper()
-	rows, err := openFile(t, path).Query(`SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+	return allRows(t, openFile(t, path), func(rows *sql.Rows) (storedRecord, error) {
+		var r storedRecord
+		err := rows.Scan(&r.Seq, &r.RequestID, &r.Data)
+		return r, err
+	}, `SELECT seq, request_id, data FROM events WHERE chat_id = ? ORDER BY seq`, chatID)
+}
+
+// allRows reads every row of query on db with scan; any error fails t.
+func allRows[T any](t testing.TB, db *sql.DB, scan func(*sql.Rows) (T, error), query string, args ...any) []T {
+	t.Helper()
+	rows, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []storedRecord
+	var out []T
 	for rows.Next() {
-		var r storedRecord
-		if err := rows.Scan(&r.Seq, &r.RequestID, &r.Data); err != nil {
+		v, err := scan(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
