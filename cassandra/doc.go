@@ -49,5 +49,7 @@
 // Goroutines: gocql's own, and one availability watch per Store that probes Cassandra every
 // Config.ProbeInterval, and at once after a failed request, and logs "cassandra status
 // changed to UNAVAILABLE" (event CHATHA-CASS-001) or "... AVAILABLE" (CHATHA-CASS-002).
+// At start, New warns (CHATHA-CASS-003) when the Cassandra node it reaches syncs its
+// commit log periodically: acknowledged writes are then lost when replicas crash.
 // Close stops it.
 package cassandra

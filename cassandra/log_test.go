@@ -44,3 +44,14 @@ const (
 	logDown = "cassandra status changed to UNAVAILABLE " + EventUnavailable
 	logUp   = "cassandra status changed to AVAILABLE " + EventAvailable
 )
+
+// messages returns the message of every record, in order.
+func (r *recorder) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.records))
+	for i, rec := range r.records {
+		out[i] = rec.Message
+	}
+	return out
+}

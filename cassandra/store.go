@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
 		session.Close()
 		return nil, err
 	}
+	s.checkCommitLog(ctx)
 	go s.watch.Run()
 	logger.Info("cassandra store ready", "hosts", strings.Join(cfg.Hosts, ","), "keyspace", cfg.Keyspace,
 		"consistency", cfg.Consistency.String(), "serial", serialName(cfg.SerialConsistency))

@@ -400,3 +400,28 @@ func (s *Store) RowsOf(t *testing.T, chatID string) map[string]int {
 	}
 	return out
 }
+
+// TestCommitLogChecked checks the commit log settings of the development Cassandra, which
+// syncs its commit log before it acknowledges a write (deploy/dev/cassandra.sh), as New
+// does: nothing is said. On a node with commitlog_sync: periodic it would warn
+// (EventCommitLogPeriodic); a read that failed would leave a debug line.
+func TestCommitLogChecked(t *testing.T) {
+	cc, err := clusterConfig(testConfig(t), testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := cc.CreateSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	rec := &recorder{}
+	s := &Store{logger: slog.New(rec), session: sess}
+	s.checkCommitLog(testCtx(t))
+	if m := rec.messages(); len(m) > 0 {
+		t.Fatalf("the commit log check logged %q: the development Cassandra runs commitlog_sync: batch", m)
+	}
+	if !syncsPeriodically("periodic") || syncsPeriodically("batch") || syncsPeriodically("group") {
+		t.Fatal("syncsPeriodically does not tell periodic from batch and group")
+	}
+}

@@ -7,10 +7,12 @@
 #   deploy/dev/cassandra.sh env                # prints the CHATHA_TEST_* exports the Go tests read
 #   deploy/dev/cassandra.sh kill NODE          # kill -9 one node, keep its data
 #   deploy/dev/cassandra.sh start-node NODE    # start it again on its data, wait until it is back
+#   deploy/dev/cassandra.sh pid NODE           # print the pid of a running node (to signal it at once)
 #
 # Node i listens on 127.0.0.i (CQL 9042, storage 7000; CHATHA_CASSANDRA_NET changes 127.0.0), JMX
 # is off. Each `start` stops the nodes this script started before and wipes their data, so every
-# start gives a clean cluster.
+# start gives a clean cluster. The commit log is synced before a write is acknowledged
+# (commitlog_sync: batch), as chatha needs in production: see write_yaml.
 # The script only ever signals processes whose pid file it wrote and whose command line carries
 # its own marker (-Dchatha.cassandra.node=DIR).
 #
@@ -43,7 +45,7 @@ die() { echo "cassandra.sh: $*" >&2; exit 1; }
 log() { echo "cassandra.sh: $*" >&2; }
 
 usage() {
-	sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,/^set -euo/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -110,6 +112,11 @@ seeds() {
 	echo "$list"
 }
 
+# write_yaml writes node I's cassandra.yaml. commitlog_sync is batch: a write is on disk
+# before the node acknowledges it. With periodic (Cassandra's default), a kill -9 loses
+# writes the node acknowledged just before it, so a chat message acknowledged by two
+# replicas while the third was down is no longer on a quorum once one of the two crashes
+# (the chaos run's store outage lost one that way; TestNodesKilled checks it).
 write_yaml() {
 	local i="$1" addr dir
 	addr="$(node_addr "$i")"
@@ -131,8 +138,7 @@ write_yaml() {
 		storage_port: $STORAGE_PORT
 		native_transport_port: $CQL_PORT
 		start_native_transport: true
-		commitlog_sync: periodic
-		commitlog_sync_period: 10000ms
+		commitlog_sync: batch
 		storage_compatibility_mode: NONE
 		auto_snapshot: false
 		concurrent_reads: 4
@@ -446,6 +452,13 @@ cmd_kill() {
 	stop_node "$i" KILL
 }
 
+cmd_pid() {
+	local i="${1:-}"
+	load_cluster
+	[[ "$i" =~ ^[0-9]+$ ]] && ((i >= 1 && i <= NODES)) || die "pid: NODE must be 1..$NODES"
+	node_pid "$i" || die "node $i is not running"
+}
+
 cmd_start_node() {
 	local i="${1:-}"
 	load_cluster
@@ -482,6 +495,7 @@ main() {
 	wipe) cmd_wipe ;;
 	kill) cmd_kill "$@" ;;
 	start-node) cmd_start_node "$@" ;;
+	pid) cmd_pid "$@" ;;
 	env) cmd_env ;;
 	*) usage ;;
 	esac
