@@ -295,6 +295,7 @@ func TestNodesKilled(t *testing.T) {
 	t.Logf("slowest append after node 3 restarted: %v", a.appendN(20))
 	a.checkLog()
 	checkRejoined(t, cfg, "127.0.0.1", a)
+	waitHintsDelivered(t, cfg)
 }
 
 // TestConformanceOnCluster runs the store suite at RF=3 on three nodes.
@@ -329,9 +330,8 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	t.Logf("%s after %v", what, time.Since(start).Round(100*time.Millisecond))
 }
 
-// checkRejoined reads the chat through the node at addr alone: the node is back in the
-// ring, sees both peers and coordinates serial reads.
-func checkRejoined(t *testing.T, cfg Config, addr string, a *appender) {
+// nodeSession connects to the node at addr alone.
+func nodeSession(t *testing.T, cfg Config, addr string) *gocql.Session {
 	t.Helper()
 	cfg.Hosts = []string{addr}
 	cc, err := clusterConfig(cfg, testLogger())
@@ -341,8 +341,16 @@ func checkRejoined(t *testing.T, cfg Config, addr string, a *appender) {
 	cc.HostFilter = gocql.WhiteListHostFilter(addr)
 	sess, err := cc.CreateSession()
 	if err != nil {
-		t.Fatalf("cannot connect to restarted node %s: %v", addr, err)
+		t.Fatalf("cannot connect to node %s: %v", addr, err)
 	}
+	return sess
+}
+
+// checkRejoined reads the chat through the node at addr alone: the node is back in the
+// ring (it sees both peers) and serves the chat.
+func checkRejoined(t *testing.T, cfg Config, addr string, a *appender) {
+	t.Helper()
+	sess := nodeSession(t, cfg, addr)
 	defer sess.Close()
 	var peers int
 	if err := sess.Query("SELECT count(*) FROM system.peers_v2").Scan(&peers); err != nil || peers != 2 {
@@ -352,6 +360,23 @@ func checkRejoined(t *testing.T, cfg Config, addr string, a *appender) {
 	q := "SELECT count(*) FROM " + cfg.Keyspace + ".chats WHERE chat_id = ?"
 	if err := sess.Query(q, a.id).Consistency(gocql.Consistency(gocql.LocalSerial)).Scan(&n); err != nil || n != a.seq {
 		t.Fatalf("restarted node %s reads %d records (%v), want %d", addr, n, err, a.seq)
+	}
+}
+
+// waitHintsDelivered waits until no node holds hints (writes kept for a node that was
+// down). A keyspace dropped while its hints still arrive can leave a Cassandra 5.0 node
+// unable to finish the drop ("Unknown CF" in its migration stage), and every schema
+// change after it waits in vain for agreement.
+func waitHintsDelivered(t *testing.T, cfg Config) {
+	t.Helper()
+	for _, addr := range strings.Split(os.Getenv("CHATHA_TEST_CASSANDRA"), ",") {
+		sess := nodeSession(t, cfg, addr)
+		var pending int
+		waitFor(t, 2*time.Minute, "node "+addr+" to deliver its hints", func() bool {
+			err := sess.Query("SELECT count(*) FROM system_views.pending_hints").Scan(&pending)
+			return err == nil && pending == 0
+		})
+		sess.Close()
 	}
 }
 
