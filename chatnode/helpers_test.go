@@ -133,6 +133,20 @@ func checkDense(t testing.TB, r *api.Reply) {
 	}
 }
 
+// checkIncreasing fails t unless r's events have increasing indexes from 1:
+// each its own, gaps allowed (a chat closed for a failed save skips the
+// index of the event it could not save).
+func checkIncreasing(t testing.TB, r *api.Reply) {
+	t.Helper()
+	last := 0
+	for _, m := range r.Messages {
+		if m.Index <= last {
+			t.Fatalf("index %d after %d: %v", m.Index, last, texts(r))
+		}
+		last = m.Index
+	}
+}
+
 // serveOn serves n's API with its own server (limits, error answers) on
 // loopback until the test ends, and returns the address.
 func serveOn(t testing.TB, n *chatnode.Node) string {

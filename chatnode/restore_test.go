@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -218,7 +219,55 @@ func TestSaveOnErrorClose(t *testing.T) {
 	if !r.ChatEnded || r.StatusCode != api.StatusError || slices.Contains(texts(r), "Message:lost") {
 		t.Fatalf("refresh after the close: %d %v, want an abnormal end (statusCode 2)", r.StatusCode, texts(r))
 	}
-	checkDense(t, r)
+	checkIncreasing(t, r)
+}
+
+// landing is a store whose appends, while late is set, are stored and then
+// answered with an error, as a call that timed out after the store took it.
+type landing struct {
+	chat.Store
+	late atomic.Bool
+}
+
+func (l *landing) Append(ctx context.Context, id string, recs []chat.Record) error {
+	if err := l.Store.Append(ctx, id, recs); err != nil || !l.late.Load() {
+		return err
+	}
+	return errBroken
+}
+
+// TestSaveOnErrorCloseAfterLateSave: a save that failed may have been stored
+// all the same. The notice of the close is not shown at an index the stored
+// transcript gives to another event.
+func TestSaveOnErrorCloseAfterLateSave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "late.db")
+	st := &landing{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.ResendAttempts = 0 })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.late.Store(true)
+	if r := c.do(t, n, "send", "message", "late"); r.Status != 503 || !r.ChatEnded {
+		t.Fatalf("send answered with an error after it was stored: %d %+v", r.Status, r)
+	}
+	r := c.do(t, n, "refresh", "transcriptPosition", "1")
+	checkIncreasing(t, r)
+	stored := map[int]string{}
+	for _, rec := range storedRecords(t, path, c.id) {
+		e, err := chat.DecodeEntry(rec.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Index > 0 {
+			stored[e.Index] = e.Type.String() + ":" + e.Text
+		}
+	}
+	if !slices.Contains(slices.Collect(maps.Values(stored)), "Message:late") {
+		t.Fatalf("the store did not take the late message: %v", stored)
+	}
+	for _, m := range r.Messages {
+		if text, ok := stored[m.Index]; ok && text != m.Type+":"+m.Text {
+			t.Errorf("index %d: the reader was shown %s:%s, the store holds %s", m.Index, m.Type, m.Text, text)
+		}
+	}
 }
 
 func TestSaveOnErrorContinue(t *testing.T) {

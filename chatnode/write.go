@@ -165,7 +165,7 @@ func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, erro
 	n.kpi.saveFailed.Inc()
 	n.log.Warn("cannot save transcript", "chat", s.ID, "err", err)
 	if n.cfg.Settings.SaveOnError == OnErrorClose {
-		n.closeUnsaved(s)
+		n.closeUnsaved(s, b)
 		return saved, api.ErrSaveClosed
 	}
 	s.pending, s.saveFailing = b.recs, true
@@ -271,13 +271,22 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // closeUnsaved ends a chat whose transcript cannot be saved
 // (transcript-save-on-error=close), without a final save: an abnormal end,
-// answered with statusCode 2. Its closing Notice takes the next index in
-// memory only. The node keeps the chat, ended, for EndedRetention, so every
-// participant who asks is told it closed.
-func (n *Node) closeUnsaved(s *session) {
+// answered with statusCode 2. Its closing Notice is kept in memory only, at
+// the index after those of failed, the batch whose save failed: a save that
+// timed out may still have stored it, and no reader may be shown the notice
+// at an index the stored transcript gives to one of its events. The node
+// keeps the chat, ended, for EndedRetention, so every participant who asks
+// is told it closed.
+func (n *Node) closeUnsaved(s *session, failed batch) {
 	n.kpi.closed.Inc()
 	s.unsaved = true
-	s.Apply(chat.Entry{Type: chat.EventNotice, Index: s.NextIndex(), Text: "the chat was closed: its transcript could not be saved",
+	idx := s.NextIndex()
+	for _, ev := range failed.evs {
+		if ev.Type.Visible() {
+			idx = max(idx, ev.Index+1)
+		}
+	}
+	s.Apply(chat.Entry{Type: chat.EventNotice, Index: idx, Text: "the chat was closed: its transcript could not be saved",
 		Time: n.now().UnixMilli(), End: true})
 	n.chats.ended(s)
 	s.wake()
