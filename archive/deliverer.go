@@ -33,7 +33,7 @@ type Deliverer struct {
 
 	delivered *metrics.Counter
 	failed    *metrics.Counter
-	seconds   *metrics.Histogram
+	seconds   *metrics.PrometheusHistogram
 }
 
 // New validates cfg and starts a deliverer.
@@ -46,7 +46,7 @@ func New(cfg Config) (*Deliverer, error) {
 	d.base, d.cancel = context.WithCancel(context.Background())
 	d.delivered = cfg.Metrics.NewCounter(`chatha_webhook_deliveries_total{result="delivered"}`)
 	d.failed = cfg.Metrics.NewCounter(`chatha_webhook_deliveries_total{result="failed"}`)
-	d.seconds = cfg.Metrics.NewHistogram("chatha_webhook_delivery_seconds")
+	d.seconds = cfg.Metrics.NewPrometheusHistogram("chatha_webhook_delivery_seconds")
 	d.wg.Add(1)
 	go d.run()
 	d.log.Info("archive webhook on", "url", Redacted(cfg.URL))

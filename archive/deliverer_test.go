@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,10 +9,12 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/sqlite"
 )
@@ -132,7 +135,9 @@ func outboxEmpty(t *testing.T, s chat.Outbox) bool {
 func TestDeliversEachTranscript(t *testing.T) {
 	s := openStore(t)
 	r := newReceiver(t, nil)
-	d := start(t, testConfig(r.srv.URL+"/hook", s))
+	cfg := testConfig(r.srv.URL+"/hook", s)
+	cfg.Metrics = metrics.NewSet()
+	d := start(t, cfg)
 	var ids []string
 	for i := range 40 {
 		id := fmt.Sprintf("chat-%02d", i)
@@ -151,6 +156,13 @@ func TestDeliversEachTranscript(t *testing.T) {
 	for _, id := range ids {
 		if n := r.delivered(id); n != 1 {
 			t.Errorf("%s delivered %d times to a receiver that always answers 200", id, n)
+		}
+	}
+	var out bytes.Buffer
+	cfg.Metrics.WritePrometheus(&out)
+	for _, want := range []string{`chatha_webhook_deliveries_total{result="delivered"} 40`, `chatha_webhook_delivery_seconds_bucket{le="+Inf"} 40`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("/metrics lacks %s (Prometheus histograms have le buckets, as every chatha latency):\n%s", want, out.String())
 		}
 	}
 }
