@@ -85,3 +85,35 @@ func TestCORS(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCORS: any cors-allowed-origins value is parsed or refused without
+// a panic, and the policy it gives decides any request's Origin consistently:
+// an origin it refuses gets a 403 and no CORS header, one it allows is never
+// refused.
+func FuzzParseCORS(f *testing.F) {
+	f.Add("https://shop.example.com", "https://shop.example.com", "chat.example.com")
+	f.Add("*", "http://a", "b")
+	f.Add(" https://a.example:8443 , http://b.example", "HTTPS://A.EXAMPLE:8443", "api")
+	f.Add("https://a.example/path", "https://a.example", "api")
+	f.Add("", "null", "api")
+	f.Add("https://user@a.example", "https://evil.example", "evil.example")
+	f.Fuzz(func(t *testing.T, list, origin, host string) {
+		c, err := api.ParseCORS(list)
+		if err != nil {
+			return
+		}
+		ctx := corsRequest("POST", host, origin)
+		allowed := c.Allows(ctx)
+		_, answered := c.Check(ctx)
+		refused := ctx.Response.StatusCode() == 403
+		if answered != refused {
+			t.Fatalf("list %q, origin %q: a POST answered=%v, status %d", list, origin, answered, ctx.Response.StatusCode())
+		}
+		if refused && allowed {
+			t.Fatalf("list %q: origin %q allowed, yet refused", list, origin)
+		}
+		if refused && len(ctx.Response.Header.Peek("Access-Control-Allow-Origin")) > 0 {
+			t.Fatalf("list %q: refused origin %q got CORS headers", list, origin)
+		}
+	})
+}

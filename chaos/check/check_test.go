@@ -171,8 +171,6 @@ func TestViolationsCaught(t *testing.T) {
 	}
 }
 
-// TestAmbiguousSendsLegal checks histories that are fine although a send had
-// no clear answer: it took effect, or it did not, or its retry did.
 // TestFinalTranscriptMayLeaveOutTyping: a stored final transcript may leave
 // out the typing notices readers saw, keeping the indexes of the rest
 // (transcript-save-notices=major): the log as readers see it is dense.
@@ -204,6 +202,8 @@ func TestFinalTranscriptMayLeaveOutUnseenTyping(t *testing.T) {
 	}
 }
 
+// TestAmbiguousSendsLegal checks histories that are fine although a send had
+// no clear answer: it took effect, or it did not, or its retry did.
 func TestAmbiguousSendsLegal(t *testing.T) {
 	c, a := "client", "agent"
 	tests := []struct {
