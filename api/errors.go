@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -70,6 +71,7 @@ const (
 	CodeNoNode        = 120 // no chat node can serve (proxy)
 	CodeBadAnswer     = 121 // a node's answer could not be passed on (proxy)
 	CodeBusy          = 122 // the proxy has as many requests under way to a node as it may (proxy)
+	CodeSlow          = 123 // a live node did not answer within the proxy's request timeout (proxy)
 	CodeInternal      = 199 // a bug
 )
 
@@ -252,6 +254,14 @@ func BadAnswer(name, why string) *Error {
 func Busy(name string, limit int) *Error {
 	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeBusy,
 		Message: fmt.Sprintf("the proxy has %d requests under way to %s, as many as it sends at once", limit, name), Advice: "retry in a moment"}
+}
+
+// Slow is a request that node name, alive (it answers probes), did not
+// answer within timeout. The node is not failed, and the request goes
+// nowhere else: the client retries, with the same request id.
+func Slow(name string, timeout time.Duration) *Error {
+	return &Error{HTTPStatus: http.StatusServiceUnavailable, StatusCode: StatusRetry, Code: CodeSlow,
+		Message: fmt.Sprintf("%s did not answer in %v, though it is alive", name, timeout), Advice: "retry with the same X-Request-Id"}
 }
 
 // NodeUnreachable is a call of the proxy's own to a node that failed.

@@ -30,7 +30,9 @@ func twoBackends(t *testing.T, home fasthttp.RequestHandler, homeAddr string, ed
 	}
 	var hits atomic.Int64
 	otherAddr, _ := serve(t, func(ctx *fasthttp.RequestCtx) {
-		hits.Add(1)
+		if string(ctx.Path()) != "/readyz" { // probes are not requests sent on
+			hits.Add(1)
+		}
 		ctx.SetBodyString(`{"statusCode":0,"messages":[]}`)
 	})
 	seed := membertest.Join(t, "home", membership.RoleNode, homeAddr, 7, nil)
@@ -159,4 +161,49 @@ func TestNotReadyWhenNoNodeAnswers(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown() })
 	poll(t, 5*time.Second, "readyz once the node answers", func() bool { return ready() == http.StatusOK })
+}
+
+// TestSlowLiveNodeKeepsItsChats: a request that times out on a node that
+// answers its probes meanwhile (a slow store, most often) is answered 503,
+// statusCode 1, code 123; the node is not marked broken and the request is
+// not sent to another node, which would restore the chat there and take it
+// from its live owner. A node whose probes time out too is failed over, as
+// before.
+func TestSlowLiveNodeKeepsItsChats(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		probesHang bool
+	}{{"probes answered", false}, {"probes hang", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			home := func(ctx *fasthttp.RequestCtx) {
+				if string(ctx.Path()) == "/readyz" && !tc.probesHang {
+					ctx.SetBodyString(`{"ready":true}`)
+					return
+				}
+				select { // a store that does not answer, or a stopped process
+				case <-release:
+				case <-time.After(5 * time.Second):
+				}
+				ctx.SetBodyString(`{"statusCode":0,"messages":[]}`)
+			}
+			p, addr, id, others := twoBackends(t, home, "", func(c *proxy.Config) {
+				c.RequestTimeout, c.ProbeInterval, c.ProbeTimeout = 400*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
+			})
+			t.Cleanup(func() { close(release) }) // before the servers close, which wait for their handlers
+			r := refresh(t, addr, id)
+			if !tc.probesHang {
+				if r.Status != 503 || r.StatusCode != api.StatusRetry || len(r.Errors) != 1 || r.Errors[0].Code != api.CodeSlow {
+					t.Fatalf("a request slow on a live node: %d %+v", r.Status, r.Answer)
+				}
+				if others.Load() != 0 || isBroken(p, "home") {
+					t.Fatalf("the slow live node was failed over: %d requests to the other node, home broken %v", others.Load(), isBroken(p, "home"))
+				}
+				return
+			}
+			if r.Status != 200 || r.Node != "other" || others.Load() == 0 {
+				t.Fatalf("a request to a node that answers nothing: %d from %q, %d to the other node; want a failover", r.Status, r.Node, others.Load())
+			}
+		})
+	}
 }

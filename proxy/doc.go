@@ -19,7 +19,10 @@
 // Failure handling on the request path: a failed connection (refused, reset
 // or closed, a timeout, a failed TLS handshake: connFailed) marks the node
 // broken for Config.BrokenFor and the request is sent again at once to the
-// chat's successor. An answer the proxy cannot pass on (over
+// chat's successor; but a timeout on a node that answered a probe since the
+// request was sent is a slow node, not a failed one (slowButAlive): the
+// request is answered 503 at once (api.Slow), the node neither marked nor
+// failed over. An answer the proxy cannot pass on (over
 // MaxResponseSize, malformed) fails that request alone with a 502: the node
 // answered, so it is neither marked nor failed over. Each node process has
 // MaxConns connections for requests; one past them is answered 503 at once

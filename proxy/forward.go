@@ -83,6 +83,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 		if len(ctx.Request.Host()) == 0 { // an HTTP/1.0 client
 			ctx.Request.URI().SetHost(b.addr)
 		}
+		sent := time.Now()
 		err := p.send(ctx, b, &wait)
 		if to.create && (err != nil || ctx.Response.StatusCode() != fasthttp.StatusOK) {
 			b.placed.remove(now)
@@ -94,6 +95,10 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, to target) {
 			}
 			if !connFailed(err) {
 				p.badAnswer(ctx, b, err, clientClose)
+				return
+			}
+			if p.slowButAlive(b, err, sent) {
+				p.slow(ctx, b, clientClose)
 				return
 			}
 			p.markBroken(b, err)
@@ -131,6 +136,29 @@ func (p *Proxy) send(ctx *fasthttp.RequestCtx, b *backend, wait *time.Duration) 
 		p.unheld.Inc()
 	}
 	return b.client.DoTimeout(&ctx.Request, &ctx.Response, p.cfg.RequestTimeout)
+}
+
+// slowButAlive reports whether err, a request to b sent at sent, timed out
+// on a node that answered a probe since: the node lives and serves, and the
+// request is slow there (its store is, most often). Sent to another node, it
+// would restore the chat there and take it from a live owner, which, under
+// transcript-save-on-error=continue, loses what the owner acknowledged and
+// has not stored yet; and the other node would wait on the same store.
+// Without probes a timeout is taken for a failure, as before.
+func (p *Proxy) slowButAlive(b *backend, err error, sent time.Time) bool {
+	return errors.Is(err, fasthttp.ErrTimeout) && p.cfg.ProbeInterval > 0 && b.answered.Load() > sent.UnixNano()
+}
+
+// slow answers a request that timed out on a node that is alive (slowButAlive):
+// 503, statusCode 1 (api.Slow). The node is not marked and the request goes
+// nowhere else; the client's retry, with the same request id, finds the
+// node's answer to it if it was carried out meanwhile.
+func (p *Proxy) slow(ctx *fasthttp.RequestCtx, b *backend, clientClose bool) {
+	p.slowAnswers.Inc()
+	p.log.Warn("a node is slow to answer; the client is told to retry", "node", b.name, "timeout", p.cfg.RequestTimeout)
+	ctx.Response.Reset()
+	api.WriteError(ctx, "", api.Slow(b.name, p.cfg.RequestTimeout))
+	finish(ctx, b.name, clientClose)
 }
 
 // busy answers a request that was not sent to b because MaxConns of the

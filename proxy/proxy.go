@@ -37,6 +37,8 @@ type Proxy struct {
 	// unheld counts held refreshes sent unheld because MaxHeldConns were.
 	busyAnswers *metrics.Counter
 	unheld      *metrics.Counter
+	// slowAnswers counts requests that timed out on a live node (slowButAlive).
+	slowAnswers *metrics.Counter
 	// httpRequests counts and times every request the proxy answered.
 	httpRequests *telemetry.Requests
 	// ops keeps the dashboard's timeline, history and shares (ops.go).
@@ -86,6 +88,7 @@ func (p *Proxy) registerMetrics() {
 	p.failovers = set.NewCounter("chatha_proxy_failovers_total")
 	p.badAnswers = set.NewCounter("chatha_proxy_bad_answers_total")
 	p.busyAnswers = set.NewCounter("chatha_proxy_busy_total")
+	p.slowAnswers = set.NewCounter("chatha_proxy_slow_total")
 	p.unheld = set.NewCounter("chatha_proxy_unheld_refreshes_total")
 	set.NewGauge("chatha_proxy_held_refreshes", func() float64 { return float64(p.table.Load().holding()) })
 	set.NewGauge("chatha_proxy_ring_checksum", func() float64 { return float64(p.table.Load().view.Checksum() & (1<<52 - 1)) })
@@ -182,6 +185,7 @@ func (p *Proxy) probeAll() {
 				p.markBroken(b, err)
 				return
 			}
+			b.answered.Store(time.Now().UnixNano())
 			p.broken.clear(b.name)
 			mu.Lock()
 			answered[b.name] = b.meta.Incarnation

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,6 +22,9 @@ type backend struct {
 	held   *fasthttp.HostClient // forwarding of refreshes held for push (MaxHeldConns)
 	api    *api.Client          // the proxy's own calls (probes, KPIs, queue, admin)
 	placed *placed              // chats placed here that its gossiped count may lack
+	// answered is when the node process last answered a probe (Unix ns),
+	// shared by every table's backend of the process.
+	answered *atomic.Int64
 }
 
 // table is an immutable routing snapshot of one membership view.
@@ -46,9 +50,10 @@ type clients struct {
 // nodeClients are the clients of one node process: forward and api share
 // its connections; held refreshes have their own.
 type nodeClients struct {
-	forward *fasthttp.HostClient
-	held    *fasthttp.HostClient
-	api     *api.Client
+	forward  *fasthttp.HostClient
+	held     *fasthttp.HostClient
+	api      *api.Client
+	answered *atomic.Int64 // when the process last answered a probe (Unix ns)
 }
 
 // process names one node process: its API address and incarnation.
@@ -68,7 +73,7 @@ func (c *clients) get(addr string, inc uint64) nodeClients {
 	hc := c.hostClient(addr, c.cfg.MaxConns)
 	// A host:port address always makes a client.
 	ac, _ := api.NewClient(api.ClientConfig{Addr: c.cfg.scheme() + "://" + addr, Token: c.cfg.ClusterToken, HostClient: hc})
-	nc := nodeClients{forward: hc, held: c.hostClient(addr, c.cfg.MaxHeldConns), api: ac}
+	nc := nodeClients{forward: hc, held: c.hostClient(addr, c.cfg.MaxHeldConns), api: ac, answered: new(atomic.Int64)}
 	if c.byProc == nil {
 		c.byProc = map[process]nodeClients{}
 	}
@@ -146,7 +151,8 @@ func newTable(v *membership.View, prev *table, cl *clients) *table {
 		pl := prev.placedOn(n.Name, rn.Incarnation)
 		pl.observe(n.Meta.Sessions, now)
 		nc := cl.get(n.Meta.APIAddr, rn.Incarnation)
-		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, held: nc.held, api: nc.api, placed: pl}
+		t.byName[n.Name] = &backend{name: n.Name, addr: n.Meta.APIAddr, meta: n.Meta, client: nc.forward, held: nc.held, api: nc.api, placed: pl,
+			answered: nc.answered}
 		procs[process{n.Meta.APIAddr, rn.Incarnation}] = true
 	}
 	cl.retain(procs)
