@@ -89,7 +89,7 @@ func (n *Node) saveFinal(id string, pending []chat.Record, final []byte, finishe
 			if err := n.cfg.Store.MarkEnding(c, id, due); err != nil {
 				return err
 			}
-			return n.append(c, id, pending)
+			return n.append(c, id, pending, true) // a save of them failed, and may have stored some
 		}, chat.IsLost)
 		if err != nil {
 			n.log.Error("cannot save the end of chat; another node took it over, or the node stopped first", "chat", id, "err", err)

@@ -223,17 +223,22 @@ func TestSaveOnErrorClose(t *testing.T) {
 }
 
 // landing is a store whose appends, while late is set, are stored and then
-// answered with an error, as a call that timed out after the store took it.
+// answered with an error, as a call that timed out after the store took it;
+// while down is set they fail without being stored.
 type landing struct {
 	chat.Store
-	late atomic.Bool
+	late, down atomic.Bool
 }
 
 func (l *landing) Append(ctx context.Context, id string, recs []chat.Record) error {
-	if err := l.Store.Append(ctx, id, recs); err != nil || !l.late.Load() {
-		return err
+	if l.down.Load() {
+		return errBroken
 	}
-	return errBroken
+	err := l.Store.Append(ctx, id, recs)
+	if l.late.Load() { // every attempt times out, the first one stored
+		return errBroken
+	}
+	return err
 }
 
 // TestSaveOnErrorCloseAfterLateSave: a save that failed may have been stored
@@ -510,5 +515,50 @@ func TestFailedRestoreKeepsCountsRight(t *testing.T) {
 	}
 	if got := b.Sessions(); got != 0 {
 		t.Fatalf("b counts %d live chats after a failed restore", got)
+	}
+}
+
+// TestSaveOnErrorContinueAfterLateSave: under transcript-save-on-error=continue,
+// a save that failed may have stored its records all the same. The next
+// append, which sends them again with the new ones, finds their seqs taken
+// by what it wrote itself: it sends the rest, and the chat goes on with every
+// acknowledged message stored once, in order, instead of being given up as
+// taken over (which lost the messages acknowledged and not stored).
+func TestSaveOnErrorContinueAfterLateSave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "late.db")
+	st := &landing{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) {
+		c.Settings.SaveOnError = chatnode.OnErrorContinue
+		c.Settings.ResendAttempts, c.Settings.ResendDelay = 1, time.Millisecond
+	})
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.late.Store(true) // stored, answered with an error
+	if r := c.do(t, n, "send", "message", "stored late"); r.Status != 200 {
+		t.Fatalf("send kept in memory: %d %+v", r.Status, r)
+	}
+	st.late.Store(false)
+	st.down.Store(true) // not stored
+	if r := c.do(t, n, "send", "message", "not stored"); r.Status != 200 {
+		t.Fatalf("send kept in memory: %d %+v", r.Status, r)
+	}
+	st.down.Store(false)
+	if r := c.do(t, n, "send", "message", "store back"); r.Status != 200 {
+		t.Fatalf("send once the store is back: %d %+v", r.Status, r)
+	}
+	var msgs []string
+	for _, rec := range storedRecords(t, path, c.id) {
+		e, err := chat.DecodeEntry(rec.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == chat.EventMessage {
+			msgs = append(msgs, e.Text)
+		}
+	}
+	if want := []string{"stored late", "not stored", "store back"}; !slices.Equal(msgs, want) {
+		t.Fatalf("stored messages %q, want %q", msgs, want)
+	}
+	if k := n.KPI(); k.SessionsCurrent != 1 {
+		t.Fatalf("the node gave the chat up: %+v", k)
 	}
 }

@@ -116,7 +116,7 @@ func (n *Node) fence(ctx context.Context, s *session, evs ...chat.Entry) error {
 	b := n.prepare(s, request{}, evs)
 	if len(b.recs) > 0 {
 		start := time.Now()
-		err := n.append(ctx, s.ID, b.recs)
+		err := n.append(ctx, s.ID, b.recs, s.saveFailing)
 		n.kpi.saveSeconds.UpdateDuration(start)
 		switch {
 		case errors.Is(err, chat.ErrUnknownChat): // ended and removed by another node
@@ -142,7 +142,7 @@ func (n *Node) save(ctx context.Context, s *session, b batch) (saveOutcome, erro
 	start := time.Now()
 	err := n.markEnding(ctx, s.ID, b.evs)
 	if err == nil {
-		err = n.append(ctx, s.ID, b.recs)
+		err = n.append(ctx, s.ID, b.recs, s.saveFailing)
 	}
 	n.kpi.saveSeconds.UpdateDuration(start)
 	switch {
@@ -223,39 +223,61 @@ func (n *Node) apply(s *session, b batch, r request) {
 	s.wake()
 }
 
-// append stores recs with the configured retries. An append that failed in a
-// way that may still have stored it, then finds its seq taken, checks whether
-// the stored records are its own.
-func (n *Node) append(ctx context.Context, id string, recs []chat.Record) error {
-	ambiguous := false
+// append stores recs with the configured retries. maybe says that an earlier
+// append of some of them failed in a way that may have stored them all the
+// same (a timeout), as a save that failed and kept its records for the next
+// one (transcript-save-on-error=continue) did; a failed attempt of this call
+// says so of the attempts after it. Then a seq found taken is checked
+// against the stored records: the ones stored already, as recs has them,
+// are not sent again, and only a record that differs (another node's) is
+// the chat lost.
+func (n *Node) append(ctx context.Context, id string, recs []chat.Record, maybe bool) error {
 	return n.retry(ctx, func(c context.Context) error {
 		err := n.cfg.Store.Append(c, id, recs)
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, chat.ErrSeqTaken) && ambiguous && n.storedAlready(ctx, id, recs):
-			return nil
+		case errors.Is(err, chat.ErrSeqTaken) && maybe:
+			k, ours := n.storedPrefix(ctx, id, recs)
+			switch {
+			case !ours:
+				return err
+			case k == len(recs):
+				return nil
+			}
+			recs = recs[k:]
+			return errPartlyStored
 		case !chat.IsLost(err):
-			ambiguous = true
+			maybe = true
 		}
 		return err
 	}, chat.IsLost)
 }
 
-func (n *Node) storedAlready(ctx context.Context, id string, recs []chat.Record) bool {
+// errPartlyStored is an append that found its first records stored by an
+// earlier attempt; the rest is sent again.
+var errPartlyStored = errors.New("the first records were stored by an earlier attempt; the rest is sent again")
+
+// storedPrefix reads the chat's log and reports how many of recs, from the
+// first, it holds as recs has them, and whether everything it holds at
+// their seqs is theirs (ours is false when another writer took one).
+func (n *Node) storedPrefix(ctx context.Context, id string, recs []chat.Record) (k int, ours bool) {
 	c, cancel := n.storeCtx(ctx)
 	defer cancel()
 	_, stored, err := n.cfg.Store.Load(c, id)
 	if err != nil {
-		return false
+		return 0, false
 	}
-	for _, r := range recs {
-		i := int(r.Seq) - 1
-		if i >= len(stored) || stored[i].Seq != r.Seq || !bytes.Equal(stored[i].Data, r.Data) {
-			return false
+	for i, r := range recs {
+		j := int(r.Seq) - 1
+		switch {
+		case j >= len(stored):
+			return i, true
+		case stored[j].Seq != r.Seq || !bytes.Equal(stored[j].Data, r.Data):
+			return 0, false
 		}
 	}
-	return true
+	return len(recs), true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
