@@ -425,6 +425,37 @@ func TestVerifyKeepsPendingRecords(t *testing.T) {
 	}
 }
 
+// TestVerifyKeepsLateSavedRecords: a node that goes on without its store
+// (continue) and must verify its chats keeps a chat whose store holds more
+// than the node knows it saved, when the surplus is its own records, stored
+// by a save that timed out; the messages it acknowledged meanwhile stay.
+func TestVerifyKeepsLateSavedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v.db")
+	st := &landing{Store: openStore(t, path)}
+	n := newNode(t, "a", st, func(c *chatnode.Config) {
+		c.Settings.SaveOnError = chatnode.OnErrorContinue
+		c.Settings.ResendAttempts = 0
+	})
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.late.Store(true)
+	c.send(t, n, "stored late")
+	st.late.Store(false)
+	st.down.Store(true)
+	c.send(t, n, "not stored")
+	st.down.Store(false)
+	n.CheckHeldChats()
+	if k := n.KPI(); k.SessionsCurrent != 1 {
+		t.Fatalf("the node gave up a chat whose only surplus in the store is its own: %+v", k)
+	}
+	c.send(t, n, "store back")
+	got := texts(c.do(t, newNode(t, "b", openStore(t, path)), "refresh"))
+	for _, want := range []string{"Message:stored late", "Message:not stored", "Message:store back"} {
+		if !slices.Contains(got, want) {
+			t.Fatalf("restored transcript = %v, lacks %s", got, want)
+		}
+	}
+}
+
 // TestEndedChatVerifiedAfterItsFinish: a node that must verify its chats
 // (its gossip health rose as a peer died) still answers a refresh of a chat
 // it ended and finished, whose live rows are gone, with statusCode 0 and

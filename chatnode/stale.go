@@ -5,6 +5,7 @@ import (
 
 	"github.com/chatha/chatha/chat"
 
+	"bytes"
 	"context"
 	"time"
 )
@@ -90,10 +91,27 @@ func (n *Node) verify(ctx context.Context, s *session) (bool, error) {
 	if err != nil && !chat.IsLost(err) {
 		return false, api.StoreFailed(err)
 	}
+	if err == nil {
+		s.pending = s.pending[storedAlready(recs, s.pending):]
+	}
 	if err != nil || uint64(len(recs)) != s.storedSeq() {
 		n.drop(s, errStale)
 		return false, nil
 	}
 	s.epoch = epoch
 	return true, nil
+}
+
+// storedAlready returns how many of pending, from the first, the chat's
+// stored log recs holds as pending has them: records a save that failed
+// stored all the same, which the node need not send again, and which are no
+// sign of another writer.
+func storedAlready(recs, pending []chat.Record) int {
+	for i, p := range pending {
+		j := int(p.Seq) - 1
+		if j >= len(recs) || recs[j].Seq != p.Seq || !bytes.Equal(recs[j].Data, p.Data) {
+			return i
+		}
+	}
+	return len(pending)
 }

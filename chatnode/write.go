@@ -5,7 +5,6 @@ import (
 
 	"github.com/chatha/chatha/chat"
 
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -268,16 +267,8 @@ func (n *Node) storedPrefix(ctx context.Context, id string, recs []chat.Record) 
 	if err != nil {
 		return 0, false
 	}
-	for i, r := range recs {
-		j := int(r.Seq) - 1
-		switch {
-		case j >= len(stored):
-			return i, true
-		case stored[j].Seq != r.Seq || !bytes.Equal(stored[j].Data, r.Data):
-			return 0, false
-		}
-	}
-	return len(recs), true
+	k = storedAlready(stored, recs)
+	return k, k == len(recs) || int(recs[k].Seq)-1 >= len(stored)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
