@@ -81,6 +81,7 @@ func TestPages(t *testing.T) {
 		{"HEAD", "/demo/agent", 200, "text/html; charset=utf-8", ""},
 		{"GET", "/demo/chat.js", 200, "text/javascript; charset=utf-8", "class Session"},
 		{"GET", "/demo/chat.js", 200, "text/javascript; charset=utf-8", "const COMETD_URL = '/genesys/cometd'"},
+		{"GET", "/demo/customer", 200, "text/html; charset=utf-8", `<input id="push" name="push" type="checkbox" checked> live push (CometD)`},
 		{"GET", "/demo/customer.js", 200, "text/javascript; charset=utf-8", "sessionStorage"},
 		{"GET", "/demo/agent.js", 200, "text/javascript; charset=utf-8", "/agent/1/queue"},
 		{"GET", "/demo/demo.css", 200, "text/css; charset=utf-8", ".transcript"},

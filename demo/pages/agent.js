@@ -3,7 +3,9 @@
 // demo has no agent token), joins them (POST /agent/1/chat/{chatId}/join),
 // and runs each joined chat as its own session (chat.js) in a tab: reply,
 // typing, files, end. The joined chats are kept in the tab's session
-// storage, so a reload resumes them.
+// storage, so a reload resumes them. The console stays on REST polling
+// (chat.js's RestTransport): an agent desktop is not a widget, and the
+// customer page is the one that shows CometD.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -32,6 +34,7 @@
     const c = { view, pane, tab, unread: 0, info };
     const session = new chatha.Session({
       service: info.service,
+      transport: new chatha.RestTransport(),
       onEvent: (m) => {
         view.add(m);
         if (m.type !== 'TypingStarted' && m.type !== 'TypingStopped' && m.from.participantId !== c.session.me && active !== info.chatId) {

@@ -1,13 +1,15 @@
 // customer.js: the demo's customer chat window. It starts a chat with a
-// nickname and a subject, shows the transcript (chat.js) and keeps the chat
-// in the tab's session storage, so a reload resumes it from index 1, as the
-// widget does.
+// nickname and a subject, over CometD (live push, the default) or REST
+// polling as the start form's checkbox says, shows the transcript (chat.js)
+// and keeps the chat and its transport in the tab's session storage, so a
+// reload resumes it from index 1 the same way, as the widget does.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
   const KEY = 'chatha-demo-customer';
   const view = new chatha.Transcript($('transcript'), $('typing'), $('people'));
   let session = null;
+  let push = true; // the chat's transport: CometD, or REST polling
   let loadLimits = () => {};
 
   const STATES = { connected: 'connected', reconnecting: 'reconnecting…', offline: 'cannot reach the server, retrying…', ended: 'chat ended' };
@@ -15,6 +17,7 @@
   function opts() {
     return {
       service: 'support',
+      transport: push ? new chatha.CometTransport() : new chatha.RestTransport(),
       onEvent: (m) => {
         view.add(m);
         if (m.type === 'ParticipantJoined' && m.from.type === 'Agent') loadLimits(); // as the widget, once an agent is in
@@ -32,10 +35,12 @@
   }
 
   function started(s) {
-    sessionStorage.setItem(KEY, JSON.stringify(s.saved()));
+    sessionStorage.setItem(KEY, JSON.stringify(Object.assign(s.saved(), { push: push })));
     $('start').hidden = true;
     $('chat').hidden = false;
     $('end').hidden = false;
+    $('via').textContent = push ? 'live push' : 'polling';
+    $('widget').dataset.transport = push ? 'cometd' : 'rest';
     loadLimits = chatha.bindComposer(s, view, { form: $('compose'), input: $('message'), attach: $('attach'), file: $('file'), hint: $('files') });
     loadLimits();
     $('message').focus();
@@ -54,6 +59,7 @@
     const button = ev.submitter || $('start').querySelector('button');
     button.disabled = true;
     $('start-error').hidden = true;
+    push = $('push').checked;
     try {
       const s = use(new chatha.Session(opts()));
       await s.create($('nickname').value.trim(), $('subject').value.trim());
@@ -77,6 +83,7 @@
 
   const saved = JSON.parse(sessionStorage.getItem(KEY) || 'null');
   if (saved) {
+    push = saved.push === true;
     const s = use(new chatha.Session(opts()));
     s.resume(saved);
     started(s);
