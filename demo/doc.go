@@ -16,6 +16,8 @@
 // REST polling, as its start form says; the agent console over REST. Their
 // Bayeux client is a small one of their own in chat.js, not a vendored
 // library: the pages load nothing from elsewhere and need no build step.
+// Each chat on both pages has a button that kills the node serving it,
+// through the kill endpoint below, as the dashboard's kill -9 buttons do.
 //
 // The kill endpoint is guarded against other web pages: it takes only
 // same-origin JSON requests (a cross-origin page would need a preflight,

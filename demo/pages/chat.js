@@ -819,5 +819,43 @@ window.chatha = (function () {
     return loadLimits;
   }
 
-  return { Session, RestTransport, CometTransport, ChatError, Transcript, bindComposer, el, clock };
+  // bindKill wires a button that kills the node serving session's chat
+  // with SIGKILL, through the demo's POST /demo/processes/{name}/kill (the
+  // endpoint of the dashboard's kill -9 buttons; only the demo serves these
+  // pages and that endpoint). The node is the one the chat's answers name
+  // (alias). It returns a function that shows the button for the session's
+  // node now: the pages call it when the node changes and when the chat
+  // ends. After a kill the button waits for the chat to name another node.
+  function bindKill(button, session, view) {
+    let killed = '';
+    const update = () => {
+      const node = session.node;
+      button.hidden = !node || session.ended;
+      button.dataset.node = node;
+      button.disabled = node === killed;
+      button.textContent = node === killed ? node + ' killed: the chat moves…' : 'Kill ' + node;
+      button.title = 'kill -9 ' + node + ', the node that serves this chat: it ends as in a crash, and the chat moves to another node';
+    };
+    button.addEventListener('click', async () => {
+      const node = session.node;
+      if (!node || node === killed) return;
+      killed = node;
+      update();
+      try {
+        const r = await fetch('/demo/processes/' + encodeURIComponent(node) + '/kill',
+          { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', credentials: 'omit' });
+        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || 'HTTP ' + r.status);
+      } catch (e) {
+        killed = '';
+        update();
+        view.note('Cannot kill ' + node + ': ' + e.message, 'error');
+        return;
+      }
+      view.note(node + ' was killed (SIGKILL).', 'killed');
+    });
+    update();
+    return update;
+  }
+
+  return { Session, RestTransport, CometTransport, ChatError, Transcript, bindComposer, bindKill, el, clock };
 })();

@@ -2,7 +2,8 @@
 // nickname and a subject, over CometD (live push, the default) or REST
 // polling as the start form's checkbox says, shows the transcript (chat.js)
 // and keeps the chat and its transport in the tab's session storage, so a
-// reload resumes it from index 1 the same way, as the widget does.
+// reload resumes it from index 1 the same way, as the widget does. Below
+// the window, a button of the demo's kills the node serving the chat.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -11,6 +12,7 @@
   let session = null;
   let push = true; // the chat's transport: CometD, or REST polling
   let loadLimits = () => {};
+  let showKill = () => {};
 
   const STATES = { connected: 'connected', reconnecting: 'reconnecting…', offline: 'cannot reach the server, retrying…', ended: 'chat ended' };
 
@@ -25,6 +27,7 @@
       onNode: (from, to) => {
         $('node').textContent = 'served by ' + to;
         if (from) view.note('The chat moved from ' + from + ' to ' + to + '.', 'moved');
+        showKill();
       },
       onState: (state, detail) => {
         $('widget').dataset.state = state;
@@ -43,6 +46,12 @@
     $('widget').dataset.transport = push ? 'cometd' : 'rest';
     loadLimits = chatha.bindComposer(s, view, { form: $('compose'), input: $('message'), attach: $('attach'), file: $('file'), hint: $('files') });
     loadLimits();
+    const update = chatha.bindKill($('kill'), s, view);
+    showKill = () => {
+      update();
+      $('tools').hidden = $('kill').hidden;
+    };
+    showKill();
     $('message').focus();
   }
 
@@ -52,6 +61,7 @@
     for (const e of $('compose').elements) e.disabled = true;
     $('end').hidden = true;
     $('again').hidden = false;
+    showKill();
   }
 
   $('start').addEventListener('submit', async (ev) => {
