@@ -11,6 +11,14 @@
 // this package but the demo command, and /demo/ is served nowhere else. The
 // dashboard shows its kill buttons only when GET /demo/processes answers.
 //
+// The pages speak the chat API as the Genesys widget does: the customer
+// page over CometD (Bayeux long-polling on /genesys/cometd, the default) or
+// REST polling, as its start form says; the agent console over REST. Their
+// Bayeux client is a small one of their own in chat.js, not a vendored
+// library: the pages load nothing from elsewhere and need no build step.
+// Each chat on both pages has a button that kills the node serving it,
+// through the kill endpoint below, as the dashboard's kill -9 buttons do.
+//
 // The kill endpoint is guarded against other web pages: it takes only
 // same-origin JSON requests (a cross-origin page would need a preflight,
 // which the front never grants) addressed to an IP address or localhost

@@ -148,16 +148,30 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 // headless Chromium: a customer starts a chat on the customer page, an
 // agent joins it from the console's queue and replies, each side sees the
 // other typing, the agent joins a second chat in another tab, the customer
-// sends a file; the dashboard's kill button
-// kills the node that serves the chat with SIGKILL. The customer page then
-// shows the chat moving and the restore's left and joined notices, both
-// sides keep chatting, the file downloads from both pages' forms, and
-// both pages show every event once, in index order, the same on both. The customer ends the chat and both pages say
-// so; SIGTERM stops the demo and every child process with it.
+// sends a file; then a page's "kill" button kills the node that serves the
+// chat with SIGKILL. The customer page then shows the chat moving and the
+// restore's left and joined notices, both sides keep chatting, the file
+// downloads from both pages' forms, and both pages show every event once,
+// in index order, the same on both. The customer ends the chat and both
+// pages say so; SIGTERM stops the demo and every child process with it.
+//
+// It runs twice. First the customer page on CometD (live push, the
+// default: Bayeux long-polling, no refresh poll) with the kill pressed on
+// the customer page; then on REST polling (the checkbox off) with the kill
+// pressed on the chat's tab in the agent console, which polls REST in both.
 //
 // The screenshots go to artifacts/; with CHATHA_UPDATE_SCREENSHOT=1 the
-// side-by-side one also replaces the README's docs/demo-failover.png.
+// side-by-side one of the CometD run also replaces the README's
+// docs/demo-failover.png.
 func TestDemoFailoverInBrowser(t *testing.T) {
+	t.Run("customer on CometD", func(t *testing.T) { demoFailover(t, true) })
+	t.Run("customer on REST", func(t *testing.T) { demoFailover(t, false) })
+}
+
+// demoFailover runs the story with the customer page on CometD (push) or
+// on REST polling; the kill is pressed on the customer page in the first
+// case, on the agent console in the second.
+func demoFailover(t *testing.T, push bool) {
 	d := startDemo(t)
 	b := newBrowser(t)
 	site := "http://" + d.addr
@@ -167,9 +181,25 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	do(t, customer, "customer viewport", chromedp.EmulateViewport(520, 800))
 	do(t, agent, "agent viewport", chromedp.EmulateViewport(860, 800))
 	const customerLines = "#transcript"
+	shot := func(ctx context.Context, name string) string {
+		t.Helper()
+		if !push {
+			name += "-rest"
+		}
+		return screenshot(t, ctx, name)
+	}
+	// Every request the customer page makes is counted, to tell the transports apart.
+	var ok bool
+	evalJSON(t, customer, `performance.setResourceTimingBufferSize(100000), true`, &ok)
 
 	// The customer starts a chat.
-	screenshot(t, customer, "demo-customer-start")
+	if !shows(t, customer, "#push:checked") {
+		t.Fatal("live push (CometD) is not on by default")
+	}
+	if !push {
+		do(t, customer, "live push off", chromedp.Click("#push"))
+	}
+	shot(customer, "demo-customer-start")
 	do(t, customer, "start a chat", chromedp.SetValue("#nickname", "Ann"), chromedp.SetValue("#subject", "Where is my parcel?"),
 		chromedp.Click("#start button[type=submit]"))
 	chatID := waitPage(t, customer, 30*time.Second, `JSON.parse(sessionStorage.getItem('chatha-demo-customer') || '{}').chatId || ''`,
@@ -191,7 +221,7 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	agentLines := pane + " .transcript"
 	join := fmt.Sprintf(`#queue li[data-chat=%q] button.join`, chatID)
 	do(t, agent, "the chat in the queue", chromedp.WaitVisible(join))
-	screenshot(t, agent, "demo-agent-queue")
+	shot(agent, "demo-agent-queue")
 	do(t, agent, "the agent's name", chromedp.SetValue("#agent-name", "Bob"))
 	press(t, agent, "join from the queue", join, func() bool { return shows(t, agent, pane) })
 	waitLines(t, agent, agentLines, func(ls []shownLine) string {
@@ -267,7 +297,10 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	}
 	bob("Thanks. Let me look it up.")
 
-	// The dashboard's kill button on the node that serves the chat.
+	// The kill button of the page on the node that serves the chat: the
+	// customer page's (CometD run) or the chat's tab in the agent console
+	// (REST run). Both pages name the node, and so do the dashboard's
+	// kill -9 buttons.
 	before := events(waitLines(t, customer, customerLines, func([]shownLine) string { return "" }))
 	serving := strings.TrimPrefix(waitPage(t, customer, 10*time.Second, `document.getElementById('node').textContent`, func(s string) string {
 		if strings.HasPrefix(s, "served by node-") {
@@ -281,17 +314,31 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 			pid = p.Pid
 		}
 	}
-	kill := fmt.Sprintf(`button.kill[data-member=%q]`, serving)
-	waitPage(t, dash, 30*time.Second, fmt.Sprintf(`document.querySelectorAll('button.kill').length + ' ' + !!document.querySelector(%q)`, kill),
+	customerKill, agentKill := "#kill", pane+" button.kill"
+	waitKill(t, customer, customerKill, serving)
+	waitKill(t, agent, agentKill, serving)
+	dashKill := fmt.Sprintf(`button.kill[data-member=%q]`, serving)
+	waitPage(t, dash, 30*time.Second, fmt.Sprintf(`document.querySelectorAll('button.kill').length + ' ' + !!document.querySelector(%q)`, dashKill),
 		func(s string) string {
 			if s == fmt.Sprintf("%d true", d.nodes) {
 				return ""
 			}
 			return "kill buttons (count, the serving node's): " + s
 		})
-	screenshot(t, dash, "demo-dashboard-before-kill")
-	press(t, dash, "press kill -9 on "+serving, kill, func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH })
-	t.Logf("pressed kill -9 on %s (pid %d), which served the chat", serving, pid)
+	shot(dash, "demo-dashboard-before-kill")
+	killed := func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH }
+	if push {
+		press(t, customer, "press kill on the customer page, on "+serving, customerKill, killed)
+	} else {
+		press(t, agent, "press kill on the agent console, on "+serving, agentKill, killed)
+	}
+	t.Logf("pressed kill on %s (pid %d), which served the chat", serving, pid)
+	waitPage(t, dash, 30*time.Second, fmt.Sprintf(`!document.querySelector(%q)`, dashKill), func(gone bool) string {
+		if gone {
+			return ""
+		}
+		return "the dashboard still offers to kill " + serving
+	})
 
 	// Both keep chatting; the customer page shows the restore.
 	bob("Found it: it arrives tomorrow.")
@@ -313,6 +360,26 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 	})
 	agentShown := waitLines(t, agent, agentLines, hasMessage("Ann", "Great, thank you!"))
 	checkDemoTranscripts(t, lines, agentShown)
+	pressed := lines
+	if !push {
+		pressed = agentShown
+	}
+	if !slices.ContainsFunc(pressed, func(l shownLine) bool {
+		return strings.Contains(l.Class, "killed") && l.Text == serving+" was killed (SIGKILL)."
+	}) {
+		t.Fatalf("the page whose kill button was pressed does not say that %s was killed:\n%s", serving, linesText(pressed))
+	}
+
+	// The kill buttons name the node that serves the chat now.
+	now := strings.TrimPrefix(waitPage(t, customer, 10*time.Second, `document.getElementById('node').textContent`, func(s string) string {
+		if strings.HasPrefix(s, "served by node-") && s != "served by "+serving {
+			return ""
+		}
+		return "the page does not show the chat's new node: " + s
+	}), "served by ")
+	waitKill(t, customer, customerKill, now)
+	waitKill(t, agent, agentKill, now)
+	checkWire(t, customer, push)
 
 	// The download forms work after the failover, on both pages.
 	for _, tab := range []struct {
@@ -325,10 +392,25 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 		}
 	}
 
-	customerPNG := screenshot(t, customer, "demo-customer-after-failover")
-	agentPNG := screenshot(t, agent, "demo-agent-after-failover")
-	screenshot(t, dash, "demo-dashboard-after-kill")
-	sideBySide(t, customerPNG, agentPNG)
+	customerPNG := shot(customer, "demo-customer-after-failover")
+	agentPNG := shot(agent, "demo-agent-after-failover")
+	shot(dash, "demo-dashboard-after-kill")
+	if push {
+		sideBySide(t, customerPNG, agentPNG)
+	}
+
+	// A reload resumes the chat on the same transport, every event once.
+	shown := events(waitLines(t, customer, customerLines, func([]shownLine) string { return "" }))
+	do(t, customer, "reload the customer page", chromedp.Reload())
+	waitLines(t, customer, customerLines, func(ls []shownLine) string {
+		if !slices.EqualFunc(events(ls), shown, func(a, b shownLine) bool {
+			return a.Index == b.Index && a.Type == b.Type && a.From == b.From && a.Text == b.Text
+		}) {
+			return fmt.Sprintf("the reloaded page does not show the %d events it showed before", len(shown))
+		}
+		return ""
+	})
+	checkWire(t, customer, push)
 
 	// The customer ends the chat: both pages say so.
 	do(t, customer, "end the chat", chromedp.Click("#end"))
@@ -346,6 +428,44 @@ func TestDemoFailoverInBrowser(t *testing.T) {
 		return "the agent's chat is " + s
 	})
 	d.stop(t, syscall.SIGTERM)
+}
+
+// waitKill waits until the tab shows the kill button sel, enabled, for node.
+func waitKill(t *testing.T, ctx context.Context, sel, node string) {
+	t.Helper()
+	waitPage(t, ctx, 30*time.Second, fmt.Sprintf(`(b => b ? [b.dataset.node, b.hidden || b.disabled || b.offsetParent === null] : [])(document.querySelector(%q))`, sel),
+		func(b []any) string {
+			if len(b) == 2 && b[0] == node && b[1] == false {
+				return ""
+			}
+			return fmt.Sprintf("the kill button %s shows %v, not an enabled one for %s", sel, b, node)
+		})
+}
+
+// checkWire checks how the customer page spoke since it was loaded: over
+// CometD and with no refresh poll when push, else the reverse; and that the
+// page says so and keeps it with the chat.
+func checkWire(t *testing.T, customer context.Context, push bool) {
+	t.Helper()
+	var wire struct {
+		CometD, Refresh int
+		Transport, Via  string
+		Saved           bool
+	}
+	evalJSON(t, customer, `(() => {
+  const paths = performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);
+  return {cometD: paths.filter(p => p.startsWith('/genesys/cometd')).length, refresh: paths.filter(p => p.endsWith('/refresh')).length,
+    transport: document.getElementById('widget').dataset.transport, via: document.getElementById('via').textContent,
+    saved: JSON.parse(sessionStorage.getItem('chatha-demo-customer')).push};
+})()`, &wire)
+	want := "rest"
+	if push {
+		want = "cometd"
+	}
+	if push != (wire.CometD > 0) || push == (wire.Refresh > 0) || wire.Transport != want || wire.Saved != push {
+		t.Fatalf("the customer page, push %v, spoke %d times to /genesys/cometd and polled refresh %d times, and shows %+v", push, wire.CometD, wire.Refresh, wire)
+	}
+	t.Logf("the customer page on %s (%s): %d CometD requests, %d refreshes", wire.Transport, wire.Via, wire.CometD, wire.Refresh)
 }
 
 // downloaded is what a page's download form brought.

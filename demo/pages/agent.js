@@ -2,8 +2,11 @@
 // chats waiting for an agent (GET /agent/1/queue through the proxy; the
 // demo has no agent token), joins them (POST /agent/1/chat/{chatId}/join),
 // and runs each joined chat as its own session (chat.js) in a tab: reply,
-// typing, files, end. The joined chats are kept in the tab's session
-// storage, so a reload resumes them.
+// typing, files, end, and a button of the demo's that kills the node serving
+// the chat. The joined chats are kept in the tab's session storage, so a
+// reload resumes them. The console stays on REST polling (chat.js's
+// RestTransport): an agent desktop is not a widget, and the customer page
+// is the one that shows CometD.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -30,8 +33,10 @@
     const tab = el('li', { 'data-chat': info.chatId },
       el('button', { type: 'button', class: 'tab' }, el('span', { class: 'name' }, info.nickname), el('span', { class: 'badge' })));
     const c = { view, pane, tab, unread: 0, info };
+    let showKill = () => {};
     const session = new chatha.Session({
       service: info.service,
+      transport: new chatha.RestTransport(),
       onEvent: (m) => {
         view.add(m);
         if (m.type !== 'TypingStarted' && m.type !== 'TypingStopped' && m.from.participantId !== c.session.me && active !== info.chatId) {
@@ -42,6 +47,7 @@
       onNode: (from, to) => {
         q('.node').textContent = 'served by ' + to;
         if (from) view.note('The chat moved from ' + from + ' to ' + to + '.', 'moved');
+        showKill();
       },
       onState: (state, detail) => {
         pane.dataset.state = state;
@@ -51,6 +57,7 @@
           view.note(detail ? 'The chat ended: ' + detail : 'The chat ended.', 'ended');
           for (const e of q('.compose').elements) e.disabled = true;
           q('.end').hidden = true;
+          showKill();
           save();
         }
       },
@@ -62,6 +69,7 @@
     const loadLimits = chatha.bindComposer(session, view, { form: q('.compose'), input: q('.message'), attach: q('.attach'), file: q('.file'), hint: q('.files') });
     loadLimits();
     q('.end').addEventListener('click', () => session.end().catch(() => {}));
+    showKill = chatha.bindKill(q('.kill'), session, view);
     tab.querySelector('button').addEventListener('click', () => show(info.chatId));
     $('chats').append(tab);
     $('panes').append(pane);

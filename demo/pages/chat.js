@@ -1,6 +1,8 @@
 // chat.js: the GMS Chat API v2 client of the demo's customer page and agent
 // console, and the transcript view they share. On the wire it does what the
-// Genesys widget does in REST mode:
+// Genesys widget does, in REST mode or in CometD mode.
+//
+// REST mode (RestTransport):
 //  - form-encoded POSTs (multipart for files) to /genesys/2/chat/{service}/,
 //    then .../{chatId}/{operation}, each carrying alias, secureKey and
 //    userId (empty on the create);
@@ -15,14 +17,23 @@
 //  - file limits, uploads (multipart, part "file") and downloads (a form
 //    POST to a new tab, as the widget does).
 //
-// Transports. A Session sends its operations through a transport and gets
-// its events from it; RestTransport polls refresh. A CometD transport
-// (Bayeux on /genesys/cometd, channel /service/chatV2/{service}) fits the
-// same three methods: request() publishes the operation (create is
-// requestChat, send is sendMessage) and resolves with the answer, listen()
-// sends requestNotifications from session.next and hands the data of every
-// notification (the same answer shape) to session.receive(), and hurry()
-// has nothing to do. Files stay on REST in CometD mode too.
+// CometD mode (CometTransport): Bayeux 1.0 over long-polling on
+// /genesys/cometd (handshake, then one held /meta/connect at a time), the
+// chat operations published on /service/chatV2/{service}: the create is
+// requestChat, send is sendMessage, startTyping, stopTyping and disconnect
+// keep their names. The answer to a publish comes back on the channel with
+// the publish's id, REST-shaped; the events the server pushes come there
+// without one. Both go to session.receive() (which shows each index once),
+// and the answer also resolves the operation. A 402::Unknown client (the
+// server lost the session) is followed as Bayeux says, by a new handshake,
+// and the chat resumes with requestNotifications from session.next; so does
+// a page reloaded with a chat. Files (limits, uploads, downloads) stay on
+// REST, as does the last refresh after a disconnect. No WebSocket: the
+// demo's pages keep to one plain client.
+//
+// A Session sends its operations through its transport (request), has it
+// bring the events (listen), and tells it when the participant did
+// something (hurry: sooner polls, nothing to do for push).
 'use strict';
 window.chatha = (function () {
   const POLL_MIN = 500;
@@ -31,6 +42,11 @@ window.chatha = (function () {
   const TIMEOUT_MS = 10000; // the widget waits 3 s; a demo laptop may be busier
   const RETRY_LIMIT = 5; // the widget's pollExceptionLimit
   const TYPING_IDLE_MS = 2000; // the widget's typing timeout
+  const COMETD_URL = '/genesys/cometd';
+  const CONNECT_TIMEOUT_MS = 30000; // the server's advice, until it gives one
+  const BACKOFF_MS = 1000; // CometD's backoff increment ...
+  const MAX_BACKOFF_MS = 10000; // ... up to this, between failed connects
+  const RESUME_MS = 2000; // the pause before attaching to the chat again after a failure
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -149,14 +165,306 @@ window.chatha = (function () {
     }
   }
 
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // The REST operations that have a CometD operation, and its name. The
+  // others (refresh, file, file/limits) go over REST in CometD mode too.
+  const OPERATIONS = { '': 'requestChat', send: 'sendMessage', startTyping: 'startTyping', stopTyping: 'stopTyping',
+    disconnect: 'disconnect', requestNotifications: 'requestNotifications' };
+
+  // httpStatus is the HTTP status a REST answer would have had, for an
+  // answer that came over CometD: an unknown chat is a 404, an ended one a
+  // 410, as Session.answered takes them.
+  function httpStatus(a) {
+    if (a.statusCode !== 2) return 200;
+    const code = ((a.errors || [])[0] || {}).code;
+    return { 103: 404, 104: 403, 105: 410 }[code] || 400;
+  }
+
+  // CometTransport carries a session's operations as CometD publishes and
+  // gets its events pushed, over Bayeux long-polling; see the header.
+  class CometTransport {
+    constructor(url) {
+      this.url = url || COMETD_URL;
+      this.rest = new RestTransport(); // for what has no CometD operation
+      this.clientId = ''; // the Bayeux session's; '' until a handshake succeeds
+      this.shaking = null; // the handshake under way
+      this.first = false; // the next connect is the first after a handshake
+      this.timeout = CONNECT_TIMEOUT_MS; // how long the server holds a connect
+      this.interval = 0; // the pause between two connects, as advised
+      this.attachedTo = ''; // the clientId whose session gets the chat's events pushed
+      this.resuming = false;
+      this.running = false; // the connect loop runs
+      this.stopped = false;
+      this.held = null; // the XHR of the held connect
+      this.ids = 0;
+      this.pending = new Map(); // publish id -> resolve, for its answer
+      this.session = null; // the listening session
+      this.early = []; // answers and events that came before listen()
+    }
+
+    // bayeux posts Bayeux messages (path: '/handshake', '/connect', ... as
+    // CometD clients append; '' for publishes), hands what the answer holds
+    // to dispatch, and resolves with its messages.
+    bayeux(path, msgs, timeout, held) {
+      return new Promise((resolve, reject) => {
+        const x = new XMLHttpRequest();
+        x.open('POST', this.url + path);
+        x.timeout = timeout;
+        x.setRequestHeader('Content-Type', 'application/json;charset=UTF-8');
+        x.onload = () => {
+          let out = null;
+          try { out = JSON.parse(x.responseText); } catch (e) { /* not Bayeux: an error page */ }
+          if (!Array.isArray(out)) return reject(new ChatError('CometD answered HTTP ' + x.status, x.status));
+          this.dispatch(out);
+          resolve(out);
+        };
+        x.onerror = () => reject(new ChatError('the network failed', 0));
+        x.onabort = () => reject(new ChatError('stopped', 0));
+        x.ontimeout = () => reject(new ChatError('no answer in ' + timeout / 1000 + ' s', 0));
+        if (held) this.held = x;
+        x.send(JSON.stringify(msgs));
+      });
+    }
+
+    id() {
+      return String(++this.ids);
+    }
+
+    // handshake makes a Bayeux session and starts the connect loop; callers
+    // at the same time share one handshake. It rejects when it fails.
+    handshake() {
+      if (!this.shaking) this.shaking = this.shake().finally(() => { this.shaking = null; });
+      return this.shaking;
+    }
+
+    async shake() {
+      const out = await this.bayeux('/handshake', [{ channel: '/meta/handshake', version: '1.0', minimumVersion: '1.0',
+        supportedConnectionTypes: ['long-polling'], id: this.id() }], TIMEOUT_MS);
+      const r = out.find((m) => m.channel === '/meta/handshake') || {};
+      if (!r.successful || !r.clientId) throw new ChatError('the CometD handshake failed: ' + (r.error || 'no answer'), 0);
+      this.clientId = r.clientId;
+      this.first = true;
+      this.advise(r.advice);
+      if (!this.running) this.loop();
+      // A new session knows no chat: the listening one resumes its chat.
+      if (this.session && this.session.chatId) this.resume(0);
+    }
+
+    advise(a) {
+      if (!a) return;
+      if (typeof a.timeout === 'number') this.timeout = a.timeout;
+      if (typeof a.interval === 'number') this.interval = a.interval;
+    }
+
+    // lost forgets the Bayeux session clientId, which the server does not
+    // know (402::Unknown client): the next message handshakes again.
+    lost(clientId) {
+      if (this.clientId === clientId) this.clientId = '';
+    }
+
+    // loop keeps one connect held while the transport runs: the server
+    // answers it when it has something for the client (dispatch takes it)
+    // or its timeout passed. A connect answered 402::Unknown client (advice
+    // reconnect: handshake) handshakes again at once; one that failed is
+    // tried again after a pause growing by a second, up to ten.
+    async loop() {
+      this.running = true;
+      let backoff = 0;
+      while (!this.stopped) {
+        let pause = 0;
+        try {
+          if (!this.clientId) await this.handshake();
+          const clientId = this.clientId;
+          const connect = { channel: '/meta/connect', clientId: clientId, connectionType: 'long-polling', id: this.id() };
+          if (this.first) connect.advice = { timeout: 0 }; // the first connect is answered at once
+          const out = await this.bayeux('/connect', [connect], this.timeout + TIMEOUT_MS, true);
+          const r = out.find((m) => m.channel === '/meta/connect') || {};
+          if (r.successful) {
+            this.first = false;
+            this.advise(r.advice);
+            backoff = 0;
+            this.online();
+            pause = this.interval;
+          } else {
+            const reconnect = (r.advice || {}).reconnect;
+            if (reconnect === 'none') throw new ChatError('the server ended the CometD session: ' + (r.error || ''), 0);
+            if (reconnect === 'handshake' || (r.error || '').startsWith('402')) this.lost(clientId);
+            else pause = backoff = Math.min(MAX_BACKOFF_MS, backoff + BACKOFF_MS);
+          }
+        } catch (e) {
+          if (this.stopped) break;
+          this.offline(e.message);
+          pause = backoff = Math.min(MAX_BACKOFF_MS, backoff + BACKOFF_MS);
+        }
+        if (pause) await sleep(pause);
+      }
+      this.running = false;
+    }
+
+    online() {
+      const s = this.session;
+      if (s && !s.ended && s.state === 'offline') s.setState('connected');
+    }
+
+    offline(why) {
+      const s = this.session;
+      if (s && !s.ended) s.setState('offline', why);
+    }
+
+    // dispatch takes the messages of an answer: on a chat channel, those
+    // with data are the answers to publishes (with the publish's id) and the
+    // pushed events (without one); acks and meta replies are left to the
+    // caller.
+    dispatch(msgs) {
+      for (const m of msgs) {
+        if (!m || typeof m.channel !== 'string' || m.channel.startsWith('/meta/') || !m.data) continue;
+        const answer = m.id !== undefined; // to a publish, maybe one that timed out
+        const resolve = answer && this.pending.get(String(m.id));
+        this.pending.delete(String(m.id));
+        this.notify(m.data, answer);
+        if (resolve) resolve(m.data);
+      }
+    }
+
+    // notify shows the events of an answer or notification a, and acts on a
+    // notification's state (an answer's is its operation's to take): the
+    // chat ended, or the server stopped pushing it after an error.
+    notify(a, answer) {
+      const s = this.session;
+      if (!s) {
+        if (a.statusCode === 0) this.early.push(a);
+        return;
+      }
+      if (a.statusCode === 0) s.receive(a);
+      if (answer || s.ended) return;
+      try {
+        s.answered({ status: httpStatus(a), json: a });
+      } catch (e) {
+        // answered has set the session's state; a chat that goes on is
+        // pushed no more: attach to it again.
+        this.attachedTo = '';
+        this.resume(RESUME_MS);
+      }
+    }
+
+    // request publishes operation op of session ('' is the create) with
+    // data and resolves with the answer, as RestTransport.request does;
+    // files and the operations without a CometD name go over REST.
+    async request(session, op, data, file) {
+      const operation = OPERATIONS[op];
+      if (file || !operation) return this.rest.request(session, op, data, file);
+      const fields = { operation: operation };
+      const userData = {};
+      for (const [k, v] of Object.entries(data)) {
+        const u = /^userData\[(.+)\]$/.exec(k);
+        if (u) userData[u[1]] = v;
+        else fields[k] = v;
+      }
+      if (Object.keys(userData).length) fields.userData = userData;
+      if (session.chatId) Object.assign(fields, { chatId: session.chatId, userId: session.keys.userId, secureKey: session.keys.secureKey });
+      const channel = '/service/chatV2/' + session.service;
+      for (let tries = 1; ; tries++) {
+        if (!this.clientId) await this.handshake();
+        const clientId = this.clientId;
+        const r = await this.publish(channel, clientId, fields);
+        if (r.status === 402 && tries < 3) { // the server lost the session: nothing was done
+          this.lost(clientId);
+          continue;
+        }
+        if (r.status === 200 && r.json.statusCode === 0 && !r.json.chatEnded && (operation === 'requestChat' || operation === 'requestNotifications')) {
+          this.attachedTo = clientId;
+        }
+        return r;
+      }
+    }
+
+    // publish publishes data on channel and resolves with the answer as
+    // post() gives it: the REST-shaped answer, or a refused publish's
+    // Bayeux error (its code as the status).
+    publish(channel, clientId, data) {
+      const id = this.id();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new ChatError('no answer in ' + TIMEOUT_MS / 1000 + ' s', 0));
+        }, TIMEOUT_MS);
+        this.pending.set(id, (a) => {
+          clearTimeout(timer);
+          resolve({ status: httpStatus(a), json: a, node: a.alias || '' });
+        });
+        this.bayeux('', [{ channel: channel, clientId: clientId, id: id, data: data }], TIMEOUT_MS).then((out) => {
+          // The answer came with this POST, before the ack; or comes with
+          // the held connect, when an event woke it first.
+          const ack = out.find((m) => String(m.id) === id && m.successful !== undefined);
+          if (!ack || ack.successful || !this.pending.has(id)) return;
+          this.pending.delete(id);
+          clearTimeout(timer);
+          const err = String(ack.error || '');
+          resolve({ status: Number(err.split(':')[0]) || 400, json: { statusCode: 2, errors: [{ message: 'CometD refused the operation: ' + err }] } });
+        }, (e) => {
+          this.pending.delete(id);
+          clearTimeout(timer);
+          reject(e);
+        });
+      });
+    }
+
+    // listen gets the session's events pushed: those that came with the
+    // create's answer first; a chat this Bayeux session is not attached to
+    // (a page reloaded) is resumed from session.next.
+    listen(session) {
+      this.session = session;
+      this.stopped = false;
+      for (const a of this.early.splice(0)) session.receive(a);
+      if (!this.clientId || this.attachedTo !== this.clientId) this.resume(0);
+    }
+
+    // resume attaches the Bayeux session to the chat with
+    // requestNotifications from session.next, after wait ms, and again
+    // after a failure, until it is attached or the chat is over.
+    async resume(wait) {
+      if (this.resuming) return;
+      this.resuming = true;
+      const s = this.session;
+      try {
+        if (wait) await sleep(wait);
+        while (!this.stopped && !s.ended && !(this.clientId && this.attachedTo === this.clientId)) {
+          try {
+            await s.act('requestNotifications', { transcriptPosition: s.next });
+          } catch (e) {
+            // act has set the session's state (an unknown or ended chat ends it)
+          }
+          if (this.stopped || s.ended || (this.clientId && this.attachedTo === this.clientId)) break;
+          await sleep(RESUME_MS);
+        }
+      } finally {
+        this.resuming = false;
+      }
+    }
+
+    // hurry has nothing to do: events are pushed.
+    hurry() {}
+
+    // stop ends the connect loop and the Bayeux session.
+    stop() {
+      this.stopped = true;
+      if (this.held) this.held.abort();
+      if (this.clientId) {
+        this.bayeux('/disconnect', [{ channel: '/meta/disconnect', clientId: this.clientId, id: this.id() }], TIMEOUT_MS).catch(() => {});
+        this.clientId = '';
+      }
+    }
+  }
+
   // Session is one participant in one chat: its credentials, the position
-  // it refreshes from, the indexes it has seen, and its state.
+  // gets events from, the indexes it has seen, and its state.
   class Session {
-    // opts: service, transport (a RestTransport by default), and the
-    // callbacks onEvent(m) for each new event in index order, onNode(from,
-    // to) when a refresh names another node serving the chat (from is ''
-    // the first time), onState(state, detail) with state 'connected',
-    // 'reconnecting', 'offline' or 'ended'.
+    // opts: service, transport (a RestTransport by default, or a
+    // CometTransport), and the callbacks onEvent(m) for each new event in
+    // index order, onNode(from, to) when an answer names another node
+    // serving the chat (from is '' the first time), onState(state, detail)
+    // with state 'connected', 'reconnecting', 'offline' or 'ended'.
     constructor(opts) {
       this.service = opts.service || 'support';
       this.transport = opts.transport || new RestTransport();
@@ -184,15 +492,21 @@ window.chatha = (function () {
     }
 
     // create starts a chat as a customer, as the widget's start form
-    // does, and polls it.
+    // does, and listens to it.
     async create(nickname, subject) {
-      const a = await this.act('', { nickname: nickname, firstName: '', lastName: '', emailAddress: '', subject: subject || '', text: '',
-        'userData[_genesys_source]': 'web', 'userData[_genesys_pageTitle]': document.title });
+      let a;
+      try {
+        a = await this.act('', { nickname: nickname, firstName: '', lastName: '', emailAddress: '', subject: subject || '', text: '',
+          'userData[_genesys_source]': 'web', 'userData[_genesys_pageTitle]': document.title });
+      } catch (e) {
+        this.transport.stop(); // a CometD session made for the create ends with it
+        throw e;
+      }
       this.take(a);
       this.transport.listen(this);
     }
 
-    // join joins chat chatId as an agent named nickname and polls it.
+    // join joins chat chatId as an agent named nickname and listens to it.
     async join(chatId, nickname) {
       const r = await post('/agent/1/chat/' + encodeURIComponent(chatId) + '/join', { nickname: nickname });
       if (r.status !== 200 || r.json.statusCode !== 0) throw chatError(r);
@@ -226,6 +540,14 @@ window.chatha = (function () {
         this.setState('offline', e.message);
         throw e;
       }
+      return this.answered(r);
+    }
+
+    // answered takes answer r ({status, json}) of an operation, or of a
+    // notification pushed over CometD: it sets the state, ends the session
+    // on an ended or gone chat, and returns the answer of a success or a
+    // retry; it throws a ChatError otherwise.
+    answered(r) {
       const a = r.json;
       if (a.statusCode === 1 && (r.status === 200 || r.status === 409)) {
         if (++this.retries >= RETRY_LIMIT) this.setState('reconnecting');
@@ -243,8 +565,9 @@ window.chatha = (function () {
       return a;
     }
 
-    // receive shows the events of a refresh answer: each index once, in
-    // order, after saying which node served them when it changed.
+    // receive shows the events of an answer (a refresh, or a CometD answer
+    // or notification): each index once, in order, after saying which node
+    // served them when it changed.
     receive(a) {
       if (a.alias && a.alias !== this.node) {
         const from = this.node;
@@ -496,5 +819,43 @@ window.chatha = (function () {
     return loadLimits;
   }
 
-  return { Session, RestTransport, ChatError, Transcript, bindComposer, el, clock };
+  // bindKill wires a button that kills the node serving session's chat
+  // with SIGKILL, through the demo's POST /demo/processes/{name}/kill (the
+  // endpoint of the dashboard's kill -9 buttons; only the demo serves these
+  // pages and that endpoint). The node is the one the chat's answers name
+  // (alias). It returns a function that shows the button for the session's
+  // node now: the pages call it when the node changes and when the chat
+  // ends. After a kill the button waits for the chat to name another node.
+  function bindKill(button, session, view) {
+    let killed = '';
+    const update = () => {
+      const node = session.node;
+      button.hidden = !node || session.ended;
+      button.dataset.node = node;
+      button.disabled = node === killed;
+      button.textContent = node === killed ? node + ' killed: the chat moves…' : 'Kill ' + node;
+      button.title = 'kill -9 ' + node + ', the node that serves this chat: it ends as in a crash, and the chat moves to another node';
+    };
+    button.addEventListener('click', async () => {
+      const node = session.node;
+      if (!node || node === killed) return;
+      killed = node;
+      update();
+      try {
+        const r = await fetch('/demo/processes/' + encodeURIComponent(node) + '/kill',
+          { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', credentials: 'omit' });
+        if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || 'HTTP ' + r.status);
+      } catch (e) {
+        killed = '';
+        update();
+        view.note('Cannot kill ' + node + ': ' + e.message, 'error');
+        return;
+      }
+      view.note(node + ' was killed (SIGKILL).', 'killed');
+    });
+    update();
+    return update;
+  }
+
+  return { Session, RestTransport, CometTransport, ChatError, Transcript, bindComposer, bindKill, el, clock };
 })();
