@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatha/chatha/cassandra"
 	"github.com/chatha/chatha/chaos/check"
 	"github.com/chatha/chatha/chat"
 	"github.com/chatha/chatha/sqlite"
+	"github.com/chatha/chatha/store"
 )
 
 // backend is the run's store: where the nodes keep chats, how an outage of
@@ -209,11 +209,7 @@ func (s *cassandraBackend) outageTargets() []string {
 }
 
 func (s *cassandraBackend) open(ctx context.Context) (chat.Store, error) {
-	cfg, err := cassandra.ParseURL(s.u)
-	if err != nil {
-		return nil, err
-	}
-	return cassandra.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return store.Open(ctx, s.u, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // outage kills one Cassandra node (quorum holds), then a second (it does

@@ -1,17 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chatha/chatha/api"
 )
@@ -64,31 +60,10 @@ func TestPromQLNames(t *testing.T) {
 // scrape returns the names of the series GET /metrics of p exports.
 func scrape(t *testing.T, p *proc, token string) map[string]bool {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("%s /metrics: %s %s", p.name, resp.Status, body)
-	}
 	names := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if i := strings.IndexAny(line, "{ "); i > 0 {
-			names[line[:i]] = true
-		}
+	for series := range scrapeValues(t, p, token) {
+		name, _, _ := strings.Cut(series, "{")
+		names[name] = true
 	}
 	return names
 }

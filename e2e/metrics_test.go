@@ -54,10 +54,7 @@ func TestMetricsCountAChat(t *testing.T) {
 	if r := ch.do(t, px.addr, "disconnect", api.Request{}); !r.ChatEnded {
 		t.Fatalf("disconnect: %+v", r)
 	}
-	nodeWant := []struct {
-		series string
-		min    float64
-	}{
+	nodeWant := []atLeast{
 		{"chatha_session_created_total", 1},
 		{"chatha_session_closed_total", 1},
 		{"chatha_messages_accepted_total", 2},
@@ -87,10 +84,7 @@ func TestMetricsCountAChat(t *testing.T) {
 	if got["chatha_memberlist_health_score"] != 0 {
 		t.Errorf("node: memberlist health score %v on a quiet loopback", got["chatha_memberlist_health_score"])
 	}
-	proxyWant := []struct {
-		series string
-		min    float64
-	}{
+	proxyWant := []atLeast{
 		{"chatha_proxy_requests_total", 4},
 		{`chatha_proxy_forwarded_total{node="node-1"}`, 4},
 		{"chatha_proxy_nodes_alive", 1},
@@ -107,6 +101,12 @@ func TestMetricsCountAChat(t *testing.T) {
 	if got["chatha_proxy_failovers_total"] != 0 || got["chatha_proxy_retries_total"] != 0 {
 		t.Errorf("proxy: failovers %v, retries %v with one healthy node", got["chatha_proxy_failovers_total"], got["chatha_proxy_retries_total"])
 	}
+}
+
+// atLeast is a series and the least value it must have.
+type atLeast struct {
+	series string
+	min    float64
 }
 
 // scrapeValues reads p's /metrics with token: each series, name and labels

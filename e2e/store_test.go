@@ -6,36 +6,19 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	cassandrastore "github.com/chatha/chatha/cassandra"
 	chatpkg "github.com/chatha/chatha/chat"
-	"github.com/chatha/chatha/sqlite"
+	"github.com/chatha/chatha/store"
 	_ "modernc.org/sqlite" // the driver the nodes' store uses, to read what they wrote
 )
 
-// openStoreURL opens the store a --store URL names, SQLite or Cassandra, as
-// the nodes do, for a test to read what they wrote through the store's own
-// API; it is closed when the test ends.
+// openStoreURL opens the store a --store URL names, as the nodes do, for a
+// test to read what they wrote through the store's own API; it is closed
+// when the test ends.
 func openStoreURL(t testing.TB, url string) chatpkg.Store {
 	t.Helper()
-	var s chatpkg.Store
-	var err error
-	if strings.HasPrefix(url, "sqlite:") {
-		var cfg sqlite.Config
-		if cfg, err = sqlite.ParseURL(url); err == nil {
-			s, err = sqlite.Open(cfg)
-		}
-	} else {
-		var cfg cassandrastore.Config
-		if cfg, err = cassandrastore.ParseURL(url); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout+30*time.Second)
-			defer cancel()
-			s, err = cassandrastore.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		}
-	}
+	s, err := store.Open(context.Background(), url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/chatha/chatha/chatid"
 	"github.com/chatha/chatha/chatnode"
 	"github.com/chatha/chatha/membership"
+	chatstore "github.com/chatha/chatha/store"
 	"github.com/chatha/chatha/telemetry"
 )
 
@@ -193,7 +194,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Errorf("cannot listen on --api %s: %w", f.api, err)}
 	}
 	defer ln.Close()
-	store, err := openStore(f.store, log)
+	store, err := chatstore.Open(context.Background(), f.store, log)
 	if err != nil {
 		return usageError{err}
 	}

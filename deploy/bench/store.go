@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chatha/chatha/cassandra"
 	"github.com/chatha/chatha/chat"
-	"github.com/chatha/chatha/sqlite"
+	chatstore "github.com/chatha/chatha/store"
 )
 
 // store is a store the cost rows run on.
@@ -46,18 +45,7 @@ func cassandraStore(hosts string, cpu func() (time.Duration, error)) store {
 
 // openStore opens the store at url in this process, as a node would.
 func openStore(ctx context.Context, url string) (chat.Store, error) {
-	if strings.HasPrefix(url, "sqlite:") {
-		cfg, err := sqlite.ParseURL(url)
-		if err != nil {
-			return nil, err
-		}
-		return sqlite.Open(cfg)
-	}
-	cfg, err := cassandra.ParseURL(url)
-	if err != nil {
-		return nil, err
-	}
-	return cassandra.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return chatstore.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // fill appends Message records to the stored chat id until it has events

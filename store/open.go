@@ -1,4 +1,8 @@
-package main
+// Package store opens the store a --store URL names: sqlite:PATH for the
+// embedded store, cassandra://HOST[,HOST..][:PORT]/KEYSPACE[?OPTIONS] for
+// Cassandra. It is the one place that knows both URL forms; the node binary,
+// the benchmark command and tests that read what nodes stored call it.
+package store
 
 import (
 	"context"
@@ -12,8 +16,10 @@ import (
 	"github.com/chatha/chatha/sqlite"
 )
 
-// openStore opens the store a --store URL names.
-func openStore(url string, log *slog.Logger) (chat.Store, error) {
+// Open opens the store url names. A Cassandra store gets its connect
+// timeout plus 30 s to connect and check its schema, within ctx; log
+// receives its availability lines.
+func Open(ctx context.Context, url string, log *slog.Logger) (chat.Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		cfg, err := sqlite.ParseURL(url)
@@ -30,7 +36,7 @@ func openStore(url string, log *slog.Logger) (chat.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ConnectTimeout+30*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout+30*time.Second)
 		defer cancel()
 		s, err := cassandra.New(ctx, cfg, log)
 		if err != nil {
