@@ -51,12 +51,15 @@ type KPI struct {
 	// Node is the node's name (empty in sums).
 	Node string `json:"node,omitempty"`
 	// Mode is the node's mode (empty in sums).
-	Mode                 string `json:"mode,omitempty"`
-	SessionCreated       uint64 `json:"session_created"`
-	SessionClosed        uint64 `json:"session_closed"`
-	SessionRestored      uint64 `json:"session_restored"`
-	SessionPurged        uint64 `json:"session_purged"`
-	SessionsCurrent      int    `json:"sessions_current"`
+	Mode            string `json:"mode,omitempty"`
+	SessionCreated  uint64 `json:"session_created"`
+	SessionClosed   uint64 `json:"session_closed"`
+	SessionRestored uint64 `json:"session_restored"`
+	SessionPurged   uint64 `json:"session_purged"`
+	SessionsCurrent int    `json:"sessions_current"`
+	// SessionsUnsaved counts the chats holding acknowledged events the
+	// store has not taken yet (transcript-save-on-error=continue).
+	SessionsUnsaved      int    `json:"sessions_unsaved"`
 	MessagesAccepted     uint64 `json:"messages_accepted"`
 	TranscriptSaveOK     uint64 `json:"transcript_save_ok"`
 	TranscriptSaveFailed uint64 `json:"transcript_save_failed"`
@@ -69,6 +72,7 @@ func (k *KPI) Add(o KPI) {
 	k.SessionRestored += o.SessionRestored
 	k.SessionPurged += o.SessionPurged
 	k.SessionsCurrent += o.SessionsCurrent
+	k.SessionsUnsaved += o.SessionsUnsaved
 	k.MessagesAccepted += o.MessagesAccepted
 	k.TranscriptSaveOK += o.TranscriptSaveOK
 	k.TranscriptSaveFailed += o.TranscriptSaveFailed

@@ -100,6 +100,27 @@ func (p *pendingFinals) wait(ctx context.Context, id string) {
 	}
 }
 
+// waitAll returns when no final save runs, or ctx ends.
+func (p *pendingFinals) waitAll(ctx context.Context) {
+	for {
+		var ch chan struct{}
+		p.mu.Lock()
+		for _, c := range p.done {
+			ch = c
+			break
+		}
+		p.mu.Unlock()
+		if ch == nil {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // Erase erases one chat's data everywhere: a chat this node holds is ended
 // first (dropped, its participants told it closed), then its rows in every
 // table of the store go. It says what was removed.

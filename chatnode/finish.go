@@ -57,8 +57,14 @@ func (n *Node) markEnding(ctx context.Context, id string, evs []chat.Entry) erro
 // end).
 func (n *Node) finishLater(id string, pending []chat.Record, final []byte, wait time.Duration, finisher string) {
 	done := n.finals.start(id)
+	if len(pending) > 0 {
+		n.keptEnded.Add(1)
+	}
 	n.wg.Go(func() {
 		defer done()
+		if len(pending) > 0 {
+			defer n.keptEnded.Add(-1)
+		}
 		if wait > 0 && !sleep(n.stopped, wait) {
 			return // stopping: the chat's mark leaves it to another node
 		}

@@ -34,6 +34,7 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	set.NewGauge("chatha_node_draining", func() float64 { return b2f(n.Mode() == membership.ModeDraining) })
 	set.NewGauge("chatha_node_full", func() float64 { return b2f(n.Mode() == membership.ModeFull) })
 	set.NewGauge("chatha_refreshes_held", func() float64 { return float64(n.held.Load()) })
+	set.NewGauge("chatha_sessions_unsaved", func() float64 { return float64(n.unsaved()) })
 	if h, ok := n.cfg.Store.(chat.Health); ok {
 		set.NewGauge("chatha_store_available", func() float64 { return b2f(h.Available()) })
 	}
@@ -54,6 +55,10 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 	}
 }
 
+// unsaved counts the chats holding acknowledged records the store has not
+// taken yet: live ones as of the last sweep, ended ones until finished.
+func (n *Node) unsaved() int { return int(n.keptLive.Load() + n.keptEnded.Load()) }
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -67,7 +72,7 @@ func (n *Node) KPI() api.KPI {
 	return api.KPI{
 		Node: n.cfg.Name, Mode: n.Mode().String(),
 		SessionCreated: k.created.Get(), SessionClosed: k.closed.Get(), SessionRestored: k.restored.Get(),
-		SessionPurged: k.purged.Get(), SessionsCurrent: n.Sessions(), MessagesAccepted: k.accepted.Get(),
+		SessionPurged: k.purged.Get(), SessionsCurrent: n.Sessions(), SessionsUnsaved: n.unsaved(), MessagesAccepted: k.accepted.Get(),
 		TranscriptSaveOK: k.saveOK.Get(), TranscriptSaveFailed: k.saveFailed.Get(),
 	}
 }

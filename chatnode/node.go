@@ -40,7 +40,11 @@ type Node struct {
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
 	erased   erasedChats        // chats erased lately (erase.go)
 	finals   pendingFinals      // final transcripts being saved
-	started  time.Time
+	// keptLive and keptEnded count the chats holding acknowledged records
+	// the store has not taken yet (transcript-save-on-error=continue): live
+	// ones as of the last sweep, ended ones until they are finished.
+	keptLive, keptEnded atomic.Int64
+	started             time.Time
 
 	stopped context.Context    // ends when the node stops (Close)
 	stop    context.CancelFunc // ends stopped
@@ -76,10 +80,15 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// Close stops holding refreshes (StopHolding) and the sweeper. It does not
-// close the store.
+// Close stops holding refreshes (StopHolding), gives the final saves under
+// way up to a store timeout to finish (a chat that ended just before the
+// stop is finished by its own node, not left to the next node that finds
+// its ending mark due), and stops the sweeper. It does not close the store.
 func (n *Node) Close() {
 	n.StopHolding()
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.StoreTimeout)
+	n.finals.waitAll(ctx)
+	cancel()
 	n.stop()
 	n.wg.Wait()
 }
@@ -94,8 +103,14 @@ func (n *Node) Close() {
 // when the store came back the first of those to store a restore would drop
 // what the node had not saved yet.
 func (n *Node) Ready() bool {
+	return n.storeAvailable() || n.cfg.Settings.SaveOnError == OnErrorContinue
+}
+
+// storeAvailable reports whether the store's own check finds it available
+// (a store without chat.Health always is).
+func (n *Node) storeAvailable() bool {
 	h, ok := n.cfg.Store.(chat.Health)
-	return !ok || h.Available() || n.cfg.Settings.SaveOnError == OnErrorContinue
+	return !ok || h.Available()
 }
 
 // Name returns the node's name.

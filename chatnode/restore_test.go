@@ -281,6 +281,7 @@ func TestSaveOnErrorContinue(t *testing.T) {
 	n := newNode(t, "a", st, func(c *chatnode.Config) {
 		c.Settings.SaveOnError = chatnode.OnErrorContinue
 		c.Settings.AutoSave = chatnode.AutoSaveNotify
+		c.SweepInterval = time.Hour // the next append saves what was kept, not the sweep
 	})
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.broken.Store(true)
@@ -403,6 +404,59 @@ func TestContinueEndSavedOnceStoreIsBack(t *testing.T) {
 	}
 }
 
+// TestKeptSavedOnceStoreIsBack: a live chat whose node goes on without the
+// store (transcript-save-on-error=continue) has what it acknowledged saved
+// once the store is available again, though nobody writes to the chat: a
+// kill of the node after that loses nothing. Until then the node counts the
+// chat as unsaved.
+func TestKeptSavedOnceStoreIsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	st := &health{Store: &flaky{Store: openStore(t, path)}}
+	st.available.Store(true)
+	down := st.Store.(*flaky)
+	n := newNode(t, "a", st, func(c *chatnode.Config) { c.Settings.SaveOnError = chatnode.OnErrorContinue })
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	st.available.Store(false)
+	down.broken.Store(true)
+	c.send(t, n, "kept in memory")
+	pollFor(t, "the chat counted unsaved", func() bool { return n.KPI().SessionsUnsaved == 1 })
+	down.broken.Store(false)
+	time.Sleep(300 * time.Millisecond) // sweeps while the store's check still finds it unavailable
+	if got := len(storedRecords(t, path, c.id)); got != 1 {
+		t.Fatalf("the node saved before its store's check found the store back: %d records stored", got)
+	}
+	st.available.Store(true)
+	pollFor(t, "the kept message saved", func() bool { return n.KPI().SessionsUnsaved == 0 })
+	got := texts(c.do(t, newNode(t, "b", openStore(t, path)), "refresh"))
+	if !slices.Contains(got, "Message:kept in memory") {
+		t.Fatalf("restored transcript after the store came back = %v", got)
+	}
+}
+
+// slowFinish is a store whose FinishChat takes a while.
+type slowFinish struct{ chat.Store }
+
+func (s slowFinish) FinishChat(ctx context.Context, f chat.Final) (bool, error) {
+	time.Sleep(300 * time.Millisecond) // a slow store, not a wait for a condition
+	return s.Store.FinishChat(ctx, f)
+}
+
+// TestCloseFinishesEndedChats: a node that stops right after a chat ended
+// stores the chat's final transcript before it stops, not leaving it to
+// whichever node finds the chat's ending mark due.
+func TestCloseFinishesEndedChats(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.db")
+	n := newNode(t, "a", slowFinish{openStore(t, path)})
+	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
+	if r := c.do(t, n, "disconnect"); r.Status != 200 || !r.ChatEnded {
+		t.Fatalf("disconnect: %d %+v", r.Status, r)
+	}
+	n.Close()
+	if _, err := openStore(t, path).Transcript(t.Context(), c.id); err != nil {
+		t.Fatalf("the final transcript of a chat ended before the stop: %v", err)
+	}
+}
+
 // TestVerifyKeepsPendingRecords: a node that goes on without its store
 // (continue) and must verify its chats (it was paused, or cut off) keeps a
 // chat whose only difference from the store is what it has not saved yet.
@@ -435,6 +489,7 @@ func TestVerifyKeepsLateSavedRecords(t *testing.T) {
 	n := newNode(t, "a", st, func(c *chatnode.Config) {
 		c.Settings.SaveOnError = chatnode.OnErrorContinue
 		c.Settings.ResendAttempts = 0
+		c.SweepInterval = time.Hour // the next append saves what was kept, not the sweep
 	})
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.late.Store(true)
@@ -561,6 +616,7 @@ func TestSaveOnErrorContinueAfterLateSave(t *testing.T) {
 	n := newNode(t, "a", st, func(c *chatnode.Config) {
 		c.Settings.SaveOnError = chatnode.OnErrorContinue
 		c.Settings.ResendAttempts, c.Settings.ResendDelay = 1, time.Millisecond
+		c.SweepInterval = time.Hour // the next append saves what was kept, not the sweep
 	})
 	c, _ := createChat(t, n, url.Values{"nickname": {"Ann"}})
 	st.late.Store(true) // stored, answered with an error

@@ -26,11 +26,16 @@ func (n *Node) sweep() {
 	now := n.now()
 	n.erased.forget(now.Add(-n.cfg.EndedRetention))
 	n.purged.expire(now)
+	kept := int64(0)
 	for _, s := range n.chats.all() {
 		s.mu.Lock()
 		n.sweepSession(s, now)
+		if !s.gone && !s.Ended() && len(s.pending) > 0 {
+			kept++
+		}
 		s.mu.Unlock()
 	}
+	n.keptLive.Store(kept)
 }
 
 // sweepSession evicts an ended chat after its retention, disconnects silent
@@ -53,6 +58,23 @@ func (n *Node) sweepSession(s *session, now time.Time) {
 	}
 	if ev, ok := n.idle(s, now); ok {
 		n.commit(ctx, s, request{}, ev)
+		return
+	}
+	n.saveKept(ctx, s)
+}
+
+// saveKept stores the records a store outage left pending on a live chat
+// (transcript-save-on-error=continue) once the store is available again,
+// without waiting for the chat's next change: until they are stored, a
+// kill of this node loses messages it acknowledged. The caller holds s.mu.
+func (n *Node) saveKept(ctx context.Context, s *session) {
+	if len(s.pending) == 0 || !n.storeAvailable() {
+		return
+	}
+	b := n.prepare(s, request{}, nil)
+	if outcome, err := n.save(ctx, s, b); err == nil && outcome != kept {
+		n.apply(s, b, request{})
+		n.notifySave(s, "the transcript is being saved again")
 	}
 }
 
