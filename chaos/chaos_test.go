@@ -164,7 +164,7 @@ func (r *run) setUp() {
 func (r *run) drive() {
 	rounds := int(r.cfg.duration/(time.Duration(len(r.cfg.faults))*(minCalm+5*time.Second))) + 1
 	sched := schedule(r.cfg.seed, r.cfg.faults, rounds, r.store.outageTargets())
-	in := &injector{c: r.c, rec: r.rec, log: r.t.Logf}
+	in := &injector{c: r.c, w: r.w, rec: r.rec, log: r.t.Logf}
 	n, err := in.run(sched, len(r.cfg.faults), r.started.Add(r.cfg.duration))
 	r.faultsRan = n
 	if err != nil {

@@ -33,6 +33,11 @@ type workload struct {
 
 	created, normal, closed, acked atomic.Int64
 
+	// storeOut is set while a store outage fault runs, and storeBack holds
+	// when the last one ended (unix nanoseconds): see stalled.
+	storeOut  atomic.Bool
+	storeBack atomic.Int64
+
 	mu       sync.Mutex // guards stalls and ackTimes
 	stalls   []string
 	ackTimes []time.Duration // from a message's first send to its acknowledgement
@@ -83,6 +88,30 @@ func (w *workload) finish(timeout time.Duration) error {
 
 // stopping tells whether the chats must wrap up.
 func (w *workload) stopping() bool { return isClosed(w.stop) }
+
+// outage marks a store outage fault as running (out) or over.
+func (w *workload) outage(out bool) {
+	if !out {
+		w.storeBack.Store(time.Now().UnixNano())
+	}
+	w.storeOut.Store(out)
+}
+
+// waitFrom returns when a participant whose last call was acknowledged at
+// last started waiting: a store outage fault restarts the wait when it
+// ends, since until the store is back a chat that moves to another node
+// cannot be restored there (its restore cannot be stored: 503, retry), and
+// a Cassandra outage lasts as long as two JVMs take to start and catch up
+// (over two minutes on two busy cores).
+func (w *workload) waitFrom(last time.Time) time.Time {
+	if w.storeOut.Load() {
+		return time.Now()
+	}
+	if back := time.Unix(0, w.storeBack.Load()); back.After(last) {
+		return back
+	}
+	return last
+}
 
 func (w *workload) stall(format string, args ...any) {
 	w.mu.Lock()
@@ -206,7 +235,7 @@ func (p *participant) call(op check.Op, req api.Request, reqID string) (*api.Rep
 // stalled tells whether the participant went without an acknowledged call
 // for too long, and if so records it and stops the participant.
 func (p *participant) stalled(doing string) bool {
-	if time.Since(p.lastAck) < stallLimit {
+	if time.Since(p.w.waitFrom(p.lastAck)) < stallLimit {
 		return false
 	}
 	p.w.stall("%s of chat %s (%s) got no answer for %v while %s", p.name, p.label, p.chat, stallLimit, doing)

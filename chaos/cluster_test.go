@@ -312,9 +312,11 @@ func (c *cluster) stopAll() error {
 }
 
 // notWhole says why the cluster is not whole yet, "" when it is: every node
-// process answers /readyz and finds its store available, and every proxy sees every node's current
-// incarnation alive, active and not broken, no older incarnation alive, and
-// the other proxies alive.
+// process answers /readyz, finds its store available and has stored every
+// event it acknowledged (a node with transcript-save-on-error=continue
+// saves what it kept once its store is back), and every proxy sees every
+// node's current incarnation alive, active and not broken, no older
+// incarnation alive, and the other proxies alive.
 func (c *cluster) notWhole() string {
 	for _, n := range c.nodes {
 		if _, err := n.client.Readyz(context.Background()); err != nil {
@@ -322,6 +324,9 @@ func (c *cluster) notWhole() string {
 		}
 		if up, err := c.storeAvailable(n); !up {
 			return fmt.Sprintf("%s finds its store unavailable (%v)", n.name, err)
+		}
+		if kept, err := c.gauge(n, "chatha_sessions_unsaved"); err != nil || kept > 0 {
+			return fmt.Sprintf("%s holds %v chats with events not stored yet (%v)", n.name, kept, err)
 		}
 	}
 	for _, px := range c.proxies {

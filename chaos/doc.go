@@ -58,8 +58,8 @@
 // round (every kind once) always runs, and a re-run with the same seed runs
 // the same faults in the same order. Faults run one at a time; each waits
 // for the cluster to recover (every node alive, active, ready and not routed
-// around in every proxy's view, the proxies alive) before the next calm
-// period starts. The kinds:
+// around in every proxy's view, every event a node acknowledged stored, the
+// proxies alive) before the next calm period starts. The kinds:
 //   - kill: kill -9 of a node, restarted under its name (a new incarnation);
 //   - kill-two: kill -9 of two nodes in a row (the second after the proxies
 //     saw the first go), both restarted;
@@ -88,7 +88,7 @@
 // expect (expect_test.go holds every such expectation in one place: a chat
 // closed by a store outage is expected, a 5xx other than 503, a 403 or a 404
 // never is); a participant that could not get an answer for longer than the
-// stall limit; a fault kind that was not injected; a cluster that did not
+// stall limit (counted from the end of a store outage); a fault kind that was not injected; a cluster that did not
 // recover from a fault; a process that exited by itself; a normally ended
 // chat whose final transcript is not in the store.
 package chaos

@@ -20,9 +20,10 @@ import (
 
 const (
 	// stallLimit is how long a participant may go without an acknowledged
-	// call before the run counts it as stalled. The longest expected wait is
-	// a Cassandra outage: a node killed, a second one killed, and the second
-	// started again (a JVM start of 10 to 30 s) before quorum returns.
+	// call before the run counts it as stalled; the wait starts again when
+	// a store outage fault ends (workload.waitFrom), since until then a chat
+	// may have nowhere to go. The longest expected wait after that is the
+	// grace of a Cassandra outage (cassandraOutageGrace), then a failover.
 	stallLimit = 90 * time.Second
 	// outageGrace is how long after a store outage was healed a chat may
 	// still be found closed by it: a participant learns of the close with its

@@ -110,6 +110,7 @@ func schedule(seed int64, kinds []string, rounds int, storeTargets []string) []f
 // injector runs faults against a cluster and records them.
 type injector struct {
 	c   *cluster
+	w   *workload // told of store outages (workload.outage)
 	rec *check.Recorder
 	log func(format string, args ...any)
 }
@@ -125,7 +126,14 @@ func (in *injector) run(sched []fault, firstRound int, until time.Time) (int, er
 		time.Sleep(f.Calm) // undisturbed traffic between faults
 		in.log("fault %d: %v", i+1, f)
 		start := in.rec.Now()
+		store := f.Kind == faultStore
+		if store {
+			in.w.outage(true)
+		}
 		err := in.inject(f)
+		if store {
+			in.w.outage(false)
+		}
 		end := in.rec.Now()
 		in.rec.Fault(check.Fault{Kind: f.Kind, Target: f.target(), Start: start, End: end})
 		in.log("fault %d: %s over after %v", i+1, f.Kind, time.Duration(end-start).Round(time.Millisecond))

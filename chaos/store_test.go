@@ -257,27 +257,33 @@ func (c *cluster) waitStoreDown(timeout time.Duration) error {
 
 // storeAvailable reads node n's chatha_store_available gauge.
 func (c *cluster) storeAvailable(n *member) (bool, error) {
+	v, err := c.gauge(n, "chatha_store_available")
+	return v == 1, err
+}
+
+// gauge reads one of node n's gauges from its /metrics.
+func (c *cluster) gauge(n *member, name string) (float64, error) {
 	req, err := http.NewRequest(http.MethodGet, "http://"+n.api+"/metrics", nil)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	hc := http.Client{Timeout: 2 * time.Second}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "chatha_store_available "); ok {
-			return strings.TrimSpace(v) == "1", nil
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return false, fmt.Errorf("%s has no chatha_store_available gauge", n.name)
+	return 0, fmt.Errorf("%s has no %s gauge", n.name, name)
 }
 
 // Where a chat's final transcript was read from.
