@@ -15,8 +15,8 @@ func TestBadStartExitsTwo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "usage"},
-		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"no command", nil, "usage"},                                   // and the commands
+		{"unknown command", []string{"frobnicate"}, "unknown command"}, // and the commands
 		{"unknown flag", []string{"node", "--nope"}, "flag provided but not defined"},
 		{"missing name", []string{"node", "--api", "127.0.0.1:1"}, "--name is required"},
 		{"bad api", []string{"node", "--name", "a", "--api", "nope"}, "--api"},
@@ -34,6 +34,11 @@ func TestBadStartExitsTwo(t *testing.T) {
 			}
 			if !strings.Contains(string(out), tc.want) {
 				t.Fatalf("output %q does not say %q", out, tc.want)
+			}
+			// Bad flags, settings and stores are told in one line; only a
+			// missing or unknown command lists the commands too.
+			if lines := strings.Count(strings.TrimSpace(string(out)), "\n") + 1; len(tc.args) > 1 && lines != 1 {
+				t.Fatalf("output has %d lines, want one: %q", lines, out)
 			}
 		})
 	}

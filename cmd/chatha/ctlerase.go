@@ -38,14 +38,10 @@ func (c *ctl) transcript(chatID string) error {
 // erase reads erase's flags, --chat ID or --user-data KEY=VALUE, and erases.
 func (c *ctl) erase(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chatha ctl erase", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	chatID := fs.String("chat", "", "erase the chat with this `id`")
 	userData := fs.String("user-data", "", "erase every chat whose indexed userData has `KEY=VALUE` (erase-index-keys)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err}
+	if _, err := parseCommandLine(fs, args, stderr); err != nil {
+		return err
 	}
 	switch {
 	case fs.NArg() > 0 || (*chatID == "") == (*userData == ""):

@@ -33,9 +33,12 @@ func parseFlags(fs *flag.FlagSet, args []string, configPath *string, stderr io.W
 // parseCommandLine parses args into fs and returns the names of the flags
 // given; the arguments after the flags are left in fs.Args().
 func parseCommandLine(fs *flag.FlagSet, args []string, stderr io.Writer) (map[string]bool, error) {
+	fs.SetOutput(io.Discard) // a bad flag is told in one line, by the caller
+	err := fs.Parse(args)
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return nil, errHelp
 		}
 		return nil, usageError{err}
