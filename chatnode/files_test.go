@@ -132,8 +132,8 @@ func TestFileTransfer(t *testing.T) {
 	if status != 200 || !bytes.Equal(body, pdfFile) || ctype != "application/pdf" || !strings.Contains(disp, "filename*=utf-8''R%C3%A9sum%C3%A9.pdf") {
 		t.Fatalf("client download: %d %d bytes %q %q", status, len(body), ctype, disp)
 	}
-	used := callBody(t, n, "POST", client.filePath("limits"), "application/x-www-form-urlencoded",
-		[]byte(url.Values{"secureKey": {client.key}}.Encode())).Messages[0].UserData
+	asked := url.Values{"userId": {client.user}, "secureKey": {client.key}}.Encode()
+	used := callBody(t, n, "GET", client.filePath("limits")+"?"+asked, "", nil).Messages[0].UserData
 	if used["used-upload-max-files"] != "2" || used["used-upload-max-total-size"] != strconv.Itoa(len(pngFile)+len(pdfFile)) || used["used-download-attempts"] != "1" {
 		t.Fatalf("used limits: %v", used)
 	}

@@ -105,12 +105,13 @@ func (n *Node) crossOrigin(ctx *fasthttp.RequestCtx) bool {
 }
 
 // serveChat handles /genesys/2/chat/{service}[/{chatId}/{action}] and the
-// file routes under .../{chatId}/file. Everything is a POST; a download may
-// be a GET too.
+// file routes under .../{chatId}/file. Everything is a POST; a download
+// and the file limits may be a GET too, with their fields in the query.
 func (n *Node) serveChat(ctx *fasthttp.RequestCtx, parts []string) error {
 	isFile := len(parts) >= 3 && parts[2] == "file"
 	download := isFile && len(parts) == 5 && parts[4] == "download"
-	if !ctx.IsPost() && !(download && ctx.IsGet()) {
+	limits := isFile && len(parts) == 4 && parts[3] == "limits"
+	if !ctx.IsPost() && !((download || limits) && ctx.IsGet()) {
 		return errMethod
 	}
 	if err := api.CheckService(parts[0]); err != nil {
