@@ -206,8 +206,9 @@ chatha demo: %d chat nodes behind a proxy, on the embedded store in %s
   start      curl -s -d nickname=Ann -d text=hello http://%s/genesys/2/chat/support
 
 Open the customer page and the agent console side by side, start a chat and
-answer it, then press "kill -9" next to the node that serves it on the
-dashboard (or kill -9 PID): the chat moves to another node and carries on.
+answer it, then press the page's "Kill node-N" button (or "kill -9" next
+to the node on the dashboard, or kill -9 PID): the chat moves to another
+node and carries on.
 Ctrl-C stops the cluster.
 
 The pages are served by this process, which forwards everything else

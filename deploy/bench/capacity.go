@@ -158,8 +158,8 @@ func planAssumptions(p printer, msgs, polls float64) {
 	p("")
 	p("The figures come from one 2-core machine that the front door, wrk, the nodes and Cassandra shared. CPU seconds per")
 	p("request carry over to machines of their own better than requests per second; the plan assumes they scale with cores.")
-	p("A refresh here returned 10 events; most polls find nothing new and cost less. CometD push (long-polling), once")
-	p("served, replaces the polling, the largest load below.")
+	p("A refresh here returned 10 events; most polls find nothing new and cost less. A client on CometD push (served at")
+	p("/genesys/cometd) holds one connect instead of polling, which takes the largest load below off the plan.")
 	p("")
 }
 
