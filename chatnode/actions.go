@@ -153,7 +153,7 @@ func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn a
 	}
 	switch {
 	case s.Ended():
-		return api.ErrEnded
+		return endedErr(s)
 	case !p.Present:
 		return api.ErrLeft
 	}
@@ -171,6 +171,16 @@ func (n *Node) change(ctx context.Context, s *session, p *chat.Participant, fn a
 	return n.commit(ctx, s, r, evs...)
 }
 
+// endedErr is the refusal of a change to an ended chat: one closed because
+// its transcript could not be saved says so, as it did to the request that
+// closed it, whose answer may have been lost; the caller holds s.mu.
+func endedErr(s *session) error {
+	if s.unsaved {
+		return api.ErrSaveClosed
+	}
+	return api.ErrEnded
+}
+
 // joinAgent adds an agent to a chat and returns its credentials.
 func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID string) (*api.Answer, error) {
 	var resp *api.Answer
@@ -186,7 +196,7 @@ func (n *Node) joinAgent(ctx context.Context, id string, req *api.Request, reqID
 			return api.ErrRequestReused
 		}
 		if s.Ended() {
-			return api.ErrEnded
+			return endedErr(s)
 		}
 		nick := req.Name()
 		if nick == "" {

@@ -211,9 +211,16 @@ func TestSaveOnErrorClose(t *testing.T) {
 	if k := n.KPI(); k.TranscriptSaveFailed != 1 || k.SessionsCurrent != 0 || k.MessagesAccepted != 0 {
 		t.Fatalf("kpi = %+v", k)
 	}
+	// Whoever asks later is told why the chat ended, as the sender was: a
+	// client whose answer was lost retries, and must not take the close for
+	// a normal end.
 	j := call(t, n, "POST", "/agent/1/chat/"+c.id+"/join", url.Values{"nickname": {"Bob"}})
-	if j.Status != 410 || !j.ChatEnded {
-		t.Fatalf("an agent could join a chat closed for a failed save: %d %+v", j.Status, j)
+	if j.Status != 503 || j.StatusCode != api.StatusError || !j.ChatEnded || j.Errors[0].Code != api.CodeStore {
+		t.Fatalf("an agent's join of a chat closed for a failed save: %d %+v", j.Status, j)
+	}
+	d := c.do(t, n, "disconnect")
+	if d.Status != 503 || d.StatusCode != api.StatusError || !d.ChatEnded || d.Errors[0].Code != api.CodeStore {
+		t.Fatalf("a disconnect after the close: %d %+v, want the close told again", d.Status, d)
 	}
 	r = c.do(t, n, "refresh", "transcriptPosition", "1")
 	if !r.ChatEnded || r.StatusCode != api.StatusError || slices.Contains(texts(r), "Message:lost") {
