@@ -8,7 +8,9 @@ cd "$(dirname "$0")"
 # tmpfs, Cassandra) fail here instead of skipping, as they may on a laptop.
 export CI=true
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says when it starts, in minutes and seconds since the run began,
+# so a slow step shows in the log.
+step() { printf '\n== %s (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "Go modules"
 go mod download
@@ -95,3 +97,4 @@ go test -count=1 -timeout 10m -run 'TestCassandraOutageClosesWithoutAck' ./e2e/
 # The processes run on loopback, where Cassandra is: no partition here.
 step "chaos run on Cassandra (90 seconds)"
 go test -race -count=1 -timeout 15m -run '^TestChaos$' ./chaos/ -chaos.store cassandra -chaos.duration 90s -chaos.chats 20
+step "done"
