@@ -126,14 +126,7 @@ func (in *injector) run(sched []fault, firstRound int, until time.Time) (int, er
 		time.Sleep(f.Calm) // undisturbed traffic between faults
 		in.log("fault %d: %v", i+1, f)
 		start := in.rec.Now()
-		store := f.Kind == faultStore
-		if store {
-			in.w.outage(true)
-		}
 		err := in.inject(f)
-		if store {
-			in.w.outage(false)
-		}
 		end := in.rec.Now()
 		in.rec.Fault(check.Fault{Kind: f.Kind, Target: f.target(), Start: start, End: end})
 		in.log("fault %d: %s over after %v", i+1, f.Kind, time.Duration(end-start).Round(time.Millisecond))
@@ -157,6 +150,8 @@ func (in *injector) inject(f fault) error {
 	case faultPartition:
 		return in.partition(f)
 	case faultStore:
+		in.w.outage(true)
+		defer in.w.outage(false)
 		return c.store.outage(c, f)
 	case faultDrain:
 		return in.drain(f)

@@ -59,16 +59,21 @@ func (e *erasedChats) forget(since time.Time) {
 }
 
 // pendingFinals are the final transcripts being saved, by chat, so an
-// erasure can wait for one to be stored before it erases it.
+// erasure can wait for one to be stored before it erases it and a node that
+// stops can let them finish; it counts those that carry records a store
+// outage left unsaved (transcript-save-on-error=continue).
 type pendingFinals struct {
-	mu sync.Mutex // guards done
+	mu sync.Mutex // guards done and unsaved
 	// done holds a channel per chat whose final save runs, closed when it ends.
 	done map[string]chan struct{}
+	// unsaved counts the saves under way that carry unsaved records.
+	unsaved int
 }
 
-// start registers the final save of a chat; the save calls the returned
-// function when it ends.
-func (p *pendingFinals) start(id string) func() {
+// start registers the final save of a chat, which carries records not
+// stored yet when unsaved is true; the save calls the returned function
+// when it ends.
+func (p *pendingFinals) start(id string, unsaved bool) func() {
 	ch := make(chan struct{})
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -76,48 +81,61 @@ func (p *pendingFinals) start(id string) func() {
 		p.done = map[string]chan struct{}{}
 	}
 	p.done[id] = ch
+	if unsaved {
+		p.unsaved++
+	}
 	return func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.done[id] == ch {
 			delete(p.done, id)
 		}
+		if unsaved {
+			p.unsaved--
+		}
 		close(ch)
 	}
 }
 
+// countUnsaved returns how many saves under way carry unsaved records.
+func (p *pendingFinals) countUnsaved() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unsaved
+}
+
 // wait returns when no final save of the chat runs, or ctx ends.
 func (p *pendingFinals) wait(ctx context.Context, id string) {
-	p.mu.Lock()
-	ch := p.done[id]
-	p.mu.Unlock()
-	if ch == nil {
-		return
-	}
-	select {
-	case <-ch:
-	case <-ctx.Done():
-	}
+	p.waitFor(ctx, func() chan struct{} { return p.done[id] })
 }
 
 // waitAll returns when no final save runs, or ctx ends.
 func (p *pendingFinals) waitAll(ctx context.Context) {
-	for {
-		var ch chan struct{}
-		p.mu.Lock()
-		for _, c := range p.done {
-			ch = c
-			break
+	anyOne := func() chan struct{} {
+		for _, ch := range p.done {
+			return ch
 		}
-		p.mu.Unlock()
-		if ch == nil {
-			return
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return
-		}
+		return nil
+	}
+	for p.waitFor(ctx, anyOne) { // one save after another, until none runs
+	}
+}
+
+// waitFor waits for the save pick names (it runs with p.mu held; nil: none)
+// and reports whether that save ended: false when there was none, or ctx
+// ended first.
+func (p *pendingFinals) waitFor(ctx context.Context, pick func() chan struct{}) bool {
+	p.mu.Lock()
+	ch := pick()
+	p.mu.Unlock()
+	if ch == nil {
+		return false
+	}
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

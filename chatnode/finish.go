@@ -56,15 +56,9 @@ func (n *Node) markEnding(ctx context.Context, id string, evs []chat.Entry) erro
 // the log, why this node finishes a chat another node ended ("": its own
 // end).
 func (n *Node) finishLater(id string, pending []chat.Record, final []byte, wait time.Duration, finisher string) {
-	done := n.finals.start(id)
-	if len(pending) > 0 {
-		n.keptEnded.Add(1)
-	}
+	done := n.finals.start(id, len(pending) > 0)
 	n.wg.Go(func() {
 		defer done()
-		if len(pending) > 0 {
-			defer n.keptEnded.Add(-1)
-		}
 		if wait > 0 && !sleep(n.stopped, wait) {
 			return // stopping: the chat's mark leaves it to another node
 		}
@@ -188,7 +182,7 @@ func (n *Node) settle(m chat.Ending) {
 		n.log.Info("chat marked as ending did not end: its end was never stored, and it goes on", "chat", m.ChatID)
 		n.unmark(m.ChatID)
 	default:
-		done := n.finals.start(m.ChatID)
+		done := n.finals.start(m.ChatID, false)
 		defer done()
 		n.saveFinal(m.ChatID, nil, s.Final(n.finalKeeps), "its node stopped before its final save")
 	}

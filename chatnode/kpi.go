@@ -57,7 +57,7 @@ func newKPI(set *metrics.Set, n *Node) *kpi {
 
 // unsaved counts the chats holding acknowledged records the store has not
 // taken yet: live ones as of the last sweep, ended ones until finished.
-func (n *Node) unsaved() int { return int(n.keptLive.Load() + n.keptEnded.Load()) }
+func (n *Node) unsaved() int { return int(n.keptLive.Load()) + n.finals.countUnsaved() }
 
 func b2f(b bool) float64 {
 	if b {

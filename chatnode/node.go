@@ -40,11 +40,11 @@ type Node struct {
 	lastRun  atomic.Int64       // monotonic ns since started when the node last ran
 	erased   erasedChats        // chats erased lately (erase.go)
 	finals   pendingFinals      // final transcripts being saved
-	// keptLive and keptEnded count the chats holding acknowledged records
-	// the store has not taken yet (transcript-save-on-error=continue): live
-	// ones as of the last sweep, ended ones until they are finished.
-	keptLive, keptEnded atomic.Int64
-	started             time.Time
+	// keptLive counts, as of the last sweep, the live chats holding
+	// acknowledged records the store has not taken yet
+	// (transcript-save-on-error=continue); finals counts the ended ones.
+	keptLive atomic.Int64
+	started  time.Time
 
 	stopped context.Context    // ends when the node stops (Close)
 	stop    context.CancelFunc // ends stopped
