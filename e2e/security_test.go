@@ -72,6 +72,10 @@ func TestStartupWarnings(t *testing.T) {
 				t.Fatalf("%v\n%s", err, px.out)
 			}
 			for _, p := range []*proc{n, px} {
+				// Healthy is not enough: the output comes through a pipe, and
+				// the start-up line follows the warnings in it.
+				started := `msg="` + p.cmd.Args[1] + ` started"`
+				waitFor(t, 10*time.Second, p.name+"'s start-up line", func() bool { return strings.Contains(p.out.String(), started) })
 				checkWarnings(t, p.name, p.out.String(), tc.want)
 			}
 		})
