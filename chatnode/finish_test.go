@@ -68,10 +68,13 @@ func newFinishPair(t *testing.T, editB ...func(*chatnode.Config)) *finishPair {
 	return p
 }
 
-func (p *finishPair) logged(s string) bool {
+func (p *finishPair) logged(s string) bool { return strings.Contains(p.logText(), s) }
+
+// logText returns what b logged so far.
+func (p *finishPair) logText() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return strings.Contains(p.logs.String(), s)
+	return p.logs.String()
 }
 
 // endOnA creates a chat on a, sends a message and disconnects: the end is
@@ -137,13 +140,15 @@ func outboxOf(t *testing.T, st chat.Store, id string) (entries, marks int) {
 func TestEndFinishedByAnotherNodeNobodyAsking(t *testing.T) {
 	p := newFinishPair(t)
 	c := p.endOnA(t)
-	pollFor(t, "b to finish the chat", func() bool { return transcriptOf(t, p.st, c.id) != nil })
+	// The transcript is stored first; the log line and the archive's kick
+	// come after it.
+	pollFor(t, "b to finish the chat", func() bool { return transcriptOf(t, p.st, c.id) != nil && p.kicks.Load() > 0 })
 	tr := transcriptOf(t, p.st, c.id)
 	if n := len(tr.Messages); n < 3 || tr.Messages[1].Text != "my order 42" || tr.Messages[n-1].Type != "ParticipantLeft" || tr.EndedAt == 0 {
 		t.Fatalf("the transcript b saved: %+v", tr)
 	}
 	if !p.logged("chat finished") || !p.logged("its node stopped before its final save") || p.kicks.Load() != 1 {
-		t.Fatalf("b's logs (kicks %d):\n%s", p.kicks.Load(), p.logs.String())
+		t.Fatalf("b's logs (kicks %d):\n%s", p.kicks.Load(), p.logText())
 	}
 	if _, _, err := p.st.Load(t.Context(), c.id); !errors.Is(err, chat.ErrUnknownChat) {
 		t.Fatalf("Load of the finished chat: %v", err)
@@ -173,9 +178,11 @@ func TestEndedChatLoadedIsFinished(t *testing.T) {
 	if r := c.do(t, p.b, "refresh"); r.Status != 200 || !r.ChatEnded || r.Alias != "b" {
 		t.Fatalf("refresh on b: %+v", r)
 	}
-	pollFor(t, "b to finish the chat it loaded", func() bool { return transcriptOf(t, p.st, c.id) != nil })
+	pollFor(t, "b to finish the chat it loaded", func() bool {
+		return transcriptOf(t, p.st, c.id) != nil && p.logged("chat finished") // the log line follows the save
+	})
 	if !p.logged("it was loaded ended") {
-		t.Fatalf("b's logs:\n%s", p.logs.String())
+		t.Fatalf("b's logs:\n%s", p.logText())
 	}
 	if entries, marks := outboxOf(t, p.st, c.id); entries != 1 || marks != 0 {
 		t.Fatalf("%d outbox entries, %d marks; want 1 and 0", entries, marks)
@@ -198,7 +205,7 @@ func TestMarkOfChatThatDidNotEndIsDropped(t *testing.T) {
 	}
 	pollFor(t, "b to drop the mark", func() bool { _, marks := outboxOf(t, p.st, c.id); return marks == 0 })
 	if !p.logged("did not end") {
-		t.Fatalf("b's logs:\n%s", p.logs.String())
+		t.Fatalf("b's logs:\n%s", p.logText())
 	}
 	if tr := transcriptOf(t, p.st, c.id); tr != nil {
 		t.Fatalf("a transcript of a chat that goes on: %+v", tr)
